@@ -1,0 +1,33 @@
+"""Test setup: paths to the shared data and a private FiftyOne database."""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Before anything imports fiftyone: never touch the user's ~/.fiftyone
+os.environ["FIFTYONE_DATABASE_DIR"] = os.path.join(ROOT, ".fiftyone", "test-db")
+os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
+
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+DATA = os.path.abspath(os.path.join(ROOT, "..", "shared", "data"))
+if not os.path.isdir(DATA):
+    raise RuntimeError(
+        "the tests need the real annotation files in %s" % DATA
+    )
+
+COCO_SAMPLE = os.path.join(DATA, "coco2017-sample", "instances.json")
+VOC = os.path.join(DATA, "voc2012-instances", "instances_train.json")
+LVIS = os.path.join(DATA, "lvis-v0.5-val100", "lvis_val_100.json")
+TACO = os.path.join(DATA, "taco-unofficial", "annotations_unofficial.json")
+PANOPTIC = os.path.join(
+    DATA, "coco-panoptic-sample", "panoptic_coco_detection_format.json"
+)
+REAL_FILES = {
+    "coco2017-sample": COCO_SAMPLE,
+    "voc2012": VOC,
+    "lvis": LVIS,
+    "taco": TACO,
+    "panoptic": PANOPTIC,
+}

@@ -1,0 +1,227 @@
+"""Shapes of hand-made instances whose contours are derived by hand.
+
+Contours run through pixel centres: a filled n x n square has
+A = (n-1)^2 and P = 4(n-1).
+"""
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+import naive
+from tfdp import geometry
+from tfdp.coco import measure_segmentation
+
+
+def square(x0, y0, n):
+    x1, y1 = x0 + n - 1, y0 + n - 1
+    return [x0, y0, x1, y0, x1, y1, x0, y1]
+
+
+def test_square_polygon():
+    shape = measure_segmentation([square(2, 3, 10)], 20, 20)
+    assert shape == (36.0, 81.0, 100)
+
+
+@pytest.mark.parametrize("n", [2, 3, 7, 50])
+def test_square_bitmap(n):
+    mask = np.ones((n, n), dtype=bool)
+    assert geometry.bitmap_shape(mask) == (4.0 * (n - 1), (n - 1) ** 2, n * n)
+
+
+def test_rectangle_bitmap_padding_does_not_matter():
+    mask = np.zeros((9, 12), dtype=np.uint8)
+    mask[2:6, 3:11] = 1  # 4 rows x 8 columns
+    assert geometry.bitmap_shape(mask) == (2 * 7 + 2 * 3, 21.0, 32)
+
+
+def test_l_shape():
+    # 10x10 square minus its top-right 5x5: the inner corner is cut by one
+    # diagonal step from (4, 4) to (5, 5)
+    mask = np.ones((10, 10), dtype=np.uint8)
+    mask[:5, 5:] = 0
+    perimeter, area, pixels = geometry.bitmap_shape(mask)
+    assert pixels == 75
+    assert area == 81 - (25 - 0.5)
+    assert perimeter == pytest.approx(9 + 9 + 4 + 4 + 4 + 4 + math.sqrt(2))
+
+
+def test_disk_is_about_one():
+    size = 801
+    yy, xx = np.mgrid[:size, :size]
+    disk = ((xx - 400) ** 2 + (yy - 400) ** 2 <= 380**2).astype(np.uint8)
+    perimeter, area, _ = geometry.bitmap_shape(disk)
+    si_scs = perimeter / (2 * math.sqrt(math.pi * area))
+    # digital circles with 8-connected steps are a few % longer than 2 pi r
+    assert 1.0 < si_scs < 1.1
+    assert area == pytest.approx(math.pi * 380**2, rel=0.01)
+
+
+def test_overlapping_parts_are_ored_not_xored():
+    parts = [square(0, 0, 10), square(5, 5, 10)]
+    perimeter, area, pixels = measure_segmentation(parts, 30, 30)
+    # union of two 10x10 squares overlapping in a 5x5 one
+    assert pixels == 100 + 100 - 25
+    # squares [0,9]^2 and [5,14]^2 of pixel centres overlap in [5,9]^2; the
+    # two reflex corners are cut by diagonal steps (9,4)-(10,5) and
+    # (4,9)-(5,10), each adding a triangle of 0.5
+    assert area == 81 + 81 - 16 + 2 * 0.5
+    assert perimeter == pytest.approx(9 + 4 + 4 + 9 + 9 + 4 + 4 + 9
+                                      + 2 * math.sqrt(2))
+    # one fill call for both parts would empty the inside of the overlap by
+    # parity (the pixel area, which decides the COCO size bucket)
+    assert _one_call_fill(parts, 30, 30).sum() == 175 - 9
+
+
+def _one_call_fill(parts, width, height):
+    canvas = np.zeros((height, width), dtype=np.uint8)
+    cv2.fillPoly(
+        canvas,
+        [np.array(p).reshape(-1, 2).astype(np.int32) for p in parts],
+        1,
+    )
+    return canvas
+
+
+def test_polygon_leaving_the_image_is_clipped():
+    # a 10x10 square centred on the top-left corner keeps a 5x5 quarter
+    shape = measure_segmentation([square(-5, -5, 10)], 20, 20)
+    assert shape == (16.0, 16.0, 25)
+    # and one leaving at the bottom-right corner
+    shape = measure_segmentation([square(15, 15, 10)], 20, 20)
+    assert shape == (16.0, 16.0, 25)
+
+
+def test_polygon_outside_the_image_is_empty():
+    assert measure_segmentation([square(30, 30, 5)], 20, 20) == (0, 0, 0)
+
+
+def test_coordinates_are_truncated_toward_zero():
+    # -0.9 truncates to 0 (not -1), 9.9 to 9
+    shape = measure_segmentation(
+        [[-0.9, -0.9, 9.9, -0.9, 9.9, 9.9, -0.9, 9.9]], 20, 20
+    )
+    assert shape == (36.0, 81.0, 100)
+
+
+def test_one_pixel_and_lines_have_zero_area():
+    assert measure_segmentation([[5, 5]], 20, 20) == (0.0, 0.0, 1)
+    perimeter, area, pixels = measure_segmentation([[2, 3, 7, 5]], 20, 20)
+    assert (perimeter, area) == (0.0, 0.0) and pixels == 6
+    line = np.ones((1, 10), dtype=np.uint8)
+    assert geometry.bitmap_shape(line) == (0.0, 0.0, 10)
+    assert geometry.bitmap_shape(np.zeros((4, 4))) == (0.0, 0.0, 0)
+
+
+def test_empty_part_draws_nothing():
+    assert measure_segmentation([[], square(0, 0, 3)], 10, 10) == (
+        8.0,
+        4.0,
+        9,
+    )
+
+
+def test_largest_contour_counts_holes_ignored():
+    mask = np.zeros((30, 30), dtype=np.uint8)
+    mask[0:3, 0:3] = 1  # small component first in raster order
+    mask[10:30, 10:30] = 1
+    mask[15:20, 15:20] = 0  # a hole
+    assert geometry.bitmap_shape(mask)[:2] == (4.0 * 19, 19.0**2)
+
+
+def test_tie_takes_the_first_contour():
+    # a 3x3 square (P 8, A 4) and a 2x5 rectangle (P 10, A 4)
+    mask = np.zeros((20, 20), dtype=np.uint8)
+    mask[1:4, 1:4] = 1
+    mask[10:12, 10:15] = 1
+    contours, _ = cv2.findContours(
+        mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
+    first = cv2.arcLength(contours[0], True)
+    assert {first, cv2.arcLength(contours[1], True)} == {8.0, 10.0}
+    assert geometry.bitmap_shape(mask)[:2] == (first, 4.0)
+    flipped = np.ascontiguousarray(mask[::-1])
+    contours, _ = cv2.findContours(
+        flipped, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
+    assert geometry.bitmap_shape(flipped)[:2] == (
+        cv2.arcLength(contours[0], True),
+        4.0,
+    )
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_rle_equals_full_decode(compressed):
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        h, w = rng.integers(1, 60, size=2)
+        mask = np.zeros((h, w), dtype=np.uint8, order="F")
+        x0, y0 = rng.integers(0, w), rng.integers(0, h)
+        mask[y0 : y0 + rng.integers(1, 40), x0 : x0 + rng.integers(1, 40)] = 1
+        mask[rng.random((h, w)) < 0.05] = 1  # specks, runs across columns
+        rle = mask_utils.encode(np.asfortranarray(mask))
+        counts = rle["counts"].decode("ascii")
+        if not compressed:
+            counts = _uncompressed(mask)
+        runs = geometry.rle_counts(counts, int(h), int(w))
+        shape = geometry.rle_shape(runs, int(h), int(w))
+        assert shape[:2] == naive.mask_shape(mask)
+        assert shape.pixels == mask.sum()
+
+
+def _uncompressed(mask):
+    flat = mask.T.ravel()
+    counts, value, run = [], 0, 0
+    for v in flat:
+        if v == value:
+            run += 1
+        else:
+            counts.append(run)
+            value, run = v, 1
+    counts.append(run)
+    return counts
+
+
+def test_rle_full_columns():
+    # a run through whole columns crosses column boundaries
+    mask = np.zeros((5, 6), dtype=np.uint8)
+    mask[:, 2:5] = 1
+    runs = geometry.rle_counts([10, 15, 5], 5, 6)
+    assert geometry.rle_shape(runs, 5, 6) == geometry.bitmap_shape(mask)
+
+
+@pytest.mark.parametrize(
+    "counts, message",
+    [
+        ([10, 5], "cover 15 pixels"),
+        ("!!", "invalid characters"),
+        ("Q", "truncated"),
+        ([1, -1, 30], "non-negative"),
+        (5, "not a string or a list"),
+    ],
+)
+def test_rle_errors(counts, message):
+    with pytest.raises(geometry.GeometryError, match=message):
+        geometry.rle_counts(counts, 5, 6)
+
+
+@pytest.mark.parametrize(
+    "segmentation, message",
+    [
+        ([[1, 2, 3]], "odd number of coordinates"),
+        ([[1, 2, float("nan"), 4]], "non-finite"),
+        ([[1, 2, float("inf"), 4]], "non-finite"),
+        ([[1, 2, "a", 4]], "non-numeric"),
+        ([[1, 2, 3e10, 4]], "out of range"),
+        ([5], "not a list of coordinates"),
+        ("abc", "not polygons or RLE"),
+        ({"size": [5, 6], "counts": [30]}, "differs from its image"),
+        ({"size": "x", "counts": [30]}, "not \\[height, width\\]"),
+    ],
+)
+def test_segmentation_errors(segmentation, message):
+    with pytest.raises(geometry.GeometryError, match=message):
+        measure_segmentation(segmentation, 10, 10)

@@ -1,0 +1,111 @@
+"""Scores, image scores, ranking and selection on hand-made numbers."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tfdp import scoring
+
+
+def test_scores_of_a_square_and_zero_area():
+    # a filled 10x10 square: P 36, A 81
+    perimeter = [36.0, 0.0]
+    area = [81.0, 0.0]
+    assert scoring.scs(perimeter, area).tolist() == [36 / 81, 0.0]
+    assert scoring.si_scs(perimeter, area).tolist() == [
+        36 / (2 * math.sqrt(math.pi * 81)),
+        0.0,
+    ]
+
+
+def test_cb_scs_makes_every_class_total_one():
+    perimeter = np.array([36.0, 8.0, 20.0, 16.0])
+    area = np.array([81.0, 4.0, 21.0, 16.0])
+    category = np.array([1, 2, 1, 2])
+    cb = scoring.cb_scs(perimeter, area, category)
+    si = scoring.si_scs(perimeter, area)
+    assert cb[0] == si[0] / (si[0] + si[2])
+    assert cb[0] + cb[2] == pytest.approx(1.0)
+    assert cb[1] + cb[3] == pytest.approx(1.0)
+
+
+def test_class_whose_total_is_zero_scores_zero():
+    # class 7 has only zero-area instances (single pixels, lines)
+    cb = scoring.cb_scs([36.0, 0.0, 0.0], [81.0, 0.0, 0.0], [3, 7, 7])
+    assert cb.tolist() == [1.0, 0.0, 0.0]
+
+
+def test_string_categories():
+    cb = scoring.cb_scs([8.0, 8.0], [4.0, 4.0], np.array(["cat", "dog"]))
+    assert cb.tolist() == [1.0, 1.0]
+
+
+def test_image_score_is_the_sum():
+    scores = scoring.image_scores([0, 2, 0], [0.25, 1.0, 0.5], 4)
+    assert scores.tolist() == [0.75, 0.0, 1.0, 0.0]
+
+
+def test_ranking_is_stable_and_zeros_last_in_input_order():
+    order = scoring.rank_images(np.array([0.0, 2.0, 1.0, 0.0, 2.0, 0.0]))
+    assert order.tolist() == [1, 4, 2, 0, 3, 5]
+
+
+def test_random_ranking_is_seeded():
+    a = scoring.rank_images(num_images=50, seed=3)
+    assert a.tolist() == scoring.rank_images(num_images=50, seed=3).tolist()
+    assert a.tolist() != scoring.rank_images(num_images=50, seed=4).tolist()
+    assert sorted(a.tolist()) == list(range(50))
+
+
+@pytest.mark.parametrize(
+    "n, kwargs, expected",
+    [
+        (128, dict(keep_ratio=0.7), 90),  # 89.6
+        (5, dict(keep_ratio=0.7), 4),  # 3.5 rounds up (3.4999... in floats)
+        (5, dict(keep_ratio=0.5), 3),  # 2.5 rounds up
+        (5, dict(prune_ratio=0.5), 3),  # keeps 0.5
+        (10, dict(prune_ratio=0.3), 7),
+        (3, dict(keep_ratio=0.0), 0),
+        (3, dict(keep_ratio=1), 3),
+        (10, dict(keep=4), 4),
+        (10, dict(keep=40), 10),
+        (0, dict(keep_ratio=0.5), 0),
+    ],
+)
+def test_keep_count(n, kwargs, expected):
+    assert scoring.keep_count(n, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(),
+        dict(keep_ratio=0.5, keep=3),
+        dict(keep_ratio=1.5),
+        dict(prune_ratio=-0.1),
+        dict(keep=-1),
+        dict(keep=2.5),
+        dict(keep_ratio="x"),
+    ],
+)
+def test_keep_count_errors(kwargs):
+    with pytest.raises(ValueError):
+        scoring.keep_count(10, **kwargs)
+
+
+def test_zero_score_images_kept_only_when_asked_for():
+    table = scoring.ShapeTable(
+        ["a", "b", "c"], [1, 3, 3], [0, 0, 1], [36.0, 10.0, 0.0],
+        [81.0, 4.0, 0.0], [100, 9, 1],
+    )
+    # images 0 and 2 have no instance, image 3 has one zero-area instance
+    order, scores = scoring.rank(table, 4, "si-scs")
+    assert scores[0] == 0 and scores[2] == 0 and scores[3] > scores[1] > 0
+    assert order.tolist() == [3, 1, 0, 2]
+    assert scoring.select(order, 3).tolist() == [True, True, False, True]
+
+
+def test_unknown_method():
+    with pytest.raises(ValueError, match="unknown method"):
+        scoring.validate_method("el2n")

@@ -1,0 +1,5 @@
+import sys
+
+from tfdp.cli import main
+
+sys.exit(main())

@@ -1,0 +1,67 @@
+"""Errors raised by tfdp, each with a message fit to show a user as is."""
+
+from collections import namedtuple
+
+#: One malformed record: ``kind`` is ``"image"`` or ``"annotation"``, ``id``
+#: its id (or its position when it has none), ``image_id`` the image of an
+#: annotation, ``message`` what is wrong with it
+Problem = namedtuple("Problem", ["kind", "id", "image_id", "message"])
+
+
+class TFDPError(Exception):
+    """Base class of the errors that tfdp reports to users."""
+
+
+class InvalidDataError(TFDPError):
+    """Records that cannot be interpreted.
+
+    Attributes:
+        source: the file or collection the records come from
+        problems: a list of :class:`Problem`
+    """
+
+    #: how many problems the message lists before summarising the rest
+    LISTED = 5
+
+    def __init__(self, source, problems, hint=None):
+        self.source = source
+        self.problems = list(problems)
+        self.hint = hint
+        super().__init__(self._message())
+
+    def _message(self):
+        lines = []
+        for kind in ("image", "annotation", "label"):
+            found = [p for p in self.problems if p.kind == kind]
+            if not found:
+                continue
+            noun = kind if len(found) == 1 else kind + "s"
+            lines.append("%d malformed %s:" % (len(found), noun))
+            for problem in found[: self.LISTED]:
+                lines.append("  " + describe_problem(problem))
+            if len(found) > self.LISTED:
+                lines.append("  ... and %d more" % (len(found) - self.LISTED))
+        text = "%s: %s" % (self.source, "\n".join(lines))
+        if self.hint:
+            text += "\n" + self.hint
+        return text
+
+
+def describe_problem(problem):
+    """One line naming a malformed record and what is wrong with it."""
+    where = "%s %s" % (problem.kind, _show_id(problem.id))
+    if problem.image_id is not None:
+        where += " (image %s)" % _show_id(problem.image_id)
+    return "%s: %s" % (where, problem.message)
+
+
+def _show_id(value):
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+class OutputExistsError(TFDPError):
+    """An output that exists and may not be overwritten."""
+
+    def __init__(self, path, hint="pass --overwrite to replace it"):
+        self.path = path
+        super().__init__("%s already exists; %s" % (path, hint))
