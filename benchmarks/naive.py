@@ -8,6 +8,7 @@ benchmarks.
 
 import json
 import math
+from fractions import Fraction
 
 import cv2
 import numpy as np
@@ -118,15 +119,15 @@ def image_scores(data, shape_by_ann, method):
     return out
 
 
-def prune(data, keep_ratio, method="cb-scs"):
+def prune(data, keep_ratio, method="cb-scs", shape_by_ann=None):
     """The pruned dict, per TFDP.md section 4."""
-    by_image = image_scores(data, shapes(data), method)
+    if shape_by_ann is None:
+        shape_by_ann = shapes(data)
+    by_image = image_scores(data, shape_by_ann, method)
     ids = list(by_image)
     ranked = sorted(range(len(ids)), key=lambda i: -by_image[ids[i]])
     n = len(ids)
     # round half up on exact decimals: keep_ratio is given as a string
-    from fractions import Fraction
-
     count = math.floor(Fraction(keep_ratio) * n + Fraction(1, 2))
     kept = {ids[i] for i in ranked[:count]}
     out = dict(data)

@@ -1,0 +1,423 @@
+"""The ``tfdp`` command on real files, hand-made files and bad input."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from pycocotools.coco import COCO
+
+import naive
+from conftest import COCO_SAMPLE, LVIS, REAL_FILES, TACO
+from tfdp import coco
+from tfdp.cli import main
+
+CATEGORIES = [{"id": 1, "name": "thing"}, {"id": 2, "name": "other"}]
+
+
+def square(x0, y0, n):
+    x1, y1 = x0 + n - 1, y0 + n - 1
+    return [[x0, y0, x1, y0, x1, y1, x0, y1]]
+
+
+def make_file(tmp_path, images, annotations, name="in.json", **extra):
+    data = dict(extra, images=images, annotations=annotations,
+                categories=extra.get("categories", CATEGORIES))
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def image(image_id, width=20, height=20):
+    return {"id": image_id, "width": width, "height": height,
+            "file_name": "%s.jpg" % image_id}
+
+
+def ann(ann_id, image_id, segmentation, category_id=1, bbox=(0, 0, 5, 5),
+        **extra):
+    return dict(extra, id=ann_id, image_id=image_id, category_id=category_id,
+                segmentation=segmentation, bbox=list(bbox))
+
+
+def run(*argv):
+    return main([str(a) for a in argv])
+
+
+def test_score_csv_matches_the_full_canvas(tmp_path, capsys):
+    out = tmp_path / "scores.csv"
+    assert run("score", LVIS, "-o", out) == 0
+    assert "wrote 977 eligible annotations of 100 images" in (
+        capsys.readouterr().out
+    )
+    with open(out) as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == [
+        "image_id", "annotation_id", "category_id", "perimeter", "area",
+        "scs", "si_scs", "cb_scs",
+    ]
+    data = json.load(open(LVIS))
+    shapes = naive.shapes(data)
+    scores = naive.scores(shapes)
+    assert len(rows) - 1 == len(shapes)
+    for row in rows[1:]:
+        ann_id = int(row[1])
+        image_id, category_id, perimeter, area, _ = shapes[ann_id]
+        assert [int(row[0]), int(row[2])] == [image_id, category_id]
+        # full precision: the text reads back to the exact float
+        assert [float(v) for v in row[3:5]] == [perimeter, area]
+        assert [float(v) for v in row[5:]] == pytest.approx(
+            scores[ann_id], rel=1e-12
+        )
+
+
+def test_prune_coco_sample(tmp_path, capsys):
+    out = tmp_path / "pruned.json"
+    report = tmp_path / "report.json"
+    assert run("prune", COCO_SAMPLE, "-o", out, "--keep-ratio", "0.7",
+               "--report", report) == 0
+    text = capsys.readouterr().out
+    assert "images:    90 of 128 kept (70.3%)" in text
+    assert "not scored: 10 crowd" in text
+
+    data = json.load(open(COCO_SAMPLE))
+    expected = naive.prune(data, "0.7", "cb-scs")
+    assert json.loads(out.read_text()) == expected
+    saved = json.loads(report.read_text())
+    assert saved["images"] == {"before": 128, "after": 90,
+                               "retention": 90 / 128}
+    kept = {im["id"] for im in expected["images"]}
+    eligible = [a for a in data["annotations"] if not a["iscrowd"]]
+    assert saved["instances"]["before"] == len(eligible) == 929
+    assert saved["instances"]["after"] == sum(
+        a["image_id"] in kept for a in eligible
+    )
+    assert saved["ineligible"] == {"crowd": 10}
+    by_name = {c["name"]: c for c in saved["classes"]}
+    person = [a for a in eligible if a["category_id"] == 1]
+    assert by_name["person"]["before"] == len(person)
+    assert by_name["person"]["after"] == sum(
+        a["image_id"] in kept for a in person
+    )
+    sizes = saved["sizes"]
+    assert sum(s["before"] for s in sizes.values()) == 929
+    assert sum(s["after"] for s in sizes.values()) == (
+        saved["instances"]["after"]
+    )
+    COCO(str(out))  # valid COCO
+
+
+def test_several_ratios_one_file_each(tmp_path, capsys):
+    out = tmp_path / "pruned.json"
+    assert run("prune", COCO_SAMPLE, "-o", out, "--keep-ratio",
+               "0.5,0.8", "--report", tmp_path / "r.json") == 0
+    data = json.load(open(COCO_SAMPLE))
+    for ratio in ("0.5", "0.8"):
+        written = json.loads((tmp_path / ("pruned.keep-%s.json" % ratio))
+                             .read_text())
+        assert written == naive.prune(data, ratio, "cb-scs")
+        assert (tmp_path / ("r.keep-%s.json" % ratio)).exists()
+    assert not out.exists()
+
+
+def test_prune_ratio_keep_and_methods(tmp_path):
+    data = json.load(open(COCO_SAMPLE))
+    assert run("prune", COCO_SAMPLE, "-o", tmp_path / "a.json",
+               "--prune-ratio", "0.3", "--method", "scs") == 0
+    assert json.loads((tmp_path / "a.json").read_text()) == naive.prune(
+        data, "0.7", "scs"
+    )
+    assert run("prune", COCO_SAMPLE, "-o", tmp_path / "b.json", "--keep",
+               "10", "--method", "si-scs") == 0
+    assert json.loads((tmp_path / "b.json").read_text()) == naive.prune(
+        data, "10/128", "si-scs"
+    )
+
+
+def test_random_is_seeded(tmp_path):
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        assert run("prune", COCO_SAMPLE, "-o", tmp_path / (name + ".json"),
+                   "--keep-ratio", "0.5", "--method", "random",
+                   "--seed", seed) == 0
+    ids = {
+        name: [im["id"] for im in
+               json.loads((tmp_path / (name + ".json")).read_text())["images"]]
+        for name in "abc"
+    }
+    assert ids["a"] == ids["b"] != ids["c"]
+    assert len(ids["a"]) == 64
+
+
+def test_crowd_only_and_zero_area_images_rank_last(tmp_path, capsys):
+    path = make_file(
+        tmp_path,
+        [image(1), image(2), image(3), image(4)],
+        [
+            ann(1, 1, square(0, 0, 5), iscrowd=1),  # crowd only
+            ann(2, 2, square(0, 0, 10)),
+            ann(3, 3, [[4, 4]]),  # one pixel: area 0
+            ann(4, 4, square(0, 0, 3)),
+            ann(5, 4, [[0, 0, 9, 0]], bbox=(0, 0, 10, 1)),  # a line
+        ],
+    )
+    assert run("prune", path, "-o", tmp_path / "o.json", "--keep",
+               "1,2,3") == 0
+    kept = [
+        [im["id"] for im in json.loads(
+            (tmp_path / ("o.keep-%d.json" % n)).read_text())["images"]]
+        for n in (1, 2, 3)
+    ]
+    # images 2 and 4 each have one positive instance, both SI-SCS 2/sqrt(pi),
+    # but CB-SCS splits class 1's total: image 2 and 4 tie, input order wins
+    assert kept == [[2], [2, 4], [1, 2, 4]]
+    assert "1 crowd" in capsys.readouterr().out
+    out = json.loads((tmp_path / "o.keep-3.json").read_text())
+    # every annotation of a kept image, crowd and zero-area included
+    assert [a["id"] for a in out["annotations"]] == [1, 2, 4, 5]
+
+
+def test_ineligible_are_counted_per_reason(tmp_path, capsys):
+    path = make_file(
+        tmp_path,
+        [image(1)],
+        [
+            ann(1, 1, square(0, 0, 5)),
+            ann(2, 1, square(0, 0, 5), iscrowd=1),
+            ann(3, 1, square(0, 0, 5), ignore=1),
+            ann(4, 1, []),
+            ann(5, 1, square(0, 0, 5), bbox=(0, 0, 0.5, 5)),
+            ann(6, 1, square(0, 0, 5), bbox=(0, 0, float("inf"), 5)),
+            ann(7, 1, square(0, 0, 5), bbox=(30, 30, 5, 5)),
+            {"id": 8, "image_id": 1, "category_id": 1,
+             "segmentation": square(0, 0, 5)},
+        ],
+    )
+    report = tmp_path / "r.json"
+    assert run("prune", path, "-o", tmp_path / "o.json", "--keep-ratio", "1",
+               "--report", report) == 0
+    assert json.loads(report.read_text())["ineligible"] == {
+        "bbox not finite": 1,
+        "bbox outside image": 1,
+        "bbox under 1 pixel": 1,
+        "crowd": 1,
+        "empty segmentation": 1,
+        "ignore": 1,
+        "no bbox": 1,
+    }
+    assert len(json.loads((tmp_path / "o.json").read_text())
+               ["annotations"]) == 8
+
+
+def test_refuses_to_overwrite(tmp_path, capsys):
+    out = tmp_path / "o.json"
+    out.write_text("mine")
+    assert run("prune", COCO_SAMPLE, "-o", out, "--keep-ratio", "0.5") == 1
+    assert "already exists" in capsys.readouterr().err
+    assert out.read_text() == "mine"
+    # with several outputs, none is written when one exists
+    (tmp_path / "m.keep-0.6.json").write_text("mine")
+    assert run("prune", COCO_SAMPLE, "-o", tmp_path / "m.json",
+               "--keep-ratio", "0.5,0.6") == 1
+    assert not (tmp_path / "m.keep-0.5.json").exists()
+    assert run("prune", COCO_SAMPLE, "-o", out, "--keep-ratio", "0.5",
+               "--overwrite") == 0
+    assert len(json.loads(out.read_text())["images"]) == 64
+    assert run("prune", COCO_SAMPLE, "-o", COCO_SAMPLE, "--keep-ratio", "0.5",
+               "--overwrite") == 1
+
+
+def _good_images():
+    return [image(1), image(2)]
+
+
+BAD_INPUTS = {
+    "unknown image": (
+        _good_images(),
+        [ann(10, 99, square(0, 0, 5))],
+        "annotation 10 (image 99): image_id 99 is not an image of the file",
+    ),
+    "unknown category": (
+        _good_images(),
+        [ann(11, 1, square(0, 0, 5), category_id=7)],
+        "annotation 11 (image 1): category_id 7 is not a category",
+    ),
+    "odd coordinates": (
+        _good_images(),
+        [ann(12, 2, [[1, 2, 3, 4, 5, 6, 7]])],
+        "annotation 12 (image 2): polygon part 0 has an odd number",
+    ),
+    "non-finite coordinates": (
+        _good_images(),
+        [ann(13, 2, [[1, 2, float("nan"), 4, 5, 6]])],
+        "annotation 13 (image 2): polygon part 0 has non-finite",
+    ),
+    "rle size": (
+        _good_images(),
+        [ann(14, 1, {"size": [10, 20], "counts": [200]})],
+        "annotation 14 (image 1): RLE size [10, 20] differs from its "
+        "image's [height, width] [20, 20]",
+    ),
+    "image size": (
+        [image(1), {"id": 2, "width": 20, "file_name": "x.jpg"}],
+        [ann(15, 1, square(0, 0, 5))],
+        "image 2: height null is not a positive integer",
+    ),
+    "duplicate annotation id": (
+        _good_images(),
+        [ann(16, 1, square(0, 0, 5)), ann(16, 2, square(0, 0, 5))],
+        "annotation 16 (image 2): annotation id 16 is used more than once",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+@pytest.mark.parametrize("command", ["score", "prune"])
+def test_malformed_records(tmp_path, capsys, case, command):
+    images, annotations, message = BAD_INPUTS[case]
+    path = make_file(tmp_path, images, annotations)
+    out = tmp_path / "out"
+    argv = [command, path, "-o", out]
+    if command == "prune":
+        argv += ["--keep-ratio", "0.5"]
+    assert run(*argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tfdp: error: %s: 1 malformed" % path)
+    assert message in err
+    assert "--skip-invalid" in err
+    assert os.listdir(tmp_path) == ["in.json"]  # nothing written, no temp
+
+
+def test_many_malformed_are_summarised(tmp_path, capsys):
+    path = make_file(
+        tmp_path,
+        [image(1)],
+        [ann(i, 1, [[1, 2, 3]]) for i in range(20, 27)],
+    )
+    assert run("score", path, "-o", tmp_path / "s.csv") == 1
+    err = capsys.readouterr().err
+    assert "7 malformed annotations:" in err
+    assert "annotation 24 (image 1)" in err
+    assert "annotation 25" not in err
+    assert "... and 2 more" in err
+
+
+def test_skip_invalid_lists_and_drops_them(tmp_path, capsys):
+    path = make_file(
+        tmp_path,
+        [image(1), image(2), {"id": 3, "width": 0, "height": 5}],
+        [
+            ann(1, 1, square(0, 0, 5)),
+            ann(2, 1, [[1, 2, 3]]),
+            ann(3, 2, square(0, 0, 8)),
+            ann(4, 3, square(0, 0, 4)),
+        ],
+    )
+    report = tmp_path / "r.json"
+    assert run("prune", path, "-o", tmp_path / "o.json", "--keep-ratio", "1",
+               "--skip-invalid", "--report", report) == 0
+    out = capsys.readouterr().out
+    assert "skipped: annotation 2 (image 1): polygon part 0 has an odd" in out
+    assert ("skipped: image 3: width 0 is not a positive integer (its 1 "
+            "annotation skipped too)") in out
+    saved = json.loads(report.read_text())
+    assert [(p["kind"], p["id"]) for p in saved["invalid"]] == [
+        ("image", 3), ("annotation", 2)]
+    assert saved["images"]["before"] == 2
+    written = json.loads((tmp_path / "o.json").read_text())
+    assert [im["id"] for im in written["images"]] == [1, 2]
+    assert [a["id"] for a in written["annotations"]] == [1, 3]
+    COCO(str(tmp_path / "o.json"))
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"{not json", "invalid JSON at line 1 column 2"),
+        (b"[1, 2]", "a COCO file holds a JSON object, not a list"),
+        (b'{"images": []}', "no 'annotations' list"),
+        (b'\xff\xfe{"images"', "not UTF-8"),
+    ],
+)
+def test_unreadable_files(tmp_path, capsys, content, message):
+    path = tmp_path / "in.json"
+    path.write_bytes(content)
+    assert run("score", path, "-o", tmp_path / "s.csv") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tfdp: error: %s: " % path)
+    assert message in err
+    assert os.listdir(tmp_path) == ["in.json"]
+
+
+def test_missing_file(tmp_path, capsys):
+    assert run("score", tmp_path / "nope.json", "-o", tmp_path / "s.csv") == 1
+    assert "nope.json: no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--keep-ratio", "1.5"], "'1.5' is not a ratio between 0 and 1"),
+        (["--keep", "x"], "'x' is not a non-negative integer"),
+        (["--keep-ratio", "0.5,0.5"], "a value is given twice"),
+        (["--keep-ratio", "0.5", "--keep", "3"], "not allowed with"),
+        ([], "one of the arguments"),
+    ],
+)
+def test_usage_errors(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as e:
+        run("prune", COCO_SAMPLE, "-o", tmp_path / "o.json", *argv)
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_console_command_without_terminal(tmp_path):
+    tfdp = os.path.join(os.path.dirname(sys.executable), "tfdp")
+    ok = subprocess.run(
+        [tfdp, "prune", TACO, "-o", str(tmp_path / "t.json"), "--keep-ratio",
+         "0.6"], capture_output=True, text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stderr == ""  # no progress bar when not a terminal
+    assert "images:    2299 of 3831 kept (60.0%)" in ok.stdout
+    assert "not scored: 8 bbox outside image, 15 empty segmentation" in (
+        ok.stdout
+    )
+
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    failed = subprocess.run(
+        [tfdp, "score", str(bad), "-o", str(tmp_path / "s.csv")],
+        capture_output=True, text=True,
+    )
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr
+    assert failed.stderr.startswith("tfdp: error: ")
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    import io
+
+    from tfdp.progress import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar("scoring", stream=stream, enabled=True)
+    bar(0, 10)
+    bar(10, 10)
+    assert "scoring |" in stream.getvalue()
+    assert stream.getvalue().endswith("10/10 100% 0.0s\n")
+    assert ProgressBar("x", stream=io.StringIO()).enabled is False
+
+
+def test_output_is_valid_coco_for_every_real_file(tmp_path):
+    for name, path in sorted(REAL_FILES.items()):
+        out = tmp_path / (name + ".json")
+        assert run("prune", path, "-o", out, "--keep-ratio", "0.5") == 0
+        data = json.load(open(path))
+        loaded = COCO(str(out))
+        # halves round up
+        assert len(loaded.getImgIds()) == (len(data["images"]) + 1) // 2
+        kept = set(loaded.getImgIds())
+        assert len(loaded.getAnnIds()) == sum(
+            a["image_id"] in kept for a in data["annotations"]
+        )
