@@ -1,0 +1,34 @@
+# Two commands do all the setting up: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.tfdp-installed
+
+# FiftyOne's database lives in the project, never in ~/.fiftyone
+export FIFTYONE_DO_NOT_TRACK := true
+DEMO_DB := $(CURDIR)/.fiftyone/demo-db
+TEST_DB := $(CURDIR)/.fiftyone/test-db
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup_database.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	FIFTYONE_DATABASE_DIR=$(TEST_DB) $(PY) scripts/setup_database.py
+	touch $@
+
+demo: setup
+	FIFTYONE_DATABASE_DIR=$(DEMO_DB) $(PY) scripts/demo.py $(ARGS)
+
+test: setup
+	FIFTYONE_DATABASE_DIR=$(TEST_DB) $(PY) -m pytest $(ARGS)
+
+bench: setup
+	$(PY) benchmarks/bench_taco.py
+	$(PY) benchmarks/bench_coco_scale.py
+
+clean:
+	rm -rf $(VENV) .fiftyone out *.egg-info
