@@ -14,3 +14,369 @@ from tfdp.errors import InvalidDataError, OutputExistsError, TFDPError
 from tfdp.geometry import Shape
 from tfdp.scoring import METHODS, ShapeTable, keep_count, rank
 from tfdp.report import format_report, retention_report
+
+
+def compute_scores(
+    samples,
+    label_field,
+    method="cb-scs",
+    run_key="tfdp",
+    skip_invalid=False,
+    overwrite=True,
+    progress=None,
+):
+    """Measures every eligible label of a collection and stores its scores.
+
+    Writes ``<run_key>_perimeter``, ``<run_key>_area`` and
+    ``<run_key>_score`` on each scored label, ``<run_key>_score`` (the image
+    score) on each sample, and records the run under ``run_key``. CB-SCS
+    class totals are taken over ``samples``. Re-running with the same key
+    replaces everything the previous run created.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        label_field: a ``Detections`` field whose detections have ``mask``
+            or ``mask_path``, or a ``Polylines`` field of filled polylines
+        method ("cb-scs"): ``"cb-scs"``, ``"si-scs"``, ``"scs"`` or
+            ``"random"`` (which stores shapes but no scores)
+        run_key ("tfdp"): the key of the run, a valid Python identifier
+        skip_invalid (False): skip malformed labels, recording them in the
+            run, rather than raise
+        overwrite (True): replace an existing TFDP run with the same key
+        progress (None): whether to render a progress bar (True/False), or a
+            callable ``progress(done, total)``
+
+    Returns:
+        a :class:`tfdp.fiftyone_utils.MeasuredLabels`
+
+    Raises:
+        ValueError: if the field, method or run key is invalid
+        TFDPError: if the key or fields belong to something else
+        InvalidDataError: if labels are malformed and ``skip_invalid`` is
+            False
+    """
+    from tfdp import fiftyone_utils
+
+    return fiftyone_utils.compute_scores(
+        samples,
+        label_field,
+        method=method,
+        run_key=run_key,
+        skip_invalid=skip_invalid,
+        overwrite=overwrite,
+        progress=progress,
+    )
+
+
+def prune_samples(
+    samples,
+    run_key="tfdp",
+    keep_ratio=None,
+    prune_ratio=None,
+    keep=None,
+    method=None,
+    tag=None,
+    seed=None,
+):
+    """Keeps the highest-scoring samples of a scored run, from its stored
+    shapes: another ratio or method never touches a mask again.
+
+    Tags the kept samples (removing the tag from all others), saves the view
+    ``<run_key>-kept`` that matches the tag, and records the selection and
+    its retention report in the run.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection` of
+            the run's dataset
+        run_key ("tfdp"): the run
+        keep_ratio (None): the fraction of samples to keep
+        prune_ratio (None): the fraction of samples to remove
+        keep (None): the number of samples to keep
+        method (None): rank by another method than the run's; its scores
+            replace the stored ones
+        tag (None): the tag of kept samples, ``<run_key>:keep`` by default
+        seed (None): the seed of the ``"random"`` method
+
+    Returns:
+        the kept :class:`fiftyone.core.view.DatasetView`
+
+    Raises:
+        ValueError: if not exactly one of ``keep_ratio``, ``prune_ratio``
+            and ``keep`` is given, or it is out of range
+        TFDPError: if there is no such TFDP run
+    """
+    from tfdp import fiftyone_utils
+
+    return fiftyone_utils.prune_samples(
+        samples,
+        run_key=run_key,
+        keep_ratio=keep_ratio,
+        prune_ratio=prune_ratio,
+        keep=keep,
+        method=method,
+        tag=tag,
+        seed=seed,
+    )
+
+
+def apply_tfdp(
+    samples,
+    label_field,
+    method="cb-scs",
+    keep_ratio=None,
+    prune_ratio=None,
+    keep=None,
+    run_key="tfdp",
+    tag=None,
+    seed=None,
+    skip_invalid=False,
+    progress=None,
+):
+    """Scores, prunes, tags and records a TFDP run in one call.
+
+    Also available as ``samples.apply_tfdp(label_field, ...)`` on every
+    dataset and view once :mod:`tfdp` is imported.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        label_field: a ``Detections`` field with instance masks or a
+            ``Polylines`` field of filled polylines
+        method ("cb-scs"): ``"cb-scs"``, ``"si-scs"``, ``"scs"`` or
+            ``"random"``
+        keep_ratio (None): the fraction of samples to keep
+        prune_ratio (None): the fraction of samples to remove
+        keep (None): the number of samples to keep
+        run_key ("tfdp"): the key of the run
+        tag (None): the tag of kept samples, ``<run_key>:keep`` by default
+        seed (None): the seed of the ``"random"`` method
+        skip_invalid (False): skip malformed labels rather than raise
+        progress (None): whether to render a progress bar (True/False), or a
+            callable ``progress(done, total)``
+
+    Returns:
+        the kept :class:`fiftyone.core.view.DatasetView`
+
+    Raises:
+        ValueError: if an argument is invalid
+        TFDPError: if the key or fields belong to something else
+        InvalidDataError: if labels are malformed and ``skip_invalid`` is
+            False
+    """
+    from tfdp import fiftyone_utils
+
+    return fiftyone_utils.apply_tfdp(
+        samples,
+        label_field,
+        method=method,
+        keep_ratio=keep_ratio,
+        prune_ratio=prune_ratio,
+        keep=keep,
+        run_key=run_key,
+        tag=tag,
+        seed=seed,
+        skip_invalid=skip_invalid,
+        progress=progress,
+    )
+
+
+def export_kept(
+    samples,
+    labels_path,
+    run_key="tfdp",
+    source_path=None,
+    overwrite=False,
+    progress=None,
+):
+    """Exports the kept samples of a run as a COCO file.
+
+    When the samples carry their COCO image ids and the source COCO file is
+    known (given, or recorded by :func:`load_coco_dataset`), the export is
+    the source file restricted to the kept images, record for record, as
+    ``tfdp prune`` writes it. Otherwise FiftyOne's COCO exporter writes the
+    kept samples with the dataset's original categories.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection` of
+            the run's dataset
+        labels_path: the JSON file to write
+        run_key ("tfdp"): the run
+        source_path (None): the source COCO file, if not recorded
+        overwrite (False): replace an existing file
+        progress (None): whether to render a progress bar (True/False), or a
+            callable ``progress(done, total)``
+
+    Returns:
+        a dict with ``mode`` (``"lossless"`` or ``"fiftyone"``),
+        ``labels_path`` and ``num_samples``
+
+    Raises:
+        OutputExistsError: if the file exists and ``overwrite`` is False
+        TFDPError: if the run has no kept samples
+    """
+    from tfdp import fiftyone_utils
+
+    return fiftyone_utils.export_kept(
+        samples,
+        labels_path,
+        run_key=run_key,
+        source_path=source_path,
+        overwrite=overwrite,
+        progress=progress,
+    )
+
+
+def load_kept_view(samples, run_key="tfdp"):
+    """Loads the saved view of a run's kept samples.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection` of
+            the run's dataset
+        run_key ("tfdp"): the run
+
+    Returns:
+        a :class:`fiftyone.core.view.DatasetView`
+
+    Raises:
+        TFDPError: if there is no such run or it was not pruned yet
+    """
+    from tfdp import fiftyone_utils
+
+    return fiftyone_utils.load_kept_view(samples, run_key=run_key)
+
+
+def get_run_info(samples, run_key="tfdp"):
+    """A TFDP run's parameters and retention report.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection` of
+            the run's dataset
+        run_key ("tfdp"): the run
+
+    Returns:
+        a dict with ``run_key``, ``timestamp``, ``config`` and ``report``
+        (None before pruning)
+
+    Raises:
+        TFDPError: if there is no such TFDP run
+    """
+    from tfdp import fiftyone_utils
+
+    return fiftyone_utils.get_run_info(samples, run_key=run_key)
+
+
+def delete_run(samples, run_key="tfdp"):
+    """Deletes a TFDP run: its fields, tag, saved view and record, and
+    nothing else.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection` of
+            the run's dataset
+        run_key ("tfdp"): the run
+
+    Raises:
+        TFDPError: if there is no such TFDP run
+    """
+    from tfdp import fiftyone_utils
+
+    fiftyone_utils.delete_run(samples, run_key=run_key)
+
+
+def load_coco_dataset(
+    labels_path,
+    data_path=None,
+    name=None,
+    label_field=None,
+    use_polylines=True,
+    overwrite=False,
+    progress=None,
+):
+    """Loads a COCO instance-segmentation file into FiftyOne for TFDP.
+
+    Imports with FiftyOne's COCO importer, keeping each image's COCO id
+    (``include_id=True``), and records the source file in ``dataset.info``
+    so that :func:`export_kept` writes the source records losslessly. With
+    ``use_polylines=True`` (the default), polygons are kept as vertices and
+    scores equal ``tfdp score`` on the source file.
+
+    Args:
+        labels_path: the COCO JSON file
+        data_path (None): the folder of its images
+        name (None): the dataset name
+        label_field (None): the label field prefix, as for
+            :meth:`fiftyone.core.dataset.Dataset.from_dir`
+        use_polylines (True): polygons as ``Polylines`` (paper-exact) rather
+            than rasterised ``Detection`` masks
+        overwrite (False): replace a dataset with the same name
+        progress (None): whether to render a progress bar
+
+    Returns:
+        a :class:`fiftyone.core.dataset.Dataset`
+    """
+    from tfdp import fiftyone_utils
+
+    return fiftyone_utils.load_coco_dataset(
+        labels_path,
+        data_path=data_path,
+        name=name,
+        label_field=label_field,
+        use_polylines=use_polylines,
+        overwrite=overwrite,
+        progress=progress,
+    )
+
+
+def _add_apply_tfdp(collections_module):
+    cls = collections_module.SampleCollection
+    existing = getattr(cls, "apply_tfdp", None)
+    if existing is not None:
+        if not getattr(existing, "_tfdp", False):
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "SampleCollection.apply_tfdp exists already; not replacing it"
+            )
+        return
+
+    def method(self, label_field, **kwargs):
+        return apply_tfdp(self, label_field, **kwargs)
+
+    method.__name__ = "apply_tfdp"
+    method.__doc__ = apply_tfdp.__doc__
+    method._tfdp = True
+    cls.apply_tfdp = method
+
+
+def _patch_when_fiftyone_loads():
+    # `import tfdp` adds SampleCollection.apply_tfdp, but importing FiftyOne
+    # costs seconds that the command must not pay: patch now if FiftyOne is
+    # loaded, else as soon as fiftyone.core.collections is
+    import importlib.abc
+    import importlib.util
+    import sys
+
+    target = "fiftyone.core.collections"
+    if target in sys.modules:
+        _add_apply_tfdp(sys.modules[target])
+        return
+
+    class _Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target_module=None):
+            if name != target:
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            if spec is None or spec.loader is None:
+                return spec
+            exec_module = spec.loader.exec_module
+
+            def exec_and_patch(module):
+                exec_module(module)
+                _add_apply_tfdp(module)
+
+            spec.loader.exec_module = exec_and_patch
+            return spec
+
+    sys.meta_path.insert(0, _Finder())
+
+
+_patch_when_fiftyone_loads()
