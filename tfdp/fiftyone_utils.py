@@ -15,6 +15,7 @@ Fields written by a run with key ``run_key`` on label field ``field``:
 """
 
 import collections
+import concurrent.futures
 import json
 import logging
 import math
@@ -112,12 +113,12 @@ def run_fields(samples, run_key, label_field):
 
     Returns:
         a tuple ``(label_paths, sample_field)``: the label attribute paths
-        (perimeter, area, score) and the sample score field
+        (perimeter, area, pixels, score) and the sample score field
     """
     path = label_list_path(samples, label_field)
     labels = tuple(
         "%s.%s_%s" % (path, run_key, name)
-        for name in ("perimeter", "area", "score")
+        for name in ("perimeter", "area", "pixels", "score")
     )
     return labels, "%s_score" % run_key
 
@@ -190,14 +191,9 @@ def measure_labels(samples, label_field, skip_invalid=False, progress=None):
     ineligible = collections.Counter()
     ids, image_index, category, perimeter, area, pixels = [], [], [], [], [], []
 
-    for start in range(0, total, BATCH_SIZE):
+    for start, columns in _read_batches(samples, sample_ids, fields):
         if progress is not None:
             progress(start, total)
-        batch = samples.select(
-            sample_ids[start : start + BATCH_SIZE], ordered=True
-        )
-        # attributes that no label declares read as None
-        columns = batch.values(fields)
         for offset, row in enumerate(zip(*columns)):
             sample_id, width, height = row[:3]
             labels = row[3:]
@@ -245,6 +241,28 @@ def measure_labels(samples, label_field, skip_invalid=False, progress=None):
         pixels,
     )
     return MeasuredLabels(sample_ids, table, ineligible, problems)
+
+
+def _read_batches(samples, sample_ids, fields):
+    # Reading the next batch (database, deserialising masks) overlaps with
+    # measuring the current one (OpenCV releases the GIL); at most two
+    # batches of masks are in memory
+    def read(start):
+        batch = samples.select(
+            sample_ids[start : start + BATCH_SIZE], ordered=True
+        )
+        # attributes that no label declares read as None
+        return batch.values(fields)
+
+    starts = list(range(0, len(sample_ids), BATCH_SIZE))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(read, starts[0]) if starts else None
+        for i, start in enumerate(starts):
+            columns = pending.result()
+            if i + 1 < len(starts):
+                pending = pool.submit(read, starts[i + 1])
+            yield start, columns
+            del columns
 
 
 def _ensure_metadata(samples):
@@ -413,7 +431,12 @@ def _write_scores(samples, measured, method, label_paths, sample_field):
 
     for path, values in zip(
         label_paths,
-        (table.perimeter.tolist(), table.area.tolist(), label_scores),
+        (
+            table.perimeter.tolist(),
+            table.area.tolist(),
+            table.pixels.tolist(),
+            label_scores,
+        ),
     ):
         samples.set_label_values(path, dict(zip(table.instance_ids, values)))
     samples.set_values(
@@ -500,15 +523,27 @@ def prune_samples(
 
 def _stored_table(samples, label_field, label_paths):
     path = label_list_path(samples, label_field)
-    perimeter_path, area_path, _ = label_paths
-    sample_ids, label_ids, labels, perimeters, areas = samples.values(
-        ["id", path + ".id", path + ".label", perimeter_path, area_path]
+    perimeter_path, area_path, pixels_path, _ = label_paths
+    sample_ids, label_ids, labels, perimeters, areas, pixel_counts = (
+        samples.values(
+            [
+                "id",
+                path + ".id",
+                path + ".label",
+                perimeter_path,
+                area_path,
+                pixels_path,
+            ]
+        )
     )
-    ids, image_index, category, perimeter, area = [], [], [], [], []
-    for index, row in enumerate(zip(label_ids, labels, perimeters, areas)):
+    ids, image_index, category, perimeter, area, pixels = (
+        [], [], [], [], [], []
+    )
+    rows = zip(label_ids, labels, perimeters, areas, pixel_counts)
+    for index, row in enumerate(rows):
         if row[0] is None:
             continue
-        for label_id, label, p, a in zip(*row):
+        for label_id, label, p, a, n in zip(*row):
             if p is None:
                 continue  # not scored
             ids.append(label_id)
@@ -516,11 +551,14 @@ def _stored_table(samples, label_field, label_paths):
             category.append("" if label is None else str(label))
             perimeter.append(p)
             area.append(a)
-    # pixel counts are not stored: size buckets count areas of contours
-    pixels = np.asarray(area) if area else np.zeros(0)
+            pixels.append(n)
     table = scoring.ShapeTable(
-        ids, image_index, np.asarray(category, dtype=str), perimeter, area,
-        np.ceil(pixels),
+        ids,
+        image_index,
+        np.asarray(category, dtype=str),
+        perimeter,
+        area,
+        pixels,
     )
     return sample_ids, table
 
@@ -654,6 +692,13 @@ def _name(samples):
     return "dataset %r" % samples.name
 
 
+def _fiftyone_progress(progress):
+    # FiftyOne's progress: None/True/False, or a callable given the bar
+    if progress is None or isinstance(progress, bool):
+        return progress
+    return lambda bar: progress(bar.iteration, bar.total or bar.iteration)
+
+
 def _progress_fn(progress, label):
     # progress: None, True/False (a FiftyOne progress bar), or a callable
     # progress(done, total)
@@ -702,7 +747,7 @@ def load_coco_dataset(
         use_polylines=use_polylines,
         name=name,
         overwrite=overwrite,
-        progress=progress,
+        progress=_fiftyone_progress(progress),
     )
     schema = dataset.get_field_schema()
     id_field = next(
@@ -775,7 +820,7 @@ def export_kept(
             export_media=False,
             categories=categories,
             coco_id=id_field,
-            progress=progress,
+            progress=_fiftyone_progress(progress),
         )
         if overwrite:
             os.replace(tmp, labels_path)

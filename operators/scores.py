@@ -1,0 +1,231 @@
+"""Operators that score and prune."""
+
+import fiftyone.operators as foo
+import fiftyone.operators.types as types
+
+import tfdp
+from tfdp import fiftyone_utils
+
+from .common import (
+    amount_from_params,
+    amount_input,
+    label_field_input,
+    method_input,
+    new_run_key_input,
+    run_with_progress,
+    tfdp_runs,
+)
+
+
+class ComputeScores(foo.Operator):
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="compute_scores",
+            label="TFDP: compute scores",
+            description="Score every instance mask by shape complexity and "
+            "store perimeter, area, pixels and score on each label, and the "
+            "image score on each sample",
+            dynamic=True,
+            execute_as_generator=True,
+            allow_immediate_execution=True,
+            allow_delegated_execution=True,
+        )
+
+    def __call__(
+        self,
+        sample_collection,
+        label_field,
+        method="cb-scs",
+        run_key="tfdp",
+        delegate=False,
+    ):
+        """Scores a collection.
+
+        Args:
+            sample_collection: a dataset or view
+            label_field: a Detections field with masks or a filled Polylines
+                field
+            method ("cb-scs"): the scoring method
+            run_key ("tfdp"): the run key
+            delegate (False): queue the work as a delegated operation
+        """
+        return foo.execute_operator(
+            self.uri,
+            dict(view=sample_collection.view()),
+            params=dict(
+                label_field=label_field, method=method, run_key=run_key
+            ),
+            request_delegation=delegate,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        target = ctx.target_view()
+        label_field_input(ctx, inputs, target)
+        method_input(ctx, inputs)
+        new_run_key_input(ctx, inputs)
+        return types.Property(
+            inputs, view=types.View(label="TFDP: compute scores")
+        )
+
+    def execute(self, ctx):
+        target = ctx.target_view()
+        label_field = ctx.params["label_field"]
+        method = ctx.params.get("method", "cb-scs")
+        run_key = ctx.params.get("run_key", "tfdp")
+
+        measured = yield from run_with_progress(
+            ctx,
+            "Measuring",
+            lambda progress: tfdp.compute_scores(
+                target,
+                label_field,
+                method=method,
+                run_key=run_key,
+                progress=progress,
+            ),
+        )
+        ctx.log(
+            "TFDP run %r: %d instances of %d samples scored"
+            % (run_key, len(measured.table), len(measured.sample_ids))
+        )
+        yield ctx.trigger("reload_dataset")
+
+
+class Prune(foo.Operator):
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="prune",
+            label="TFDP: prune",
+            description="Keep the highest-scoring samples: tag them, save "
+            "the kept view and show it, scoring first if needed",
+            dynamic=True,
+            execute_as_generator=True,
+            allow_immediate_execution=True,
+            allow_delegated_execution=True,
+        )
+
+    def __call__(
+        self,
+        sample_collection,
+        keep_ratio=None,
+        prune_ratio=None,
+        keep=None,
+        label_field=None,
+        method=None,
+        run_key="tfdp",
+        tag=None,
+        seed=None,
+        delegate=False,
+    ):
+        """Prunes a collection: from the stored shapes of run ``run_key``
+        if it exists and no ``label_field`` is given, else scoring
+        ``label_field`` first.
+
+        Args:
+            sample_collection: a dataset or view
+            keep_ratio (None): the fraction of samples to keep
+            prune_ratio (None): the fraction of samples to remove
+            keep (None): the number of samples to keep
+            label_field (None): a field to score first
+            method (None): the ranking method (the run's, or "cb-scs")
+            run_key ("tfdp"): the run key
+            tag (None): the tag of kept samples
+            seed (None): the seed of the "random" method
+            delegate (False): queue the work as a delegated operation
+        """
+        amounts = dict(keep_ratio=keep_ratio, prune_ratio=prune_ratio,
+                       keep=keep)
+        given = [k for k, v in amounts.items() if v is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of keep_ratio, prune_ratio and keep"
+            )
+        params = dict(
+            run_key=run_key,
+            amount=given[0],
+            value=amounts[given[0]],
+            rescore=label_field is not None,
+        )
+        for name, value in (("label_field", label_field), ("method", method),
+                            ("tag", tag), ("seed", seed)):
+            if value is not None:
+                params[name] = value
+        return foo.execute_operator(
+            self.uri,
+            dict(view=sample_collection.view()),
+            params=params,
+            request_delegation=delegate,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        run_key = new_run_key_input(ctx, inputs)
+        exists = run_key in tfdp_runs(ctx)
+
+        if exists:
+            config = ctx.dataset.get_run_info(run_key).config
+            inputs.bool(
+                "rescore",
+                default=False,
+                label="Compute the scores again",
+                description="Otherwise prunes from the stored shapes of "
+                "field %r, without reading a mask" % config.label_field,
+            )
+        rescore = not exists or ctx.params.get("rescore", False)
+
+        if rescore:
+            target = ctx.target_view()
+            label_field_input(ctx, inputs, target)
+            num_samples = len(target)
+            default_method = "cb-scs"
+        else:
+            num_samples = config.num_samples
+            default_method = config.method
+
+        method_input(ctx, inputs, default=default_method)
+        if ctx.params.get("method", default_method) == "random":
+            inputs.int("seed", default=0, label="Seed")
+        amount_input(ctx, inputs, num_samples)
+        inputs.str(
+            "tag",
+            default=fiftyone_utils.default_tag(run_key or "tfdp"),
+            label="Tag of kept samples",
+        )
+        return types.Property(inputs, view=types.View(label="TFDP: prune"))
+
+    def execute(self, ctx):
+        run_key = ctx.params.get("run_key", "tfdp")
+        amount = amount_from_params(ctx.params)
+        method = ctx.params.get("method")
+        tag = ctx.params.get("tag") or None
+        seed = ctx.params.get("seed")
+        rescore = run_key not in tfdp_runs(ctx) or ctx.params.get("rescore")
+
+        if rescore:
+            target = ctx.target_view()
+            label_field = ctx.params["label_field"]
+            yield from run_with_progress(
+                ctx,
+                "Measuring",
+                lambda progress: tfdp.compute_scores(
+                    target,
+                    label_field,
+                    method=method or "cb-scs",
+                    run_key=run_key,
+                    progress=progress,
+                ),
+            )
+
+        kept = tfdp.prune_samples(
+            ctx.dataset, run_key=run_key, method=method, tag=tag, seed=seed,
+            **amount
+        )
+        ctx.log(
+            "TFDP run %r: kept %d samples in saved view %r"
+            % (run_key, len(kept), kept.name)
+        )
+        yield ctx.trigger("reload_dataset")
+        yield ctx.trigger("set_view", dict(name=kept.name))
