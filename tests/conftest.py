@@ -31,3 +31,12 @@ REAL_FILES = {
     "taco": TACO,
     "panoptic": PANOPTIC,
 }
+
+# The plugin, as a user would install it: a plugins folder linking to the
+# repository (hidden folders are not searched, so the link cannot loop)
+PLUGINS_DIR = os.path.join(ROOT, ".fiftyone", "plugins")
+os.makedirs(PLUGINS_DIR, exist_ok=True)
+_LINK = os.path.join(PLUGINS_DIR, "tfdp")
+if not os.path.islink(_LINK):
+    os.symlink(ROOT, _LINK)
+os.environ["FIFTYONE_PLUGINS_DIR"] = PLUGINS_DIR

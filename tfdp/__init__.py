@@ -292,8 +292,9 @@ def load_coco_dataset(
 ):
     """Loads a COCO instance-segmentation file into FiftyOne for TFDP.
 
-    Imports with FiftyOne's COCO importer, keeping each image's COCO id
-    (``include_id=True``), and records the source file in ``dataset.info``
+    Imports with FiftyOne's COCO importer, keeping the COCO ids of images
+    and annotations (``include_id=True``, ``include_annotation_id=True``:
+    labels get a ``coco_id`` attribute), and records the source file in ``dataset.info``
     so that :func:`export_kept` writes the source records losslessly. With
     ``use_polylines=True`` (the default), polygons are kept as vertices and
     scores equal ``tfdp score`` on the source file.

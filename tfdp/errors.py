@@ -2,9 +2,10 @@
 
 from collections import namedtuple
 
-#: One malformed record: ``kind`` is ``"image"`` or ``"annotation"``, ``id``
-#: its id (or its position when it has none), ``image_id`` the image of an
-#: annotation, ``message`` what is wrong with it
+#: One malformed record: ``kind`` is ``"image"``, ``"annotation"`` or
+#: ``"label"`` (FiftyOne), ``id`` its id (or its position when it has none),
+#: ``image_id`` the image of an annotation or the sample of a label,
+#: ``message`` what is wrong with it
 Problem = namedtuple("Problem", ["kind", "id", "image_id", "message"])
 
 
@@ -51,12 +52,15 @@ def describe_problem(problem):
     """One line naming a malformed record and what is wrong with it."""
     where = "%s %s" % (problem.kind, _show_id(problem.id))
     if problem.image_id is not None:
-        where += " (image %s)" % _show_id(problem.image_id)
+        where += " (%s %s)" % (
+            "sample" if problem.kind == "label" else "image",
+            _show_id(problem.image_id),
+        )
     return "%s: %s" % (where, problem.message)
 
 
 def _show_id(value):
-    return repr(value) if isinstance(value, str) else str(value)
+    return str(value)
 
 
 class OutputExistsError(TFDPError):

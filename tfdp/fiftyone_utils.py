@@ -317,7 +317,11 @@ def _points_box(points, width, height):
              if len(p)]
         )
     except (TypeError, ValueError):
-        raise geometry.GeometryError("polyline points are not [x, y] pairs")
+        raise geometry.GeometryError(
+            "polyline points are not [x, y] pairs"
+        ) from None
+    if not np.isfinite(coords).all():
+        raise geometry.GeometryError("polyline has non-finite points")
     x0, y0 = coords.min(axis=0) * (width, height)
     x1, y1 = coords.max(axis=0) * (width, height)
     return [x0, y0, x1 - x0, y1 - y0]
@@ -429,6 +433,7 @@ def _write_scores(samples, measured, method, label_paths, sample_field):
             table.image_index, instance, len(measured.sample_ids)
         ).tolist()
 
+    dataset = samples._root_dataset
     for path, values in zip(
         label_paths,
         (
@@ -438,12 +443,20 @@ def _write_scores(samples, measured, method, label_paths, sample_field):
             label_scores,
         ),
     ):
-        samples.set_label_values(path, dict(zip(table.instance_ids, values)))
-    samples.set_values(
-        sample_field,
-        dict(zip(measured.sample_ids, sample_scores)),
-        key_field="id",
-    )
+        if values and (values[0] is not None or dataset.has_field(path)):
+            # dynamic: declare the attribute, so it shows in the App and
+            # in the schema, and so that deleting the run finds it
+            samples.set_label_values(
+                path, dict(zip(table.instance_ids, values)), dynamic=True
+            )
+    if sample_scores and (
+        sample_scores[0] is not None or dataset.has_field(sample_field)
+    ):
+        samples.set_values(
+            sample_field,
+            dict(zip(measured.sample_ids, sample_scores)),
+            key_field="id",
+        )
 
 
 def prune_samples(
@@ -744,6 +757,7 @@ def load_coco_dataset(
         label_types=["segmentations"],
         label_field=label_field,
         include_id=True,
+        include_annotation_id=True,
         use_polylines=use_polylines,
         name=name,
         overwrite=overwrite,

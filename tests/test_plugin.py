@@ -1,0 +1,253 @@
+"""The plugin: discovery, every operator immediate and delegated, forms and
+progress, checked against the command on the source file."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+import fiftyone.operators as foo
+from fiftyone.operators.delegated import DelegatedOperationService
+from fiftyone.operators.executor import ExecutionContext, Executor
+
+import tfdp
+from conftest import COCO_SAMPLE, DATA, ROOT
+from tfdp import coco, scoring
+from tfdp.cli import main
+
+PLUGIN = "@tfdp/tfdp"
+OPERATORS = ["compute_scores", "prune", "export_kept", "get_run_info",
+             "delete_run"]
+IMAGES = DATA + "/coco2017-sample/images"
+FIELD = "segmentations"
+
+
+def test_plugin_is_discovered_in_a_fresh_process(tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    os.symlink(ROOT, plugins / "tfdp")
+    code = (
+        "import fiftyone.operators as foo\n"
+        "from fiftyone.plugins.context import build_plugin_contexts\n"
+        "for p in build_plugin_contexts():\n"
+        "    if p.name == %r:\n"
+        "        print('errors', len(p.errors), p.errors)\n"
+        "print('ops', sorted(o.uri for o in foo.list_operators()\n"
+        "                    if o.uri.startswith(%r)))\n" % (PLUGIN, PLUGIN)
+    )
+    env = dict(os.environ, FIFTYONE_PLUGINS_DIR=str(plugins))
+    done = subprocess.run([sys.executable, "-c", code], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "errors 0 []" in done.stdout
+    expected = sorted("%s/%s" % (PLUGIN, name) for name in OPERATORS)
+    assert "ops %r" % expected in done.stdout
+
+
+@pytest.fixture(scope="module", params=["polylines", "masks"])
+def base(request):
+    dataset = tfdp.load_coco_dataset(
+        COCO_SAMPLE,
+        data_path=IMAGES,
+        name="tfdp-test-plugin-%s" % uuid.uuid4().hex[:8],
+        use_polylines=request.param == "polylines",
+    )
+    yield dataset
+    dataset.delete()
+
+
+@pytest.fixture
+def dataset(base):
+    clone = base.clone()
+    yield clone
+    clone.delete()
+
+
+def _operator(name):
+    return foo.get_operator("%s/%s" % (PLUGIN, name))
+
+
+def _run_delegated(dataset):
+    service = DelegatedOperationService()
+    results = service.execute_queued_operations(dataset_name=dataset.name)
+    assert results and all(r.error is None for r in results), [
+        r.error for r in results
+    ]
+
+
+def _cli_prune(tmp_path, ratio, method="cb-scs"):
+    out = tmp_path / ("cli-%s-%s.json" % (ratio, method))
+    if out.exists():
+        return out
+    assert main(["prune", COCO_SAMPLE, "-o", str(out), "--keep-ratio",
+                 str(ratio), "--method", method]) == 0
+    return out
+
+
+@pytest.mark.parametrize("delegate", [False, True])
+def test_every_operator(dataset, tmp_path, delegate):
+    is_polylines = dataset.has_field("segmentations.polylines")
+    path = "segmentations." + ("polylines" if is_polylines else "detections")
+
+    result = _operator("compute_scores")(dataset, FIELD, method="scs",
+                                         delegate=delegate)
+    assert result.error is None
+    if delegate:
+        assert dataset.list_runs() == []  # queued, not run yet
+        _run_delegated(dataset)
+    assert dataset.list_runs() == ["tfdp"]
+    assert dataset.count(path + ".tfdp_score") == 929  # crowd not scored
+    if is_polylines:
+        shapes = coco.measure(coco.load_json(COCO_SAMPLE))
+        expected = dict(zip(shapes.table.instance_ids,
+                            shapes.table.scores("scs").tolist()))
+        ids, scores = dataset.values([path + ".coco_id",
+                                      path + ".tfdp_score"])
+        got = {i: s for r, q in zip(ids, scores) if r
+               for i, s in zip(r, q) if s is not None}
+        assert got.keys() == expected.keys()
+        assert all(got[k] == pytest.approx(v, rel=1e-12)
+                   for k, v in expected.items())
+
+    result = _operator("prune")(dataset, keep_ratio=0.6, method="cb-scs",
+                                delegate=delegate)
+    assert result.error is None
+    if delegate:
+        _run_delegated(dataset)
+    assert dataset.count_sample_tags() == {"tfdp:keep": 77}
+    assert dataset.list_saved_views() == ["tfdp-kept"]
+    kept = tfdp.load_kept_view(dataset)
+    if is_polylines:
+        cli = json.loads(_cli_prune(tmp_path, 0.6).read_text())
+        assert set(kept.values("coco_id")) == {
+            im["id"] for im in cli["images"]}
+
+    info = _operator("get_run_info")(dataset)
+    assert info.result["config"]["num_kept"] == 77
+    assert info.result["config"]["method"] == "cb-scs"
+    assert info.result["report"]["images"]["after"] == 77
+
+    out = tmp_path / "export.json"
+    result = _operator("export_kept")(dataset, str(out), delegate=delegate)
+    assert result.error is None
+    if delegate:
+        _run_delegated(dataset)
+    exported = json.loads(out.read_text())
+    assert {im["id"] for im in exported["images"]} == set(
+        kept.values("coco_id"))
+    if is_polylines:
+        # lossless: the same bytes as the command for the same selection
+        assert out.read_bytes() == _cli_prune(tmp_path, 0.6).read_bytes()
+
+    result = _operator("delete_run")(dataset)
+    assert result.error is None
+    assert dataset.list_runs() == []
+    assert dataset.count_sample_tags() == {}
+    assert dataset.list_saved_views() == []
+    assert not any("tfdp" in f for f in dataset.get_field_schema(flat=True))
+
+
+def test_prune_scores_first_when_the_run_is_new(dataset):
+    result = _operator("prune")(dataset, keep=12, run_key="fresh",
+                                label_field=FIELD, tag="keepers")
+    assert result.error is None
+    assert dataset.count_sample_tags() == {"keepers": 12}
+    assert dataset.list_saved_views() == ["fresh-kept"]
+    assert tfdp.get_run_info(dataset, "fresh")["config"]["keep"] == 12
+
+
+def test_scoring_the_selected_samples(dataset):
+    selected = dataset.take(30, seed=1).values("id")
+    result = foo.execute_operator(
+        "%s/compute_scores" % PLUGIN,
+        dict(dataset=dataset, selected=selected,
+             view_target="SELECTED_SAMPLES",
+             params=dict(label_field=FIELD, method="cb-scs",
+                         run_key="tfdp")),
+    )
+    assert result.error is None
+    assert set(dataset.exists("tfdp_score").values("id")) == set(selected)
+
+
+def _ctx(dataset, **params):
+    return ExecutionContext(
+        request_params=dict(dataset_name=dataset.name, params=params),
+        executor=Executor(),
+    )
+
+
+def _form(name, ctx):
+    return _operator(name).resolve_input(ctx).type.properties
+
+
+def test_forms_validate(dataset):
+    props = _form("compute_scores", _ctx(dataset, run_key="2bad"))
+    assert props["run_key"].invalid
+    assert "invalid run key" in props["run_key"].error_message
+    assert list(props["label_field"].type.values) == [FIELD]
+
+    dataset.register_run("other", dataset.init_run(method="x"))
+    props = _form("compute_scores", _ctx(dataset, run_key="other"))
+    assert "taken by another kind of run" in props["run_key"].error_message
+
+    tfdp.compute_scores(dataset, FIELD)
+    props = _form("compute_scores", _ctx(dataset, run_key="tfdp"))
+    assert not props["run_key"].invalid
+    assert "overwrite_warning" in props
+
+    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep_ratio",
+                                value=1.5))
+    assert props["value"].invalid
+    assert "between 0 and 1" in props["value"].error_message
+    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep",
+                                value=10))
+    assert not props["value"].invalid
+    assert props["amount_summary"].view.label == "Keeps 10 of 128 samples"
+
+    props = _form("export_kept", _ctx(dataset, run_key="tfdp"))
+    assert props["pruned"].invalid  # not pruned yet
+    tfdp.prune_samples(dataset, keep=5)
+    props = _form("export_kept", _ctx(dataset, run_key="tfdp",
+                                      labels_path=COCO_SAMPLE))
+    assert props["exists_guard"].invalid
+    props = _form("export_kept", _ctx(dataset, run_key="tfdp",
+                                      labels_path="relative.json"))
+    assert props["labels_path"].invalid
+
+
+def test_forms_without_runs_or_fields(dataset):
+    props = _form("delete_run", _ctx(dataset))
+    assert props["run_key"].invalid and "no_runs" in props
+    dataset.delete_sample_field(FIELD)
+    props = _form("compute_scores", _ctx(dataset))
+    assert props["label_field"].invalid and "no_fields" in props
+
+
+def test_progress_immediate_and_delegated(dataset):
+    # run immediately: a generator that yields set_progress triggers
+    ctx = _ctx(dataset, label_field=FIELD, method="cb-scs", run_key="tfdp")
+    messages = list(_operator("compute_scores").execute(ctx))
+    progress = [m.body.params for m in messages
+                if m.body.operator_uri.endswith("set_progress")]
+    assert progress[-1] == {"progress": 1.0, "label": "Measuring 128/128"}
+    assert messages[-1].body.operator_uri.endswith("reload_dataset")
+
+    # delegated: progress is recorded on the operation
+    _operator("compute_scores")(dataset, FIELD, run_key="later",
+                                delegate=True)
+    service = DelegatedOperationService()
+    queued = service.list_operations(dataset_name=dataset.name)
+    _run_delegated(dataset)
+    done = service.get(queued[-1].id)
+    assert done.status.progress == 1.0
+    assert done.status.label == "Measuring 128/128"
+
+
+def test_operator_errors_are_reported(dataset):
+    with pytest.raises(Exception, match="run_key. Reason: no TFDP run"):
+        _operator("get_run_info")(dataset, run_key="nope")
+    with pytest.raises(Exception, match="Path: label_field"):
+        _operator("compute_scores")(dataset, "coco_id")
