@@ -4,6 +4,7 @@ Plain functions over the plain dict that ``json.load`` gives.
 """
 
 import collections
+import concurrent.futures
 import csv
 import json
 import math
@@ -151,21 +152,20 @@ def measure(data, source="<data>", skip_invalid=False, progress=None):
     categories, category_list = _index_categories(data.get("categories"))
 
     annotations = data["annotations"]
-    total = len(annotations)
     seen_ids = set()
     ineligible = collections.Counter()
     skipped = []
     bad_image_annotations = collections.Counter()
 
-    ids, image_index, category, perimeter, area, pixels = [], [], [], [], [], []
-
+    # Checks are sequential and cheap; measuring is spread over threads
+    # (OpenCV releases the GIL), in chunks, keeping the input order
+    jobs = []
+    ann_problems = []
     for position, ann in enumerate(annotations):
-        if progress is not None and position % 2000 == 0:
-            progress(position, total)
-
         if not isinstance(ann, dict):
-            problems.append(
-                Problem("annotation", "#%d" % position, None, "not an object")
+            ann_problems.append(
+                (position, Problem("annotation", "#%d" % position, None,
+                                   "not an object"))
             )
             skipped.append(position)
             continue
@@ -192,34 +192,38 @@ def measure(data, source="<data>", skip_invalid=False, progress=None):
                     "category_id %s is not a category of the file"
                     % _dumps(ann.get("category_id"))
                 )
-            index, width, height = image
-            reason = ineligible_reason(ann, width, height)
-            if reason is not None:
-                ineligible[reason] += 1
-                continue
-            shape = measure_segmentation(ann["segmentation"], width, height)
+            reason = ineligible_reason(ann, image[1], image[2])
         except (_Malformed, geometry.GeometryError) as e:
-            problems.append(
-                Problem(
-                    "annotation",
-                    ann_id if _is_id(ann_id) else "#%d" % position,
-                    image_id if _is_id(image_id) else None,
-                    str(e),
-                )
-            )
+            ann_problems.append((position, _annotation_problem(ann, position, e)))
             skipped.append(position)
             continue
+        if reason is not None:
+            ineligible[reason] += 1
+            continue
+        jobs.append((position, ann, image, category_index))
 
-        ids.append(ann_id)
-        image_index.append(index)
-        category.append(category_index)
-        perimeter.append(shape.perimeter)
-        area.append(shape.area)
-        pixels.append(shape.pixels)
+    ids, image_index, category, perimeter, area, pixels = [], [], [], [], [], []
+    done = 0
+    for chunk, shapes in _measure_jobs(jobs):
+        for (position, ann, image, category_index), shape in zip(chunk, shapes):
+            if isinstance(shape, geometry.GeometryError):
+                ann_problems.append(
+                    (position, _annotation_problem(ann, position, shape))
+                )
+                skipped.append(position)
+                continue
+            ids.append(ann["id"])
+            image_index.append(image[0])
+            category.append(category_index)
+            perimeter.append(shape.perimeter)
+            area.append(shape.area)
+            pixels.append(shape.pixels)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, len(jobs))
 
-    if progress is not None:
-        progress(total, total)
-
+    skipped.sort()
+    problems += [p for _, p in sorted(ann_problems, key=lambda x: x[0])]
     if problems and not skip_invalid:
         raise InvalidDataError(source, problems, hint=SKIP_HINT)
 
@@ -255,6 +259,46 @@ def measure(data, source="<data>", skip_invalid=False, progress=None):
 
 class _Malformed(Exception):
     pass
+
+
+#: Annotations measured per task of the thread pool
+CHUNK_SIZE = 256
+
+
+def _measure_jobs(jobs):
+    chunks = [
+        jobs[i : i + CHUNK_SIZE] for i in range(0, len(jobs), CHUNK_SIZE)
+    ]
+    workers = min(4, os.cpu_count() or 1)
+    if workers == 1 or len(chunks) < 2:
+        for chunk in chunks:
+            yield chunk, _measure_chunk(chunk)
+        return
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        yield from zip(chunks, pool.map(_measure_chunk, chunks))
+
+
+def _measure_chunk(chunk):
+    shapes = []
+    for _, ann, (_, width, height), _ in chunk:
+        try:
+            shapes.append(
+                measure_segmentation(ann["segmentation"], width, height)
+            )
+        except geometry.GeometryError as e:
+            shapes.append(e)
+    return shapes
+
+
+def _annotation_problem(ann, position, error):
+    ann_id = ann.get("id")
+    image_id = ann.get("image_id")
+    return Problem(
+        "annotation",
+        ann_id if _is_id(ann_id) else "#%d" % position,
+        image_id if _is_id(image_id) else None,
+        str(error),
+    )
 
 
 def _dumps(value):

@@ -1,0 +1,36 @@
+"""Helpers for the benchmarks: timing and peak memory of whole processes."""
+
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DATA = os.path.abspath(os.path.join(ROOT, "..", "shared", "data"))
+
+
+def run_process(args, env=None, quiet=False):
+    """Runs a command; returns (seconds, peak resident memory in MiB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.DEVNULL if quiet else None
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("benchmark step failed: %s" % " ".join(args))
+    return seconds, usage.ru_maxrss / 1024.0
+
+
+def python(*args):
+    return [sys.executable] + list(args)
+
+
+def require_data(path):
+    if not os.path.exists(path):
+        raise SystemExit(
+            "%s is missing: the benchmarks use the real annotation files of "
+            "../shared/data" % path
+        )
+    return path
