@@ -9,7 +9,9 @@ export FIFTYONE_DO_NOT_TRACK := true
 DEMO_DB := $(CURDIR)/.fiftyone/demo-db
 TEST_DB := $(CURDIR)/.fiftyone/test-db
 
-.PHONY: setup demo test bench clean
+PLUGINS := $(CURDIR)/.fiftyone/plugins
+
+.PHONY: setup demo app test bench clean
 
 setup: $(STAMP)
 
@@ -23,12 +25,19 @@ $(STAMP): pyproject.toml scripts/setup_database.py
 demo: setup
 	FIFTYONE_DATABASE_DIR=$(DEMO_DB) $(PY) scripts/demo.py $(ARGS)
 
+# The App on the demo's database, with this repository as a plugin
+app: setup
+	mkdir -p $(PLUGINS) && ln -sfn $(CURDIR) $(PLUGINS)/tfdp
+	FIFTYONE_DATABASE_DIR=$(DEMO_DB) FIFTYONE_PLUGINS_DIR=$(PLUGINS) \
+		$(VENV)/bin/fiftyone app launch tfdp-demo --remote --port $(or $(PORT),5151) --wait -1
+
 test: setup
 	FIFTYONE_DATABASE_DIR=$(TEST_DB) $(PY) -m pytest $(ARGS)
 
 bench: setup
 	$(PY) benchmarks/bench_taco.py
 	$(PY) benchmarks/bench_coco_scale.py
+	$(PY) benchmarks/bench_fiftyone.py
 
 clean:
 	rm -rf $(VENV) .fiftyone out *.egg-info

@@ -264,13 +264,23 @@ class _Malformed(Exception):
 #: Annotations measured per task of the thread pool
 CHUNK_SIZE = 256
 
+#: Mean box area (pixels) from which threads pay: below it, per-instance
+#: Python work, which holds the GIL, outweighs OpenCV's, which does not
+THREADS_MIN_MEAN_AREA = 100_000
+
 
 def _measure_jobs(jobs):
     chunks = [
         jobs[i : i + CHUNK_SIZE] for i in range(0, len(jobs), CHUNK_SIZE)
     ]
     workers = min(4, os.cpu_count() or 1)
-    if workers == 1 or len(chunks) < 2:
+    mean_area = (
+        sum(ann["bbox"][2] * ann["bbox"][3] for _, ann, _, _ in jobs)
+        / len(jobs)
+        if jobs
+        else 0
+    )
+    if workers == 1 or len(chunks) < 2 or mean_area < THREADS_MIN_MEAN_AREA:
         for chunk in chunks:
             yield chunk, _measure_chunk(chunk)
         return
@@ -303,6 +313,14 @@ def _annotation_problem(ann, position, error):
 
 def _dumps(value):
     return json.dumps(value)[:80]
+
+
+def _is_number(value):
+    # JSON numbers are int or float: test those first, numbers.Real is slow
+    cls = type(value)
+    if cls is float or cls is int:
+        return True
+    return isinstance(value, numbers.Real) and cls is not bool
 
 
 def _key(value):
@@ -433,10 +451,7 @@ def ineligible_reason(ann, width, height):
     if (
         not isinstance(bbox, list)
         or len(bbox) != 4
-        or not all(
-            isinstance(v, numbers.Real) and not isinstance(v, bool)
-            for v in bbox
-        )
+        or not all(_is_number(v) for v in bbox)
     ):
         raise geometry.GeometryError(
             "bbox %s is not a list of 4 numbers" % json.dumps(bbox)[:80]

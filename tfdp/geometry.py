@@ -9,6 +9,7 @@ computation of TFDP.md, only shifted.
 Only numpy and OpenCV are used.
 """
 
+import math
 from collections import namedtuple
 
 import cv2
@@ -91,11 +92,13 @@ def polygon_parts(segmentation):
             raise GeometryError(
                 "polygon part %d is not a flat list of numbers" % index
             )
-        if not np.isfinite(coords).all():
+        # min and max are NaN or infinite when any coordinate is
+        low, high = float(coords.min()), float(coords.max())
+        if not (math.isfinite(low) and math.isfinite(high)):
             raise GeometryError(
                 "polygon part %d has non-finite coordinates" % index
             )
-        if coords.min() <= _INT32_MIN - 1 or coords.max() >= _INT32_MAX + 1:
+        if low <= _INT32_MIN - 1 or high >= _INT32_MAX + 1:
             raise GeometryError(
                 "polygon part %d has coordinates out of range" % index
             )
@@ -127,12 +130,11 @@ def polygon_shape(parts, width, height):
     else:
         points = np.concatenate(parts)
 
-    x0, y0 = points.min(axis=0)
-    x1, y1 = points.max(axis=0)
+    x, y, w, h = cv2.boundingRect(points)
     # Clip the crop to the image, so that its edges clip the fill where the
     # image's edges would
-    x0, y0 = max(int(x0), 0), max(int(y0), 0)
-    x1, y1 = min(int(x1), width - 1), min(int(y1), height - 1)
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + w - 1, width - 1), min(y + h - 1, height - 1)
     if x0 > x1 or y0 > y1:
         return EMPTY_SHAPE
 
