@@ -15,7 +15,6 @@ Fields written by a run with key ``run_key`` on label field ``field``:
 """
 
 import collections
-import concurrent.futures
 import json
 import logging
 import math
@@ -244,25 +243,13 @@ def measure_labels(samples, label_field, skip_invalid=False, progress=None):
 
 
 def _read_batches(samples, sample_ids, fields):
-    # Reading the next batch (database, deserialising masks) overlaps with
-    # measuring the current one (OpenCV releases the GIL); at most two
-    # batches of masks are in memory
-    def read(start):
+    # One batch of masks in memory at a time
+    for start in range(0, len(sample_ids), BATCH_SIZE):
         batch = samples.select(
             sample_ids[start : start + BATCH_SIZE], ordered=True
         )
         # attributes that no label declares read as None
-        return batch.values(fields)
-
-    starts = list(range(0, len(sample_ids), BATCH_SIZE))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(read, starts[0]) if starts else None
-        for i, start in enumerate(starts):
-            columns = pending.result()
-            if i + 1 < len(starts):
-                pending = pool.submit(read, starts[i + 1])
-            yield start, columns
-            del columns
+        yield start, batch.values(fields)
 
 
 def _ensure_metadata(samples):
@@ -301,7 +288,8 @@ def _ineligible_reason(record, width, height, is_polylines):
     if box is None:
         return coco.NO_BBOX
     x, y, w, h = box
-    if not all(math.isfinite(v) for v in box):
+    isfinite = math.isfinite
+    if not (isfinite(x) and isfinite(y) and isfinite(w) and isfinite(h)):
         return coco.BBOX_NOT_FINITE
     if w < 1 or h < 1:
         return coco.BBOX_UNDER_ONE_PIXEL
@@ -447,7 +435,10 @@ def _write_scores(samples, measured, method, label_paths, sample_field):
             # dynamic: declare the attribute, so it shows in the App and
             # in the schema, and so that deleting the run finds it
             samples.set_label_values(
-                path, dict(zip(table.instance_ids, values)), dynamic=True
+                path,
+                dict(zip(table.instance_ids, values)),
+                dynamic=True,
+                validate=False,  # plain floats and ints
             )
     if sample_scores and (
         sample_scores[0] is not None or dataset.has_field(sample_field)

@@ -304,4 +304,9 @@ def bitmap_shape(mask):
     if mask.size == 0:
         return EMPTY_SHAPE
 
-    return contour_shape((mask != 0).astype(np.uint8))
+    if mask.dtype == bool:
+        # FiftyOne's masks: reinterpret, no copy
+        mask = np.ascontiguousarray(mask).view(np.uint8)
+    else:
+        mask = (mask != 0).astype(np.uint8)
+    return contour_shape(mask)
