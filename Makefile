@@ -6,6 +6,8 @@ STAMP := $(VENV)/.tfdp-installed
 
 # FiftyOne's database lives in the project, never in ~/.fiftyone
 export FIFTYONE_DO_NOT_TRACK := true
+# the bundled mongod 6.0 is supported; skip FiftyOne's notice about it
+export FIFTYONE_DATABASE_VALIDATION := false
 DEMO_DB := $(CURDIR)/.fiftyone/demo-db
 TEST_DB := $(CURDIR)/.fiftyone/test-db
 

@@ -10,7 +10,9 @@ Usage: python scripts/demo.py [--data INSTANCES.json] [--images DIR]
 """
 
 import argparse
+import contextlib
 import filecmp
+import io
 import os
 import sys
 import time
@@ -48,16 +50,51 @@ def main():
     images = args.images or os.path.join(os.path.dirname(args.data),
                                          "images")
 
-    import tfdp
-    from tfdp import fiftyone_utils
     from tfdp.cli import main as tfdp_command
 
     os.makedirs(OUT, exist_ok=True)
-    print("== FiftyOne: load %s" % args.data)
+    if not os.path.isdir(images):
+        print("== FiftyOne: skipped: no images folder at %s (pass --images)"
+              % images)
+        exported = None
+    else:
+        exported = demo_fiftyone(args.data, images, args.keep_ratio)
+
+    print()
+    command_out = os.path.join(OUT, "pruned-command.json")
+    print("== Command: tfdp prune %s -o %s --keep-ratio %s --overwrite" % (
+        os.path.relpath(args.data), os.path.relpath(command_out),
+        args.keep_ratio))
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = tfdp_command(["prune", args.data, "-o", command_out,
+                             "--keep-ratio", str(args.keep_ratio),
+                             "--overwrite"])
+    if code:
+        sys.exit(code)
+    if exported is None:
+        print(printed.getvalue().rstrip())
+        return 0
+
+    print(printed.getvalue().splitlines()[0] + " (same report as above)")
+    same = filecmp.cmp(exported, command_out, shallow=False)
+    print("FiftyOne export and command output identical: %s" % same)
+
+    print()
+    print("Open the result in the App, with the TFDP plugin: make app")
+    print("(then the 'tfdp-kept' saved view, or press ` for the TFDP "
+          "operators)")
+    return 0 if same else 1
+
+
+def demo_fiftyone(data, images, keep_ratio):
+    import tfdp
+    from tfdp import fiftyone_utils
+
+    print("== FiftyOne: load %s" % data)
     start = time.perf_counter()
     dataset = tfdp.load_coco_dataset(
-        args.data, data_path=images if os.path.isdir(images) else None,
-        name=NAME, overwrite=True,
+        data, data_path=images, name=NAME, overwrite=True
     )
     dataset.persistent = True
     field = fiftyone_utils.compatible_label_fields(dataset)[0]
@@ -68,10 +105,9 @@ def main():
 
     print()
     print("== FiftyOne: dataset.apply_tfdp(%r, method='cb-scs', "
-          "keep_ratio=%s)" % (field, args.keep_ratio))
+          "keep_ratio=%s)" % (field, keep_ratio))
     start = time.perf_counter()
-    kept = dataset.apply_tfdp(field, method="cb-scs",
-                              keep_ratio=args.keep_ratio)
+    kept = dataset.apply_tfdp(field, method="cb-scs", keep_ratio=keep_ratio)
     print("kept %d samples, tagged 'tfdp:keep', saved view %r (%.1fs)" % (
         len(kept), kept.name, time.perf_counter() - start))
     report = tfdp.get_run_info(dataset)["report"]
@@ -82,24 +118,7 @@ def main():
     result = tfdp.export_kept(dataset, exported, overwrite=True)
     print("== FiftyOne: exported the kept samples (%s) to %s" % (
         result["mode"], exported))
-
-    print()
-    command_out = os.path.join(OUT, "pruned-command.json")
-    print("== Command: tfdp prune %s -o %s --keep-ratio %s --overwrite" % (
-        os.path.relpath(args.data), os.path.relpath(command_out),
-        args.keep_ratio))
-    code = tfdp_command(["prune", args.data, "-o", command_out,
-                         "--keep-ratio", str(args.keep_ratio), "--overwrite"])
-    if code:
-        sys.exit(code)
-    same = filecmp.cmp(exported, command_out, shallow=False)
-    print("FiftyOne export and command output identical: %s" % same)
-
-    print()
-    print("Open the result in the App, with the TFDP plugin: make app")
-    print("(then the 'tfdp-kept' saved view, or press ` for the TFDP "
-          "operators)")
-    return 0 if same else 1
+    return exported
 
 
 if __name__ == "__main__":

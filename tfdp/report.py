@@ -114,7 +114,7 @@ def format_report(report, max_classes=None):
         )
     if report["invalid"]:
         lines.append(
-            "skipped as malformed: %d record(s), listed in the JSON report"
+            "skipped as malformed: %d record(s)"
             % len(report["invalid"])
         )
 
