@@ -34,6 +34,7 @@ app: setup
 		$(VENV)/bin/fiftyone app launch tfdp-demo --remote --port $(or $(PORT),5151) --wait -1
 
 test: setup
+	scripts/setup_browser.sh
 	FIFTYONE_DATABASE_DIR=$(TEST_DB) $(PY) -m pytest $(ARGS)
 
 bench: setup

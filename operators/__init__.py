@@ -1,9 +1,18 @@
-"""The TFDP operators, thin wrappers over the ``tfdp`` package."""
+"""The TFDP operators and panel, thin wrappers over the ``tfdp`` package."""
 
-from .runs import DeleteRun, ExportKept, GetRunInfo
+from .panel import TFDPPanel
+from .runs import DeleteRun, ExportKept, GetRunInfo, OpenPanel
 from .scores import ComputeScores, Prune
 
-OPERATORS = (ComputeScores, Prune, ExportKept, GetRunInfo, DeleteRun)
+OPERATORS = (
+    ComputeScores,
+    Prune,
+    ExportKept,
+    GetRunInfo,
+    DeleteRun,
+    OpenPanel,
+    TFDPPanel,
+)
 
 
 def register(p):

@@ -224,3 +224,18 @@ class DeleteRun(foo.Operator):
     def execute(self, ctx):
         tfdp.delete_run(ctx.dataset, run_key=ctx.params.get("run_key", "tfdp"))
         ctx.trigger("reload_dataset")
+
+
+class OpenPanel(foo.Operator):
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="open_panel",
+            label="TFDP: open panel",
+            description="Open the TFDP panel: score distribution, per-class "
+            "and per-size retention, keep-ratio preview",
+            view_target=False,
+        )
+
+    def execute(self, ctx):
+        ctx.ops.open_panel("tfdp_panel", layout="horizontal", is_active=True)

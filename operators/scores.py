@@ -228,4 +228,5 @@ class Prune(foo.Operator):
             % (run_key, len(kept), kept.name)
         )
         yield ctx.trigger("reload_dataset")
-        yield ctx.trigger("set_view", dict(name=kept.name))
+        # by value: the App learns of a new saved view only after reloading
+        yield ctx.ops.set_view(view=kept)

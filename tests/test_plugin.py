@@ -20,7 +20,7 @@ from tfdp.cli import main
 
 PLUGIN = "@tfdp/tfdp"
 OPERATORS = ["compute_scores", "prune", "export_kept", "get_run_info",
-             "delete_run"]
+             "delete_run", "open_panel", "tfdp_panel"]
 IMAGES = DATA + "/coco2017-sample/images"
 FIELD = "segmentations"
 

@@ -881,3 +881,104 @@ def apply_tfdp(
         tag=tag,
         seed=seed,
     )
+
+
+# ---------------------------------------------------------------------------
+# Previews, from stored scores, aggregated in the database
+
+
+def preview_pruning(samples, run_key="tfdp", keep_ratio=0.7, bins=30):
+    """What keeping a fraction of a run's samples would keep, computed from
+    its stored fields by database aggregations, without writing anything.
+
+    The preview ranks by the stored image scores, ties broken by sample id
+    (insertion order); :func:`prune_samples` breaks them by collection
+    order. The random method is previewed with the run's seed.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection` of
+            the run's dataset
+        run_key ("tfdp"): the run
+        keep_ratio (0.7): the fraction of samples to keep
+        bins (30): the number of bins of the score histogram
+
+    Returns:
+        a dict with ``images``, ``instances`` and ``sizes`` counts (as in
+        :func:`tfdp.report.retention_report`), ``classes`` (worst retention
+        first), ``histogram`` (``counts``, ``edges``), ``cutoff`` (the
+        lowest kept score) and ``method``
+    """
+    dataset = samples._root_dataset
+    config = _run_info(dataset, run_key).config
+    scored = dataset.load_run_view(run_key)
+    label_paths, sample_field = run_fields(scored, run_key, config.label_field)
+    path = label_list_path(scored, config.label_field)
+    perimeter_attr = label_paths[0].rsplit(".", 1)[-1]
+    pixels_path = label_paths[2]
+
+    num = len(scored)
+    count = scoring.keep_count(num, keep_ratio=keep_ratio)
+    method = config.method
+    if method == "random":
+        ids = scored.values("id")
+        order = scoring.rank_images(
+            num_images=num, seed=getattr(config, "seed", None)
+        )
+        kept = scored.select([ids[i] for i in order[:count]])
+        removed = scored.exclude([ids[i] for i in order[:count]])
+        histogram, cutoff = None, None
+    else:
+        ranked = scored.sort_by([(sample_field, -1), ("_id", 1)])
+        kept = ranked.limit(count)
+        removed = ranked.skip(count)
+        counts, edges, _ = scored.histogram_values(sample_field, bins=bins)
+        histogram = {"counts": counts, "edges": edges}
+        cutoff = kept.skip(count - 1).values(sample_field)[0] if count else None
+
+    def eligible_counts(view):
+        view = view.filter_labels(
+            config.label_field, fo.ViewField(perimeter_attr) != None  # noqa
+        )
+        value = fo.ViewField()
+        bucket = (value >= 96**2).if_else(
+            "large", (value >= 32**2).if_else("medium", "small")
+        )
+        by_class, sizes, total = view.aggregate(
+            [
+                fo.CountValues(path + ".label"),
+                fo.CountValues(pixels_path, expr=bucket),
+                fo.Count(path),
+            ]
+        )
+        return by_class, sizes, total
+
+    before_classes, before_sizes, before_total = eligible_counts(scored)
+    after_classes, after_sizes, after_total = eligible_counts(kept)
+
+    def counts(before, after, **fields):
+        return dict(fields, before=int(before), after=int(after),
+                    retention=after / before if before else None)
+
+    classes = sorted(
+        (
+            counts(n, after_classes.get(name, 0), name=name)
+            for name, n in before_classes.items()
+        ),
+        key=lambda c: (c["retention"], c["name"]),
+    )
+    return {
+        "run_key": run_key,
+        "method": method,
+        "keep_ratio": keep_ratio,
+        "images": counts(num, count),
+        "instances": counts(before_total, after_total),
+        "classes": classes,
+        "sizes": {
+            name: counts(before_sizes.get(name, 0), after_sizes.get(name, 0))
+            for name in ("small", "medium", "large")
+        },
+        "histogram": histogram,
+        "cutoff": cutoff,
+        "removed_view": removed,
+        "kept_view": kept,
+    }
