@@ -3,14 +3,16 @@
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from tfdp import fiftyone_utils
+from tfdp import fiftyone_utils, scoring
 
 from .common import tfdp_runs
 
 KEPT_COLOR = "#ff6d04"
 BEFORE_COLOR = "#9aa0a6"
 WORST_COLOR = "#d62728"
+OTHER_COLOR = "#1f77b4"
 MAX_CLASSES = 40
+NO_COMPARISON = "none"
 
 
 class TFDPPanel(foo.Panel):
@@ -36,6 +38,8 @@ class TFDPPanel(foo.Panel):
         config = ctx.dataset.get_run_info(run_key).config
         ratio = getattr(config, "keep_ratio", None) or 0.7
         ctx.panel.state.keep_ratio = ratio
+        if not ctx.panel.state.compare:
+            ctx.panel.state.compare = NO_COMPARISON
         self._update(ctx)
 
     def on_change_run(self, ctx):
@@ -44,6 +48,10 @@ class TFDPPanel(foo.Panel):
 
     def on_change_ratio(self, ctx):
         ctx.panel.state.keep_ratio = float(ctx.params["value"])
+        self._update(ctx)
+
+    def on_change_compare(self, ctx):
+        ctx.panel.state.compare = ctx.params["value"]
         self._update(ctx)
 
     def compute(self, ctx):
@@ -81,10 +89,19 @@ class TFDPPanel(foo.Panel):
             run_key=ctx.panel.state.run_key,
             keep_ratio=ctx.panel.state.keep_ratio,
         )
-        ctx.panel.state.summary = _summary(preview)
+        other = None
+        compare = ctx.panel.state.compare
+        if compare not in (None, NO_COMPARISON, preview["method"]):
+            other = fiftyone_utils.preview_pruning(
+                ctx.dataset,
+                run_key=ctx.panel.state.run_key,
+                keep_ratio=ctx.panel.state.keep_ratio,
+                method=compare,
+            )
+        ctx.panel.state.summary = _summary(preview, other)
         ctx.panel.data.scores = _score_plot(preview)
-        ctx.panel.data.classes = _class_plot(preview)
-        ctx.panel.data.sizes = _size_plot(preview)
+        ctx.panel.data.classes = _class_plot(preview, other)
+        ctx.panel.data.sizes = _size_plot(preview, other)
         ctx.panel.state.cutoff_shapes = _cutoff_shapes(preview)
 
     def render(self, ctx):
@@ -120,6 +137,16 @@ class TFDPPanel(foo.Panel):
             ),
             on_change=self.on_change_ratio,
         )
+        compare = types.DropdownView(
+            label="Compare with",
+            description="Another method, ranked from the stored shapes",
+        )
+        compare.add_choice(NO_COMPARISON, label="no comparison")
+        for method in scoring.METHODS:
+            compare.add_choice(method, label=method)
+        panel.enum("compare", compare.values(), view=compare,
+                   default=ctx.panel.state.compare or NO_COMPARISON,
+                   on_change=self.on_change_compare)
         panel.md(ctx.panel.state.summary or "", name="summary")
 
         buttons = panel.h_stack("buttons", gap=2)
@@ -161,6 +188,7 @@ class TFDPPanel(foo.Panel):
             layout=dict(
                 yaxis=dict(title="% kept", range=[0, 100]),
                 height=220,
+                barmode="group",
                 margin=dict(t=10, b=40, l=50, r=10),
             ),
             config=dict(displayModeBar=False),
@@ -176,19 +204,27 @@ def _percent(counts):
     return "%.1f%%" % (100 * counts["retention"])
 
 
-def _summary(preview):
+def _summary(preview, other=None):
+    text = _summary_line(preview)
+    if other is not None:
+        text += "\n\n" + _summary_line(other)
+    return text
+
+
+def _summary_line(preview):
     images = preview["images"]
     instances = preview["instances"]
     text = (
-        "**Keeps %d of %d images (%s)** · %d of %d instances (%s)"
-        % (images["after"], images["before"], _percent(images),
-           instances["after"], instances["before"], _percent(instances))
+        "**%s: keeps %d of %d images (%s)** · %d of %d instances (%s)"
+        % (preview["method"], images["after"], images["before"],
+           _percent(images), instances["after"], instances["before"],
+           _percent(instances))
     )
     if preview["classes"]:
         worst = preview["classes"][0]
         text += " · worst class: **%s** %d of %d (%s)" % (
             worst["name"], worst["after"], worst["before"], _percent(worst))
-    return text + " · method %s" % preview["method"]
+    return text
 
 
 def _score_plot(preview):
@@ -209,27 +245,45 @@ def _cutoff_shapes(preview):
                  line=dict(color=KEPT_COLOR, width=2, dash="dash"))]
 
 
-def _class_plot(preview):
+def _class_plot(preview, other=None):
     classes = preview["classes"][:MAX_CLASSES]
     names = [c["name"] for c in classes]
     kept_colors = [WORST_COLOR if i == 0 else KEPT_COLOR
                    for i in range(len(classes))]
-    return [
+    traces = [
         dict(type="bar", x=names, y=[c["before"] for c in classes],
              name="before", marker=dict(color=BEFORE_COLOR)),
         dict(type="bar", x=names, y=[c["after"] for c in classes],
-             name="kept", marker=dict(color=kept_colors),
+             name="kept (%s)" % preview["method"],
+             marker=dict(color=kept_colors),
              text=[_percent(c) for c in classes], textposition="outside"),
     ]
+    if other is not None:
+        by_name = {c["name"]: c for c in other["classes"]}
+        traces.append(dict(
+            type="scatter", mode="markers", x=names,
+            y=[by_name[n]["after"] if n in by_name else 0 for n in names],
+            name="kept (%s)" % other["method"],
+            marker=dict(color=OTHER_COLOR, symbol="diamond", size=9),
+            text=[_percent(by_name[n]) if n in by_name else ""
+                  for n in names],
+        ))
+    return traces
 
 
-def _size_plot(preview):
-    sizes = preview["sizes"]
-    names = list(sizes)
-    return [dict(
-        type="bar", x=names,
-        y=[100 * (sizes[n]["retention"] or 0) for n in names],
-        text=["%d of %d" % (sizes[n]["after"], sizes[n]["before"])
-              for n in names],
-        textposition="auto", marker=dict(color=KEPT_COLOR), name="kept",
-    )]
+def _size_plot(preview, other=None):
+    traces = []
+    for result, color in ((preview, KEPT_COLOR), (other, OTHER_COLOR)):
+        if result is None:
+            continue
+        sizes = result["sizes"]
+        names = list(sizes)
+        traces.append(dict(
+            type="bar", x=names,
+            y=[100 * (sizes[n]["retention"] or 0) for n in names],
+            text=["%d of %d" % (sizes[n]["after"], sizes[n]["before"])
+                  for n in names],
+            textposition="auto", marker=dict(color=color),
+            name=result["method"],
+        ))
+    return traces

@@ -201,7 +201,7 @@ class Prune(foo.Operator):
         amount = amount_from_params(ctx.params)
         method = ctx.params.get("method")
         tag = ctx.params.get("tag") or None
-        seed = ctx.params.get("seed")
+        seed = ctx.params.get("seed", 0)
         rescore = run_key not in tfdp_runs(ctx) or ctx.params.get("rescore")
 
         if rescore:

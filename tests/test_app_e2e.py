@@ -4,8 +4,9 @@ Starts the FiftyOne App server on a loopback port with the plugin available
 and the real COCO sample loaded, and drives Debian's Chromium headless with
 Playwright, as a user would: the TFDP operators are in the operator browser,
 compute then prune changes the grid to the kept samples, and the panel
-renders its plots with the numbers of that run. Screenshots of the grid and
-the panel are saved in out/e2e/.
+renders its plots with the numbers of that run, its slider previews another
+ratio without writing, and it compares two methods. Screenshots of the grid,
+the App and the panel are saved in out/e2e/.
 """
 
 import os
@@ -165,9 +166,9 @@ def test_compute_prune_and_panel_in_the_browser(dataset, app_url):
 
             # the panel, with the numbers of this run
             _run_operator(page, "TFDP: open panel")
-            page.get_by_text("Keeps 90 of 128 images (70.3%)").wait_for()
+            page.get_by_text("cb-scs: keeps 90 of 128 images (70.3%)").wait_for()
             text = page.locator(
-                "p", has_text="Keeps 90 of 128 images"
+                "p", has_text="cb-scs: keeps 90 of 128 images"
             ).first.inner_text()
             dataset.reload()  # the server's process wrote the run
             report = tfdp.get_run_info(dataset)["report"]
@@ -180,14 +181,35 @@ def test_compute_prune_and_panel_in_the_browser(dataset, app_url):
             _wait_until(lambda: plots.count() >= 3, "three plots", 30)
             for i in range(3):
                 plots.nth(i).locator(".main-svg").first.wait_for()
-            # bars of the class plot, and the size buckets' labels
+            # the size buckets' labels
             assert page.get_by_text(
                 "%d of %d" % (report["sizes"]["small"]["after"],
                               report["sizes"]["small"]["before"]),
                 exact=True,
             ).count()
+
+            # the slider previews without writing anything
+            slider = page.get_by_role("slider")
+            slider.focus()
+            page.keyboard.press("ArrowLeft")
+            page.get_by_text("cb-scs: keeps 83 of 128 images (64.8%)").wait_for()
+            assert dataset.count_sample_tags() == {"tfdp:keep": 90}
+            slider.focus()
+            page.keyboard.press("ArrowRight")
+            page.get_by_text("cb-scs: keeps 90 of 128 images (70.3%)").wait_for()
+
+            # a second method side by side
+            page.get_by_text("no comparison", exact=True).click()
+            page.get_by_role("option", name="scs", exact=True).click()
+            page.get_by_text("scs: keeps 90 of 128 images (70.3%)",
+                             exact=False).nth(1).wait_for()
             page.wait_for_timeout(1000)
-            page.screenshot(path=os.path.join(ARTIFACTS, "panel.png"))
+            page.screenshot(path=os.path.join(ARTIFACTS, "app.png"))
+            left = plots.nth(0).bounding_box()["x"] - 20
+            page.screenshot(
+                path=os.path.join(ARTIFACTS, "panel.png"),
+                clip=dict(x=left, y=60, width=1600 - left, height=1440),
+            )
         except BaseException:
             page.screenshot(path=os.path.join(ARTIFACTS, "failure.png"))
             raise

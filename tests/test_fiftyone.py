@@ -365,3 +365,28 @@ def test_existing_apply_tfdp_is_not_replaced():
     module = type("module", (), {"SampleCollection": Collection})
     tfdp._add_apply_tfdp(module)
     assert Collection().apply_tfdp() == "theirs"
+
+
+@pytest.mark.parametrize("ratio", [0.3, 0.7, 1.0])
+def test_preview_equals_the_pruning(polylines, ratio):
+    polylines.apply_tfdp(FIELD, keep_ratio=0.5)
+    tags = polylines.count_sample_tags()
+    for method in ("cb-scs", "scs", "random"):
+        preview = fiftyone_utils.preview_pruning(
+            polylines, keep_ratio=ratio, method=method)
+        assert polylines.count_sample_tags() == tags  # nothing written
+        kept = tfdp.prune_samples(polylines, keep_ratio=ratio, method=method,
+                                  tag="check")
+        report = tfdp.get_run_info(polylines)["report"]
+        for key in ("images", "instances", "sizes"):
+            assert preview[key] == report[key], (method, key)
+        assert sorted(preview["classes"], key=lambda c: c["name"]) == sorted(
+            ({k: c[k] for k in ("name", "before", "after", "retention")}
+             for c in report["classes"]), key=lambda c: c["name"])
+        assert set(preview["kept_view"].values("id")) == set(
+            kept.values("id"))
+        assert len(preview["removed_view"]) == 128 - len(kept)
+        if method != "random":
+            assert preview["cutoff"] == min(kept.values("tfdp_score"))
+            assert sum(preview["histogram"]["counts"]) == 128
+        tfdp.prune_samples(polylines, keep_ratio=0.5, method="cb-scs")

@@ -76,7 +76,7 @@ def prune_samples(
     keep=None,
     method=None,
     tag=None,
-    seed=None,
+    seed=0,
 ):
     """Keeps the highest-scoring samples of a scored run, from its stored
     shapes: another ratio or method never touches a mask again.
@@ -95,7 +95,7 @@ def prune_samples(
         method (None): rank by another method than the run's; its scores
             replace the stored ones
         tag (None): the tag of kept samples, ``<run_key>:keep`` by default
-        seed (None): the seed of the ``"random"`` method
+        seed (0): the seed of the ``"random"`` method
 
     Returns:
         the kept :class:`fiftyone.core.view.DatasetView`
@@ -128,7 +128,7 @@ def apply_tfdp(
     keep=None,
     run_key="tfdp",
     tag=None,
-    seed=None,
+    seed=0,
     skip_invalid=False,
     progress=None,
 ):
@@ -148,7 +148,7 @@ def apply_tfdp(
         keep (None): the number of samples to keep
         run_key ("tfdp"): the key of the run
         tag (None): the tag of kept samples, ``<run_key>:keep`` by default
-        seed (None): the seed of the ``"random"`` method
+        seed (0): the seed of the ``"random"`` method
         skip_invalid (False): skip malformed labels rather than raise
         progress (None): whether to render a progress bar (True/False), or a
             callable ``progress(done, total)``

@@ -458,7 +458,7 @@ def prune_samples(
     keep=None,
     method=None,
     tag=None,
-    seed=None,
+    seed=0,
 ):
     """Selects the kept samples of a run from its stored shapes.
 
@@ -854,7 +854,7 @@ def apply_tfdp(
     keep=None,
     run_key="tfdp",
     tag=None,
-    seed=None,
+    seed=0,
     skip_invalid=False,
     progress=None,
 ):
@@ -887,19 +887,24 @@ def apply_tfdp(
 # Previews, from stored scores, aggregated in the database
 
 
-def preview_pruning(samples, run_key="tfdp", keep_ratio=0.7, bins=30):
+def preview_pruning(
+    samples, run_key="tfdp", keep_ratio=0.7, method=None, bins=30
+):
     """What keeping a fraction of a run's samples would keep, computed from
-    its stored fields by database aggregations, without writing anything.
+    its stored fields, without writing anything.
 
-    The preview ranks by the stored image scores, ties broken by sample id
-    (insertion order); :func:`prune_samples` breaks them by collection
-    order. The random method is previewed with the run's seed.
+    For the run's own method, samples are ranked by the stored image scores
+    in the database, ties broken by sample id (insertion order), and all
+    counts are database aggregations. Another method (or the random one,
+    with the run's seed) is ranked from the stored perimeters and areas, as
+    :func:`prune_samples` ranks.
 
     Args:
         samples: a :class:`fiftyone.core.collections.SampleCollection` of
             the run's dataset
         run_key ("tfdp"): the run
         keep_ratio (0.7): the fraction of samples to keep
+        method (None): the ranking method, the run's by default
         bins (30): the number of bins of the score histogram
 
     Returns:
@@ -918,15 +923,21 @@ def preview_pruning(samples, run_key="tfdp", keep_ratio=0.7, bins=30):
 
     num = len(scored)
     count = scoring.keep_count(num, keep_ratio=keep_ratio)
-    method = config.method
-    if method == "random":
-        ids = scored.values("id")
-        order = scoring.rank_images(
-            num_images=num, seed=getattr(config, "seed", None)
+    method = scoring.validate_method(method or config.method)
+    if method == "random" or method != config.method:
+        ids, table = _stored_table(scored, config.label_field, label_paths)
+        order, scores = scoring.rank(
+            table, num, method, seed=getattr(config, "seed", None) or 0
         )
-        kept = scored.select([ids[i] for i in order[:count]])
-        removed = scored.exclude([ids[i] for i in order[:count]])
+        kept_ids = [ids[i] for i in order[:count]]
+        kept = scored.select(kept_ids)
+        removed = scored.exclude(kept_ids)
         histogram, cutoff = None, None
+        if scores is not None and num:
+            hist_counts, edges = np.histogram(scores, bins=bins)
+            histogram = {"counts": hist_counts.tolist(),
+                         "edges": edges.tolist()}
+            cutoff = float(scores[order[count - 1]]) if count else None
     else:
         ranked = scored.sort_by([(sample_field, -1), ("_id", 1)])
         kept = ranked.limit(count)
