@@ -75,16 +75,13 @@ def existing_run_key_input(ctx, inputs, description):
     """
     runs = tfdp_runs(ctx)
     if not runs:
-        inputs.view(
-            "no_runs",
-            types.Error(
-                label="This dataset has no TFDP run; run 'TFDP: compute "
-                "scores' or 'TFDP: prune' first"
-            ),
+        unavailable(
+            inputs,
+            "run_key",
+            "no TFDP run",
+            "This dataset has no TFDP run; run 'TFDP: compute scores' or "
+            "'TFDP: prune' first",
         )
-        inputs.str("run_key", invalid=True, required=True,
-                   view=types.HiddenView(),
-                   error_message="no TFDP run")
         return None
 
     choices = types.Dropdown(label="Run", description=description)
@@ -101,6 +98,13 @@ def existing_run_key_input(ctx, inputs, description):
     return run_key if run_key in runs else None
 
 
+def unavailable(inputs, name, reason, message):
+    """Shows an error in the form and blocks execution."""
+    inputs.view("no_" + name, types.Error(label=message))
+    inputs.str(name, invalid=True, required=True, view=types.HiddenView(),
+               error_message=reason)
+
+
 def label_field_input(ctx, inputs, target):
     """A choice among the target's fields that TFDP can score.
 
@@ -109,16 +113,13 @@ def label_field_input(ctx, inputs, target):
     """
     fields = fiftyone_utils.compatible_label_fields(target)
     if not fields:
-        inputs.view(
-            "no_fields",
-            types.Error(
-                label="No compatible label field: TFDP scores Detections "
-                "with instance masks or filled Polylines"
-            ),
+        unavailable(
+            inputs,
+            "label_field",
+            "no compatible field",
+            "No compatible label field: TFDP scores Detections with "
+            "instance masks or filled Polylines",
         )
-        inputs.str("label_field", invalid=True, required=True,
-                   view=types.HiddenView(),
-                   error_message="no compatible field")
         return None
 
     choices = types.Dropdown(

@@ -8,7 +8,7 @@ import fiftyone.operators.types as types
 import tfdp
 from tfdp import fiftyone_utils
 
-from .common import existing_run_key_input, run_with_progress
+from .common import existing_run_key_input, run_with_progress, unavailable
 
 
 class ExportKept(foo.Operator):
@@ -63,13 +63,12 @@ class ExportKept(foo.Operator):
         if run_key is not None and not getattr(
             ctx.dataset.get_run_info(run_key).config, "saved_view", None
         ):
-            inputs.view(
-                "not_pruned",
-                types.Error(label="Run %r has no kept samples: prune it "
-                            "first" % run_key),
+            unavailable(
+                inputs,
+                "pruned",
+                "not pruned",
+                "Run %r has no kept samples: prune it first" % run_key,
             )
-            inputs.str("pruned", invalid=True, view=types.HiddenView(),
-                       error_message="not pruned")
 
         labels_path = ctx.params.get("labels_path") or ""
         error = None

@@ -220,10 +220,10 @@ def test_forms_validate(dataset):
 
 def test_forms_without_runs_or_fields(dataset):
     props = _form("delete_run", _ctx(dataset))
-    assert props["run_key"].invalid and "no_runs" in props
+    assert props["run_key"].invalid and "no_run_key" in props
     dataset.delete_sample_field(FIELD)
     props = _form("compute_scores", _ctx(dataset))
-    assert props["label_field"].invalid and "no_fields" in props
+    assert props["label_field"].invalid and "no_label_field" in props
 
 
 def test_progress_immediate_and_delegated(dataset):

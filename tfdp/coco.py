@@ -591,19 +591,39 @@ def write_atomic(path, write, overwrite=False, mode="w"):
     Raises:
         OutputExistsError: if it exists and ``overwrite`` is False
     """
+    kwargs = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
+
+    def write_path(tmp):
+        with open(tmp, mode, **kwargs) as f:
+            write(f)
+
+    write_path_atomic(path, write_path, overwrite=overwrite)
+
+
+def write_path_atomic(path, write_path, overwrite=False):
+    """Writes a file whole or not at all, with a writer that takes a path.
+
+    Args:
+        path: the output
+        write_path: a callable ``write_path(tmp)`` that writes the file
+            ``tmp``, in the output's folder
+        overwrite (False): replace an existing file
+
+    Raises:
+        OutputExistsError: if it exists and ``overwrite`` is False
+    """
     check_writable(path, overwrite=overwrite)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(
         dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
     )
+    os.close(fd)
     try:
         # mkstemp makes the file private; give it the usual permissions
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        kwargs = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
-        with os.fdopen(fd, mode, **kwargs) as f:
-            write(f)
+        write_path(tmp)
         if overwrite:
             os.replace(tmp, path)
         else:
@@ -612,11 +632,9 @@ def write_atomic(path, write, overwrite=False, mode="w"):
                 os.link(tmp, path)
             except FileExistsError:
                 raise OutputExistsError(path) from None
-            os.unlink(tmp)
-    except BaseException:
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 def write_json(data, path, overwrite=False):

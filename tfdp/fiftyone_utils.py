@@ -231,7 +231,13 @@ def measure_labels(samples, label_field, skip_invalid=False, progress=None):
             hint="pass skip_invalid=True to skip them",
         )
 
-    table = scoring.ShapeTable(
+    table = _label_table(ids, image_index, category, perimeter, area, pixels)
+    return MeasuredLabels(sample_ids, table, ineligible, problems)
+
+
+def _label_table(ids, image_index, category, perimeter, area, pixels):
+    # class totals are per label string
+    return scoring.ShapeTable(
         ids,
         image_index,
         np.asarray(category, dtype=str),
@@ -239,7 +245,6 @@ def measure_labels(samples, label_field, skip_invalid=False, progress=None):
         area,
         pixels,
     )
-    return MeasuredLabels(sample_ids, table, ineligible, problems)
 
 
 def _read_batches(samples, sample_ids, fields):
@@ -556,14 +561,7 @@ def _stored_table(samples, label_field, label_paths):
             perimeter.append(p)
             area.append(a)
             pixels.append(n)
-    table = scoring.ShapeTable(
-        ids,
-        image_index,
-        np.asarray(category, dtype=str),
-        perimeter,
-        area,
-        pixels,
-    )
+    table = _label_table(ids, image_index, category, perimeter, area, pixels)
     return sample_ids, table
 
 
@@ -814,29 +812,19 @@ def export_kept(
 
     label_paths, sample_field = run_fields(dataset, run_key, config.label_field)
     view = kept.exclude_fields(list(label_paths) + [sample_field])
-    categories = dataset.info.get("categories")
-    folder = os.path.dirname(os.path.abspath(labels_path))
-    tmp = os.path.join(folder, "." + os.path.basename(labels_path) + ".tmp")
-    try:
-        view.export(
+    coco.write_path_atomic(
+        labels_path,
+        lambda tmp: view.export(
             dataset_type=fo.types.COCODetectionDataset,
             labels_path=tmp,
             label_field=config.label_field,
             export_media=False,
-            categories=categories,
+            categories=dataset.info.get("categories"),
             coco_id=id_field,
             progress=_fiftyone_progress(progress),
-        )
-        if overwrite:
-            os.replace(tmp, labels_path)
-        else:
-            try:
-                os.link(tmp, labels_path)
-            except FileExistsError:
-                raise OutputExistsError(labels_path) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        ),
+        overwrite=overwrite,
+    )
     return {"mode": "fiftyone", "source": None, "labels_path": labels_path,
             "num_samples": len(kept)}
 
