@@ -9,12 +9,15 @@ database folder, then runs, each in its own process:
   label (``set_label_values``);
 - tfdp: ``tfdp.compute_scores(dataset, "segmentations")``: read labels in
   batches, measure every mask, score CB-SCS, write perimeter, area, pixels
-  and score per label and the image score per sample, record the run.
+  and score per label and the image score per sample, record the run;
+
+and then times the TFDP panel's preview of one keep ratio on that run.
 
 Usage: python benchmarks/bench_fiftyone.py
 """
 
 import os
+import subprocess
 import sys
 
 from common import DATA, ROOT, python, require_data, run_process
@@ -55,6 +58,21 @@ dataset = fo.load_dataset(%r)
 tfdp.compute_scores(dataset, %r, run_key="bench")
 """
 
+PREVIEW = """
+import time
+import fiftyone as fo
+from tfdp import fiftyone_utils
+dataset = fo.load_dataset(%r)
+for method in (None, "scs"):
+    times = []
+    for ratio in (0.5, 0.6, 0.7, 0.8, 0.9):
+        start = time.perf_counter()
+        fiftyone_utils.preview_pruning(dataset, "bench", ratio, method=method)
+        times.append(time.perf_counter() - start)
+    print("PREVIEW %%s %%.3f %%.3f" %% (method or "run", sum(times) / 5,
+                                     max(times)))
+"""
+
 CLEANUP = """
 import fiftyone as fo
 fo.delete_dataset(%r)
@@ -86,6 +104,11 @@ def main():
         ours_s, ours_mb = run_process(
             python("-c", OURS % (NAME, FIELD)), env=env
         )
+        print("panel preview (keep ratios 0.5 to 0.9) ...", flush=True)
+        preview = subprocess.run(
+            python("-c", PREVIEW % NAME), env=env, capture_output=True,
+            text=True, check=True,
+        ).stdout
     finally:
         run_process(python("-c", CLEANUP % NAME), env=env)
 
@@ -100,6 +123,14 @@ def main():
     print()
     print("time: %.2fx the floor (goal: within 1.5x)" % (ours_s / floor_s))
     print("memory: %.2fx the floor" % (ours_mb / floor_mb))
+    print()
+    print("TFDP panel preview, one keep ratio (mean / max of 5):")
+    for line in preview.splitlines():
+        if line.startswith("PREVIEW "):
+            _, method, mean, worst = line.split()
+            label = ("run's method, database aggregations" if method == "run"
+                     else "second method (%s), from stored shapes" % method)
+            print("- %s: %s s / %s s" % (label, mean, worst))
 
 
 if __name__ == "__main__":

@@ -210,6 +210,19 @@ def test_compute_prune_and_panel_in_the_browser(dataset, app_url):
                 path=os.path.join(ARTIFACTS, "panel.png"),
                 clip=dict(x=left, y=60, width=1600 - left, height=1440),
             )
+
+            # apply another ratio from the panel: the prune operator runs
+            # and the grid shows the new kept samples
+            slider.focus()
+            page.keyboard.press("ArrowLeft")
+            page.get_by_text("cb-scs: keeps 83 of 128 images (64.8%)").wait_for()
+            page.get_by_role("button", name="Apply pruning").click()
+            page.get_by_text("83 samples", exact=True).wait_for()
+            assert dataset.count_sample_tags() == {"tfdp:keep": 83}
+
+            # the pruned-away samples, lowest scores first
+            page.get_by_role("button", name="Show pruned-away samples").click()
+            page.get_by_text("45 samples", exact=True).wait_for()
         except BaseException:
             page.screenshot(path=os.path.join(ARTIFACTS, "failure.png"))
             raise
