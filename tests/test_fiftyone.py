@@ -390,3 +390,33 @@ def test_preview_equals_the_pruning(polylines, ratio):
             assert preview["cutoff"] == min(kept.values("tfdp_score"))
             assert sum(preview["histogram"]["counts"]) == 128
         tfdp.prune_samples(polylines, keep_ratio=0.5, method="cb-scs")
+
+
+def test_mask_path_is_read_from_disk(masks, tmp_path):
+    import cv2
+
+    tfdp.compute_scores(masks, FIELD, run_key="stored")
+    expected = _label_values(masks, ["id", "stored_perimeter", "stored_area"],
+                             path="segmentations.detections")
+    for sample in masks.exists(FIELD).iter_samples(autosave=True):
+        for det in sample.segmentations.detections:
+            path = str(tmp_path / ("%s.png" % det.id))
+            cv2.imwrite(path, det.mask.astype(np.uint8) * 255)
+            det.mask = None
+            det.mask_path = path
+    tfdp.compute_scores(masks, FIELD, run_key="from_disk")
+    got = _label_values(masks, ["id", "from_disk_perimeter",
+                                "from_disk_area"],
+                        path="segmentations.detections")
+    assert got == expected
+
+
+def test_missing_metadata_is_computed(polylines, source):
+    polylines.set_values("metadata", [None] * len(polylines))
+    tfdp.compute_scores(polylines, FIELD, method="scs")
+    assert polylines.count("metadata.width") == 128
+    _, shapes = source
+    expected = sorted(shapes.table.scores("scs").tolist())
+    got = sorted(s for _, s in _label_values(polylines, ["id", "tfdp_score"])
+                 if s is not None)
+    assert got == pytest.approx(expected, rel=1e-12)
