@@ -225,3 +225,22 @@ def test_rle_errors(counts, message):
 def test_segmentation_errors(segmentation, message):
     with pytest.raises(geometry.GeometryError, match=message):
         measure_segmentation(segmentation, 10, 10)
+
+
+def test_random_polygons_equal_the_full_canvas():
+    # parts of 1 to 12 points, anywhere in and around a small image, some
+    # overlapping, some leaving it: the crop must give the full canvas's
+    # contour every time
+    rng = np.random.default_rng(7)
+    for _ in range(3000):
+        width, height = (int(v) for v in rng.integers(1, 40, size=2))
+        parts = []
+        for _ in range(int(rng.integers(1, 4))):
+            n = int(rng.integers(1, 13))
+            xs = rng.uniform(-15, width + 15, size=n)
+            ys = rng.uniform(-15, height + 15, size=n)
+            parts.append(np.column_stack([xs, ys]).ravel().tolist())
+        shape = measure_segmentation(parts, width, height)
+        mask = naive.full_mask(parts, width, height)
+        assert shape[:2] == naive.mask_shape(mask), (parts, width, height)
+        assert shape.pixels == int(mask.sum())
