@@ -3,6 +3,7 @@
 import queue
 import threading
 
+import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from tfdp import fiftyone_utils, scoring
@@ -19,6 +20,30 @@ AMOUNT_LABELS = {
     "prune_ratio": "Remove a fraction",
     "keep": "Keep a number of samples",
 }
+
+
+def heavy_operator_config(name, label, description):
+    """The config of an operator that reads or writes a whole collection:
+    a dynamic form, progress as a generator, immediate or delegated."""
+    return foo.OperatorConfig(
+        name=name,
+        label=label,
+        description=description,
+        dynamic=True,
+        execute_as_generator=True,
+        allow_immediate_execution=True,
+        allow_delegated_execution=True,
+    )
+
+
+def call_operator(operator, sample_collection, params, delegate=False):
+    """Runs an operator from Python on a collection, as its ``__call__``."""
+    return foo.execute_operator(
+        operator.uri,
+        dict(view=sample_collection.view()),
+        params=params,
+        request_delegation=delegate,
+    )
 
 
 def tfdp_runs(ctx):

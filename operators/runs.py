@@ -8,21 +8,23 @@ import fiftyone.operators.types as types
 import tfdp
 from tfdp import fiftyone_utils
 
-from .common import existing_run_key_input, run_with_progress, unavailable
+from .common import (
+    call_operator,
+    existing_run_key_input,
+    heavy_operator_config,
+    run_with_progress,
+    unavailable,
+)
 
 
 class ExportKept(foo.Operator):
     @property
     def config(self):
-        return foo.OperatorConfig(
-            name="export_kept",
-            label="TFDP: export kept samples",
-            description="Write the kept samples of a run as a COCO file, "
+        return heavy_operator_config(
+            "export_kept",
+            "TFDP: export kept samples",
+            "Write the kept samples of a run as a COCO file, "
             "losslessly from the source file when it is known",
-            dynamic=True,
-            execute_as_generator=True,
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
         )
 
     def __call__(
@@ -48,11 +50,8 @@ class ExportKept(foo.Operator):
                       overwrite=overwrite)
         if source_path:
             params["source_path"] = source_path
-        return foo.execute_operator(
-            self.uri,
-            dict(view=sample_collection.view()),
-            params=params,
-            request_delegation=delegate,
+        return call_operator(
+            self, sample_collection, params, delegate=delegate
         )
 
     def resolve_input(self, ctx):
@@ -146,11 +145,7 @@ class GetRunInfo(foo.Operator):
             sample_collection: a dataset or view of the run's dataset
             run_key ("tfdp"): the run
         """
-        return foo.execute_operator(
-            self.uri,
-            dict(view=sample_collection.view()),
-            params=dict(run_key=run_key),
-        )
+        return call_operator(self, sample_collection, dict(run_key=run_key))
 
     def resolve_input(self, ctx):
         inputs = types.Object()
@@ -194,11 +189,7 @@ class DeleteRun(foo.Operator):
             sample_collection: a dataset or view of the run's dataset
             run_key ("tfdp"): the run
         """
-        return foo.execute_operator(
-            self.uri,
-            dict(view=sample_collection.view()),
-            params=dict(run_key=run_key),
-        )
+        return call_operator(self, sample_collection, dict(run_key=run_key))
 
     def resolve_input(self, ctx):
         inputs = types.Object()

@@ -9,6 +9,8 @@ from tfdp import fiftyone_utils
 from .common import (
     amount_from_params,
     amount_input,
+    call_operator,
+    heavy_operator_config,
     label_field_input,
     method_input,
     new_run_key_input,
@@ -20,16 +22,12 @@ from .common import (
 class ComputeScores(foo.Operator):
     @property
     def config(self):
-        return foo.OperatorConfig(
-            name="compute_scores",
-            label="TFDP: compute scores",
-            description="Score every instance mask by shape complexity and "
+        return heavy_operator_config(
+            "compute_scores",
+            "TFDP: compute scores",
+            "Score every instance mask by shape complexity and "
             "store perimeter, area, pixels and score on each label, and the "
             "image score on each sample",
-            dynamic=True,
-            execute_as_generator=True,
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
         )
 
     def __call__(
@@ -50,13 +48,11 @@ class ComputeScores(foo.Operator):
             run_key ("tfdp"): the run key
             delegate (False): queue the work as a delegated operation
         """
-        return foo.execute_operator(
-            self.uri,
-            dict(view=sample_collection.view()),
-            params=dict(
-                label_field=label_field, method=method, run_key=run_key
-            ),
-            request_delegation=delegate,
+        return call_operator(
+            self,
+            sample_collection,
+            dict(label_field=label_field, method=method, run_key=run_key),
+            delegate=delegate,
         )
 
     def resolve_input(self, ctx):
@@ -96,15 +92,11 @@ class ComputeScores(foo.Operator):
 class Prune(foo.Operator):
     @property
     def config(self):
-        return foo.OperatorConfig(
-            name="prune",
-            label="TFDP: prune",
-            description="Keep the highest-scoring samples: tag them, save "
+        return heavy_operator_config(
+            "prune",
+            "TFDP: prune",
+            "Keep the highest-scoring samples: tag them, save "
             "the kept view and show it, scoring first if needed",
-            dynamic=True,
-            execute_as_generator=True,
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
         )
 
     def __call__(
@@ -153,11 +145,8 @@ class Prune(foo.Operator):
                             ("tag", tag), ("seed", seed)):
             if value is not None:
                 params[name] = value
-        return foo.execute_operator(
-            self.uri,
-            dict(view=sample_collection.view()),
-            params=params,
-            request_delegation=delegate,
+        return call_operator(
+            self, sample_collection, params, delegate=delegate
         )
 
     def resolve_input(self, ctx):

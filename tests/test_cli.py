@@ -11,7 +11,6 @@ from pycocotools.coco import COCO
 
 import naive
 from conftest import COCO_SAMPLE, LVIS, REAL_FILES, TACO
-from tfdp import coco
 from tfdp.cli import main
 
 CATEGORIES = [{"id": 1, "name": "thing"}, {"id": 2, "name": "other"}]

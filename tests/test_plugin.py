@@ -15,7 +15,7 @@ from fiftyone.operators.executor import ExecutionContext, Executor
 
 import tfdp
 from conftest import COCO_SAMPLE, DATA, ROOT
-from tfdp import coco, scoring
+from tfdp import coco
 from tfdp.cli import main
 
 PLUGIN = "@tfdp/tfdp"

@@ -10,10 +10,14 @@ The core (:mod:`tfdp.geometry`, :mod:`tfdp.scoring`, :mod:`tfdp.coco`,
 
 __version__ = "0.1.0"
 
-from tfdp.errors import InvalidDataError, OutputExistsError, TFDPError
-from tfdp.geometry import Shape
-from tfdp.scoring import METHODS, ShapeTable, keep_count, rank
-from tfdp.report import format_report, retention_report
+from tfdp.errors import (  # noqa: F401
+    InvalidDataError,
+    OutputExistsError,
+    TFDPError,
+)
+from tfdp.geometry import Shape  # noqa: F401
+from tfdp.scoring import METHODS, ShapeTable, keep_count, rank  # noqa: F401
+from tfdp.report import format_report, retention_report  # noqa: F401
 
 
 def compute_scores(

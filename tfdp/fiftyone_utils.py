@@ -15,8 +15,6 @@ Fields written by a run with key ``run_key`` on label field ``field``:
 """
 
 import collections
-import json
-import logging
 import math
 import os
 
@@ -24,17 +22,14 @@ import cv2
 import numpy as np
 
 import fiftyone as fo
-import fiftyone.core.collections as foc
 import fiftyone.core.labels as fol
 import fiftyone.core.utils as fou
 import fiftyone.core.view as fov
 
 import tfdp
 from tfdp import coco, geometry, scoring
-from tfdp.errors import InvalidDataError, OutputExistsError, Problem, TFDPError
+from tfdp.errors import InvalidDataError, Problem, TFDPError
 from tfdp.report import retention_report
-
-logger = logging.getLogger(__name__)
 
 #: Label types that can be scored: the list attribute holding the labels
 LABEL_LISTS = {fol.Detections: "detections", fol.Polylines: "polylines"}
