@@ -68,20 +68,13 @@ class TFDPPanel(foo.Panel):
         )
 
     def show_removed(self, ctx):
-        preview = fiftyone_utils.preview_pruning(
-            ctx.dataset,
-            run_key=ctx.panel.state.run_key,
-            keep_ratio=ctx.panel.state.keep_ratio,
-        )
-        view = preview["removed_view"]
-        if preview["method"] != "random":
-            _, sample_field = fiftyone_utils.run_fields(
-                view, preview["run_key"],
-                ctx.dataset.get_run_info(preview["run_key"]).config
-                .label_field,
+        ctx.ops.set_view(
+            view=fiftyone_utils.pruned_away_view(
+                ctx.dataset,
+                run_key=ctx.panel.state.run_key,
+                keep_ratio=ctx.panel.state.keep_ratio,
             )
-            view = view.sort_by(sample_field)  # lowest scores first
-        ctx.ops.set_view(view=view)
+        )
 
     def _update(self, ctx):
         preview = fiftyone_utils.preview_pruning(

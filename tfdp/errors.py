@@ -50,17 +50,13 @@ class InvalidDataError(TFDPError):
 
 def describe_problem(problem):
     """One line naming a malformed record and what is wrong with it."""
-    where = "%s %s" % (problem.kind, _show_id(problem.id))
+    where = "%s %s" % (problem.kind, problem.id)
     if problem.image_id is not None:
         where += " (%s %s)" % (
             "sample" if problem.kind == "label" else "image",
-            _show_id(problem.image_id),
+            problem.image_id,
         )
     return "%s: %s" % (where, problem.message)
-
-
-def _show_id(value):
-    return str(value)
 
 
 class OutputExistsError(TFDPError):

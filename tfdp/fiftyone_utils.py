@@ -29,7 +29,7 @@ import fiftyone.core.view as fov
 import tfdp
 from tfdp import coco, geometry, scoring
 from tfdp.errors import InvalidDataError, Problem, TFDPError
-from tfdp.report import retention_report
+from tfdp.report import SIZE_BUCKETS, retention_counts, retention_report
 
 #: Label types that can be scored: the list attribute holding the labels
 LABEL_LISTS = {fol.Detections: "detections", fol.Polylines: "polylines"}
@@ -842,8 +842,7 @@ def apply_tfdp(
     progress=None,
 ):
     """Scores, prunes, tags and records a run. See :func:`tfdp.apply_tfdp`."""
-    if sum(v is not None for v in (keep_ratio, prune_ratio, keep)) != 1:
-        raise ValueError("give exactly one of keep_ratio, prune_ratio, keep")
+    # fail before scoring, not after
     scoring.keep_count(
         0, keep_ratio=keep_ratio, prune_ratio=prune_ratio, keep=keep
     )
@@ -894,40 +893,34 @@ def preview_pruning(
         a dict with ``images``, ``instances`` and ``sizes`` counts (as in
         :func:`tfdp.report.retention_report`), ``classes`` (worst retention
         first), ``histogram`` (``counts``, ``edges``), ``cutoff`` (the
-        lowest kept score) and ``method``
+        lowest kept score), ``method``, and the ``kept_view`` and
+        ``removed_view`` (lowest scores first)
     """
-    dataset = samples._root_dataset
-    config = _run_info(dataset, run_key).config
-    scored = dataset.load_run_view(run_key)
-    label_paths, sample_field = run_fields(scored, run_key, config.label_field)
+    ranking = _rank_views(samples, run_key, keep_ratio, method)
+    config = ranking["config"]
+    scored = ranking["scored"]
+    count = ranking["count"]
+    label_paths, sample_field = ranking["fields"]
     path = label_list_path(scored, config.label_field)
     perimeter_attr = label_paths[0].rsplit(".", 1)[-1]
     pixels_path = label_paths[2]
 
-    num = len(scored)
-    count = scoring.keep_count(num, keep_ratio=keep_ratio)
-    method = scoring.validate_method(method or config.method)
-    if method == "random" or method != config.method:
-        ids, table = _stored_table(scored, config.label_field, label_paths)
-        order, scores = scoring.rank(
-            table, num, method, seed=getattr(config, "seed", None) or 0
-        )
-        kept_ids = [ids[i] for i in order[:count]]
-        kept = scored.select(kept_ids)
-        removed = scored.exclude(kept_ids)
-        histogram, cutoff = None, None
-        if scores is not None and num:
+    histogram, cutoff = None, None
+    scores = ranking["scores"]
+    if ranking["order"] is not None:  # ranked in Python
+        if scores is not None and len(scores):
             hist_counts, edges = np.histogram(scores, bins=bins)
             histogram = {"counts": hist_counts.tolist(),
                          "edges": edges.tolist()}
-            cutoff = float(scores[order[count - 1]]) if count else None
+        if scores is not None and count:
+            cutoff = float(scores[ranking["order"][count - 1]])
     else:
-        ranked = scored.sort_by([(sample_field, -1), ("_id", 1)])
-        kept = ranked.limit(count)
-        removed = ranked.skip(count)
-        counts, edges, _ = scored.histogram_values(sample_field, bins=bins)
-        histogram = {"counts": counts, "edges": edges}
-        cutoff = kept.skip(count - 1).values(sample_field)[0] if count else None
+        hist_counts, edges, _ = scored.histogram_values(
+            sample_field, bins=bins
+        )
+        histogram = {"counts": hist_counts, "edges": edges}
+        if count:
+            cutoff = ranking["kept"].skip(count - 1).values(sample_field)[0]
 
     def eligible_counts(view):
         view = view.filter_labels(
@@ -947,32 +940,83 @@ def preview_pruning(
         return by_class, sizes, total
 
     before_classes, before_sizes, before_total = eligible_counts(scored)
-    after_classes, after_sizes, after_total = eligible_counts(kept)
-
-    def counts(before, after, **fields):
-        return dict(fields, before=int(before), after=int(after),
-                    retention=after / before if before else None)
+    after_classes, after_sizes, after_total = eligible_counts(
+        ranking["kept"]
+    )
 
     classes = sorted(
         (
-            counts(n, after_classes.get(name, 0), name=name)
+            retention_counts(n, after_classes.get(name, 0), name=name)
             for name, n in before_classes.items()
         ),
         key=lambda c: (c["retention"], c["name"]),
     )
     return {
         "run_key": run_key,
-        "method": method,
+        "method": ranking["method"],
         "keep_ratio": keep_ratio,
-        "images": counts(num, count),
-        "instances": counts(before_total, after_total),
+        "images": retention_counts(ranking["num"], count),
+        "instances": retention_counts(before_total, after_total),
         "classes": classes,
         "sizes": {
-            name: counts(before_sizes.get(name, 0), after_sizes.get(name, 0))
-            for name in ("small", "medium", "large")
+            name: retention_counts(
+                before_sizes.get(name, 0), after_sizes.get(name, 0)
+            )
+            for name, _ in SIZE_BUCKETS
         },
         "histogram": histogram,
         "cutoff": cutoff,
-        "removed_view": removed,
-        "kept_view": kept,
+        "removed_view": ranking["removed"],
+        "kept_view": ranking["kept"],
     }
+
+
+def pruned_away_view(samples, run_key="tfdp", keep_ratio=0.7, method=None):
+    """The samples that keeping a fraction of a run's samples would remove,
+    lowest scores first, ranked as :func:`preview_pruning` ranks.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection` of
+            the run's dataset
+        run_key ("tfdp"): the run
+        keep_ratio (0.7): the fraction of samples to keep
+        method (None): the ranking method, the run's by default
+
+    Returns:
+        a :class:`fiftyone.core.view.DatasetView`
+    """
+    return _rank_views(samples, run_key, keep_ratio, method)["removed"]
+
+
+def _rank_views(samples, run_key, keep_ratio, method):
+    dataset = samples._root_dataset
+    config = _run_info(dataset, run_key).config
+    scored = dataset.load_run_view(run_key)
+    label_paths, sample_field = run_fields(scored, run_key, config.label_field)
+    num = len(scored)
+    count = scoring.keep_count(num, keep_ratio=keep_ratio)
+    method = scoring.validate_method(method or config.method)
+    ranking = dict(config=config, scored=scored, num=num, count=count,
+                   method=method, fields=(label_paths, sample_field),
+                   order=None, scores=None)
+
+    if method == "random" or method != config.method:
+        ids, table = _stored_table(scored, config.label_field, label_paths)
+        order, scores = scoring.rank(
+            table, num, method, seed=getattr(config, "seed", None) or 0
+        )
+        ranked = [ids[i] for i in order]
+        ranking.update(
+            order=order,
+            scores=scores,
+            kept=scored.select(ranked[:count]),
+            removed=scored.select(ranked[count:][::-1], ordered=True),
+        )
+    else:
+        ranking.update(
+            kept=scored.sort_by([(sample_field, -1), ("_id", 1)]).limit(count),
+            removed=scored.sort_by([(sample_field, 1), ("_id", -1)]).limit(
+                num - count
+            ),
+        )
+    return ranking

@@ -47,7 +47,7 @@ def retention_report(
         for value, b, a in zip(values.tolist(), before, after):
             category_id, name = class_names(value)
             classes.append(
-                _counts(b, a, category_id=category_id, name=name)
+                retention_counts(b, a, category_id=category_id, name=name)
             )
         classes.sort(key=lambda c: (c["retention"], c["name"]))
 
@@ -56,12 +56,14 @@ def retention_report(
     sizes = {}
     for index, (name, _) in enumerate(SIZE_BUCKETS):
         in_bucket = bucket == index
-        sizes[name] = _counts(in_bucket.sum(), (in_bucket & kept).sum())
+        sizes[name] = retention_counts(
+            in_bucket.sum(), (in_bucket & kept).sum()
+        )
 
     return {
         "method": method,
-        "images": _counts(kept_images.size, kept_images.sum()),
-        "instances": _counts(len(table), kept.sum()),
+        "images": retention_counts(kept_images.size, kept_images.sum()),
+        "instances": retention_counts(len(table), kept.sum()),
         "classes": classes,
         "sizes": sizes,
         "ineligible": dict(sorted((ineligible or {}).items())),
@@ -77,7 +79,9 @@ def retention_report(
     }
 
 
-def _counts(before, after, **fields):
+def retention_counts(before, after, **fields):
+    """``fields`` with ``before``, ``after`` and ``retention`` (None when
+    nothing was there before)."""
     before, after = int(before), int(after)
     fields.update(
         before=before,
@@ -132,7 +136,8 @@ def format_report(report, max_classes=None):
     width = max([len(c["name"]) for c in shown] + [5])
     for counts in shown:
         lines.append(
-            "  %-*s %s" % (width, counts["name"], _format_counts(counts))
+            "  %-*s %s"
+            % (width, counts["name"], _format_counts(counts))
         )
 
     return "\n".join(lines)
