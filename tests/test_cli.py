@@ -57,18 +57,15 @@ def test_score_csv_matches_the_full_canvas(tmp_path, capsys):
         "scs", "si_scs", "cb_scs",
     ]
     data = json.load(open(LVIS))
-    shapes = naive.shapes(data)
-    scores = naive.scores(shapes)
-    assert len(rows) - 1 == len(shapes)
-    for row in rows[1:]:
-        ann_id = int(row[1])
-        image_id, category_id, perimeter, area, _ = shapes[ann_id]
-        assert [int(row[0]), int(row[2])] == [image_id, category_id]
+    reference = naive.shapes(data)
+    scores = naive.scores(reference)
+    assert len(rows) - 1 == len(reference)
+    for row, shape, values in zip(rows[1:], reference, scores):
+        image_id, ann_id, category_id, perimeter, area = shape
+        assert [int(v) for v in row[:3]] == [image_id, ann_id, category_id]
         # full precision: the text reads back to the exact float
         assert [float(v) for v in row[3:5]] == [perimeter, area]
-        assert [float(v) for v in row[5:]] == pytest.approx(
-            scores[ann_id], rel=1e-12
-        )
+        assert [float(v) for v in row[5:]] == pytest.approx(values, rel=1e-12)
 
 
 def test_prune_coco_sample(tmp_path, capsys):
@@ -262,10 +259,10 @@ BAD_INPUTS = {
         [ann(15, 1, square(0, 0, 5))],
         "image 2: height null is not a positive integer",
     ),
-    "duplicate annotation id": (
-        _good_images(),
-        [ann(16, 1, square(0, 0, 5)), ann(16, 2, square(0, 0, 5))],
-        "annotation 16 (image 2): annotation id 16 is used more than once",
+    "duplicate image id": (
+        [image(1), image(2), image(1, width=30)],
+        [ann(16, 1, square(0, 0, 5)), ann(17, 2, square(0, 0, 5))],
+        "image 1: id used by 2 image records (at positions 0 and 2)",
     ),
 }
 
@@ -358,16 +355,30 @@ def test_missing_file(tmp_path, capsys):
     [
         (["--keep-ratio", "1.5"], "'1.5' is not a ratio between 0 and 1"),
         (["--keep", "x"], "'x' is not a non-negative integer"),
-        (["--keep-ratio", "0.5,0.5"], "a value is given twice"),
+        (["--keep-ratio", "0.5,0.5"], "0.5 is given twice"),
+        (["--keep-ratio", "0.5,.5"], "0.5 and .5 are the same value"),
+        (["--prune-ratio", "0.25,0.250"], "0.25 and 0.250 are the same"),
+        (["--keep", "3,03"], "3 and 03 are the same value"),
+        (["--keep-ratio", "0.5,"], "'' is not a ratio between 0 and 1"),
+        (["--keep-ratio", "nan"], "'nan' is not a ratio between 0 and 1"),
+        (["--keep", "-1"], "'-1' is not a non-negative integer"),
+        (["--keep-ratio", "0.5", "--seed", "-5"],
+         "argument --seed: '-5' is not a non-negative integer"),
+        (["--keep-ratio", "0.5", "--seed", "x"], "'x' is not a non-negative"),
+        (["--keep-ratio", "0.5", "--method", "area"], "invalid choice"),
+        (["--keep-ratio", "0.5", "--report", ""], "--report: the path is"),
         (["--keep-ratio", "0.5", "--keep", "3"], "not allowed with"),
         ([], "one of the arguments"),
     ],
 )
 def test_usage_errors(tmp_path, capsys, argv, message):
+    # the input does not exist: arguments are checked before it is read
     with pytest.raises(SystemExit) as e:
-        run("prune", COCO_SAMPLE, "-o", tmp_path / "o.json", *argv)
+        run("prune", tmp_path / "missing.json", "-o", tmp_path / "o.json",
+            *argv)
     assert e.value.code == 2
     assert message in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
 
 
 def test_console_command_without_terminal(tmp_path):

@@ -37,6 +37,9 @@ LABEL_LISTS = {fol.Detections: "detections", fol.Polylines: "polylines"}
 #: Key of ``dataset.info`` where :func:`load_coco_dataset` records the source
 SOURCE_INFO_KEY = "tfdp_source"
 
+#: what an OutputExistsError says to callers of the Python API
+OVERWRITE_HINT = "pass overwrite=True to replace it"
+
 #: Samples read per batch
 BATCH_SIZE = 1000
 
@@ -776,7 +779,7 @@ def export_kept(
     dataset = samples._root_dataset
     config = _run_info(dataset, run_key).config
     kept = load_kept_view(dataset, run_key)
-    coco.check_writable(labels_path, overwrite=overwrite)
+    coco.check_writable(labels_path, overwrite=overwrite, hint=OVERWRITE_HINT)
 
     source = dataset.info.get(SOURCE_INFO_KEY) or {}
     source_path = source_path or source.get("labels_path")
@@ -800,7 +803,8 @@ def export_kept(
                 % (source_path, sorted(missing)[:5], id_field)
             )
         coco.write_json(
-            coco.prune(data, kept_ids), labels_path, overwrite=overwrite
+            coco.prune(data, kept_ids), labels_path, overwrite=overwrite,
+            hint=OVERWRITE_HINT,
         )
         return {"mode": "lossless", "source": source_path,
                 "labels_path": labels_path, "num_samples": len(kept_ids)}
@@ -819,6 +823,7 @@ def export_kept(
             progress=_fiftyone_progress(progress),
         ),
         overwrite=overwrite,
+        hint=OVERWRITE_HINT,
     )
     return {"mode": "fiftyone", "source": None, "labels_path": labels_path,
             "num_samples": len(kept)}

@@ -10,10 +10,13 @@ Only numpy and OpenCV are used.
 """
 
 import math
+import numbers
 from collections import namedtuple
 
 import cv2
 import numpy as np
+
+from tfdp import jsonio
 
 #: Perimeter ``P`` and area ``A`` of the largest external contour, and the
 #: number of mask pixels (used for COCO size buckets, never for scores).
@@ -66,14 +69,15 @@ def polygon_parts(segmentation):
 
     Raises:
         GeometryError: if a part is not a flat list of an even number of
-            finite coordinates within the int32 range
+            finite numbers (not strings, not booleans) within the int32
+            range
     """
     parts = []
     for index, part in enumerate(segmentation):
-        if not isinstance(part, (list, tuple)):
+        if type(part) is not list and not isinstance(part, (list, tuple)):
             raise GeometryError(
                 "polygon part %d is a %s, not a list of coordinates"
-                % (index, type(part).__name__)
+                % (index, _type_name(part))
             )
         if len(part) % 2:
             raise GeometryError(
@@ -82,16 +86,14 @@ def polygon_parts(segmentation):
             )
         if not part:
             continue  # an empty part draws nothing
+        if not _NUMBER_TYPES.issuperset(map(type, part)):
+            _check_numbers(part, "polygon part %d" % index)
         try:
-            coords = np.asarray(part, dtype=np.float64)
-        except (TypeError, ValueError):
+            coords = np.array(part, dtype=np.float64)
+        except OverflowError:  # an integer beyond the range of a double
             raise GeometryError(
-                "polygon part %d has non-numeric coordinates" % index
+                "polygon part %d has coordinates out of range" % index
             ) from None
-        if coords.ndim != 1:
-            raise GeometryError(
-                "polygon part %d is not a flat list of numbers" % index
-            )
         # min and max are NaN or infinite when any coordinate is
         low, high = float(coords.min()), float(coords.max())
         if not (math.isfinite(low) and math.isfinite(high)):
@@ -108,6 +110,42 @@ def polygon_parts(segmentation):
     return parts
 
 
+_NUMBER_TYPES = frozenset((int, float))
+
+
+def _check_numbers(values, what):
+    # the slow path, for types other than int and float: numpy's and other
+    # real numbers pass; strings, booleans, lists and null do not
+    for value in values:
+        if (
+            not isinstance(value, numbers.Real)
+            or isinstance(value, (bool, np.bool_))
+        ):
+            raise GeometryError(
+                "%s has a coordinate that is not a number: %s"
+                % (what, jsonio.brief(value, 40))
+            )
+
+
+def _type_name(value):
+    return {list: "list", dict: "object", str: "string", bool: "boolean",
+            int: "number", float: "number", type(None): "null"}.get(
+                type(value), type(value).__name__)
+
+
+#: The largest crop rasterised, in pixels (1 GiB of mask)
+MAX_CROP_PIXELS = 2**30
+
+
+def _crop(height, width):
+    if height * width > MAX_CROP_PIXELS:
+        raise GeometryError(
+            "mask spans %d x %d pixels, more than can be rasterised"
+            % (width, height)
+        )
+    return np.zeros((height, width), dtype=np.uint8)
+
+
 def polygon_shape(parts, width, height):
     """Measures an instance given as polygon parts.
 
@@ -121,6 +159,9 @@ def polygon_shape(parts, width, height):
 
     Returns:
         a :class:`Shape`
+
+    Raises:
+        GeometryError: if the crop would be too large to rasterise
     """
     if not parts:
         return EMPTY_SHAPE
@@ -133,15 +174,18 @@ def polygon_shape(parts, width, height):
     x, y, w, h = cv2.boundingRect(points)
     # Clip the crop to the image, so that its edges clip the fill where the
     # image's edges would
-    x0, y0 = max(x, 0), max(y, 0)
-    x1, y1 = min(x + w - 1, width - 1), min(y + h - 1, height - 1)
+    x0 = x if x > 0 else 0
+    y0 = y if y > 0 else 0
+    x1 = min(x + w - 1, width - 1)
+    y1 = min(y + h - 1, height - 1)
     if x0 > x1 or y0 > y1:
         return EMPTY_SHAPE
 
-    crop = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=np.uint8)
-    offset = np.array([x0, y0], dtype=np.int32)
+    crop = _crop(y1 - y0 + 1, x1 - x0 + 1)
+    # OpenCV adds the offset in 64 bits: no int32 wrap far off the image
+    offset = (-x0, -y0)
     for part in parts:
-        cv2.fillPoly(crop, [part - offset], 1)
+        cv2.fillPoly(crop, [part], 1, cv2.LINE_8, 0, offset)
 
     return contour_shape(crop)
 
@@ -163,18 +207,30 @@ def rle_counts(counts, height, width):
         GeometryError: if the counts are malformed
     """
     if isinstance(counts, str):
-        counts = counts.encode("ascii", errors="replace")
+        try:
+            counts = counts.encode("ascii")
+        except UnicodeEncodeError:
+            raise GeometryError(
+                "RLE counts string has invalid characters"
+            ) from None
 
     if isinstance(counts, bytes):
         runs = _decode_compressed_counts(counts)
     elif isinstance(counts, (list, tuple)):
+        if not _NUMBER_TYPES.issuperset(map(type, counts)):
+            _check_numbers(counts, "RLE counts")
         try:
-            runs = np.asarray(counts, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise GeometryError("RLE counts are not numbers") from None
+            runs = np.array(counts, dtype=np.float64)
+        except OverflowError:
+            raise GeometryError("RLE counts are out of range") from None
         if runs.ndim != 1 or not (np.isfinite(runs).all() and (runs >= 0).all()
                                   and (runs == np.floor(runs)).all()):
             raise GeometryError("RLE counts must be non-negative integers")
+        if runs.size and runs.max() > height * width:
+            raise GeometryError(
+                "RLE counts cover more pixels than its size %dx%d has"
+                % (height, width)
+            )
         runs = runs.astype(np.int64)
     else:
         raise GeometryError(
@@ -240,6 +296,9 @@ def rle_shape(runs, height, width):
 
     Returns:
         a :class:`Shape`
+
+    Raises:
+        GeometryError: if the crop would be too large to rasterise
     """
     ends = np.cumsum(runs)
     starts = ends - runs
@@ -254,6 +313,8 @@ def rle_shape(runs, height, width):
     first_col = fg_start // height
     last_col = (fg_end - 1) // height
     pieces = last_col - first_col + 1
+    if int(pieces.sum()) > MAX_CROP_PIXELS:
+        raise GeometryError("mask spans more columns than can be rasterised")
     piece_run = np.repeat(np.arange(fg_start.size), pieces)
     piece_offset = np.arange(piece_run.size) - np.repeat(
         np.cumsum(pieces) - pieces, pieces
@@ -266,6 +327,11 @@ def rle_shape(runs, height, width):
     x0, x1 = int(col.min()), int(col.max())
     y0, y1 = int(y_start.min()), int(y_end.max())
     crop_w, crop_h = x1 - x0 + 1, y1 - y0
+    if crop_w * crop_h > MAX_CROP_PIXELS:
+        raise GeometryError(
+            "mask spans %d x %d pixels, more than can be rasterised"
+            % (crop_w, crop_h)
+        )
 
     # Difference array with one spare row, accumulated down each column
     diff_w = crop_w
