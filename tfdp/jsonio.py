@@ -297,7 +297,7 @@ def _brief(value, depth):
         value = value[:60]
     if isinstance(value, int) and not isinstance(value, bool):
         if value.bit_length() > 200:
-            return "%d-digit integer" % len(str(abs(value)))
+            return "%d-bit integer" % value.bit_length()
     try:
         return json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
