@@ -215,10 +215,9 @@ def measure(data, source="<data>", skip_invalid=False, progress=None):
     categories_get = categories.get
     for position, ann in enumerate(data["annotations"]):
         if type(ann) is not dict:
-            ann_problems.append(
-                Problem("annotation", "#%d" % position, None,
-                        "is a %s, not an object" % _json_type(ann))
-            )
+            ann_problems.append((position, Problem(
+                "annotation", "#%d" % position, None,
+                "is a %s, not an object" % _json_type(ann))))
             skipped.append(position)
             continue
 
