@@ -27,6 +27,18 @@ def python(*args):
     return [sys.executable] + list(args)
 
 
+def tfdp(*args):
+    """The installed ``tfdp`` command, as a user runs it."""
+    return [os.path.join(os.path.dirname(sys.executable), "tfdp")] + list(args)
+
+
+def load():
+    """The machine's load averages, to print beside the timings."""
+    return "load average %.2f, %.2f, %.2f on %d cores" % (
+        os.getloadavg() + (os.cpu_count() or 1,)
+    )
+
+
 def require_data(path):
     if not os.path.exists(path):
         raise SystemExit(

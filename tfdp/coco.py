@@ -534,10 +534,19 @@ def ineligible_reason(ann, width, height):
             segmentation another type, or the bbox is present but not 4
             numbers
     """
-    crowd = _flag(ann, "iscrowd")
-    ignore = _flag(ann, "ignore")
+    get = ann.get
+    crowd = get("iscrowd", 0)
+    if crowd is not False and crowd is not True and (
+        type(crowd) is not int or (crowd != 0 and crowd != 1)
+    ):
+        _bad_flag("iscrowd", crowd)
+    ignore = get("ignore", 0)
+    if ignore is not False and ignore is not True and (
+        type(ignore) is not int or (ignore != 0 and ignore != 1)
+    ):
+        _bad_flag("ignore", ignore)
 
-    segmentation = ann.get("segmentation")
+    segmentation = get("segmentation")
     kind = type(segmentation)
     if kind is list:
         empty = all(type(part) is list and not part for part in segmentation)
@@ -550,16 +559,15 @@ def ineligible_reason(ann, width, height):
             "segmentation is a %s, not polygons or RLE" % _json_type(segmentation)
         )
 
-    bbox = ann.get("bbox")
-    if bbox is not None:
-        if (
-            type(bbox) is not list
-            or len(bbox) != 4
-            or not _NUMBER_TYPES.issuperset(map(type, bbox))
-        ):
-            raise MalformedError(
-                "bbox %s is not a list of 4 numbers" % jsonio.brief(bbox)
-            )
+    bbox = get("bbox")
+    if bbox is not None and (
+        type(bbox) is not list
+        or len(bbox) != 4
+        or not _NUMBER_TYPES.issuperset(map(type, bbox))
+    ):
+        raise MalformedError(
+            "bbox %s is not a list of 4 numbers" % jsonio.brief(bbox)
+        )
 
     if crowd:
         return CROWD
@@ -570,7 +578,9 @@ def ineligible_reason(ann, width, height):
     if bbox is None:
         return NO_BBOX
     x, y, w, h = bbox
-    if not (_finite(x) and _finite(y) and _finite(w) and _finite(h)):
+    # v - v is 0 for a finite number, NaN (true) for NaN and infinities;
+    # unlike math.isfinite, it takes ints of any size
+    if (x - x) or (y - y) or (w - w) or (h - h):
         return BBOX_NOT_FINITE
     if w < 1 or h < 1:
         return BBOX_UNDER_ONE_PIXEL
@@ -579,23 +589,13 @@ def ineligible_reason(ann, width, height):
     return None
 
 
-_NUMBER_TYPES = frozenset((int, float))
-
-
-def _finite(value):
-    # ints are finite however large (math.isfinite would overflow on 10**400)
-    return type(value) is int or math.isfinite(value)
-
-
-def _flag(ann, key):
-    value = ann.get(key, 0)
-    if value is True or value is False:
-        return value
-    if type(value) is int and (value == 0 or value == 1):
-        return value == 1
+def _bad_flag(key, value):
     raise MalformedError(
         "%s %s is not 0, 1, true or false" % (key, jsonio.brief(value))
     )
+
+
+_NUMBER_TYPES = frozenset((int, float))
 
 
 def is_empty_segmentation(segmentation):
@@ -676,8 +676,19 @@ def _measure_jobs(jobs, progress=None):
     done = [0, 0]  # by this thread, by the worker
 
     def run(indices, counter=0):
+        polygons = [i for i in indices if type(jobs[i][6]) is list]
+        if polygons:
+            measured = geometry.polygon_shapes(
+                [jobs[i][6] for i in polygons],
+                [jobs[i][4] for i in polygons],
+                [jobs[i][5] for i in polygons],
+            )
+            for i, shape in zip(polygons, measured):
+                shapes[i] = shape
         for i in indices:
             job = jobs[i]
+            if type(job[6]) is list:
+                continue
             try:
                 shapes[i] = measure_segmentation(job[6], job[4], job[5])
             except geometry.GeometryError as e:
