@@ -42,10 +42,10 @@ def same_scores(a, b):
     if len(rows_a) != len(rows_b) or rows_a[0] != rows_b[0]:
         return False
     for x, y in zip(rows_a[1:], rows_b[1:]):
-        if x[:5] != y[:5] and [float(v) for v in x[3:5]] != [
-            float(v) for v in y[3:5]
-        ]:
+        if x[:3] != y[:3]:  # image, annotation, category
             return False
+        if [float(v) for v in x[3:5]] != [float(v) for v in y[3:5]]:
+            return False  # perimeter and area: exactly
         if not all(math.isclose(float(u), float(v), rel_tol=1e-12)
                    for u, v in zip(x[5:], y[5:])):
             return False
