@@ -807,3 +807,16 @@ def test_an_output_appearing_meanwhile_undoes_the_others(tmp_path):
     assert written == []
     assert os.listdir(tmp_path) == ["c"]
     assert (tmp_path / "c").read_text() == "someone else's"
+
+
+def test_image_size_as_an_integral_float(tmp_path, capsys):
+    path = make_file(
+        tmp_path,
+        [dict(image(1), width=20.0, height=20.0), dict(image(2), width=20.5)],
+        [ann(1, 1, square(0, 0, 5)), ann(2, 2, square(0, 0, 5))],
+    )
+    assert run("score", path, "-o", tmp_path / "s.csv", "--skip-invalid") == 0
+    out = capsys.readouterr().out
+    assert "wrote 1 eligible annotations of 1 images" in out
+    assert ("skipped: image 2: width 20.5 is not a positive integer (its 1 "
+            "annotation skipped too)") in out
