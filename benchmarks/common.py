@@ -10,8 +10,10 @@ ROOT = os.path.dirname(HERE)
 DATA = os.path.abspath(os.path.join(ROOT, "..", "shared", "data"))
 
 
-def run_process(args, env=None, quiet=False):
-    """Runs a command; returns (seconds, peak resident memory in MiB)."""
+def run_process(args, env=None, quiet=False, cpu=False):
+    """Runs a command; returns (seconds, peak resident memory in MiB), and
+    with ``cpu`` also its CPU seconds (user + system, all threads), which a
+    busy machine inflates less than the elapsed time."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         args, env=env, stdout=subprocess.DEVNULL if quiet else None
@@ -20,6 +22,8 @@ def run_process(args, env=None, quiet=False):
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("benchmark step failed: %s" % " ".join(args))
+    if cpu:
+        return seconds, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
     return seconds, usage.ru_maxrss / 1024.0
 
 
