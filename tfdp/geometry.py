@@ -269,8 +269,9 @@ def polygon_shapes(segmentations, widths, heights):
     group_end = np.r_[first[1:], part_owner.size].tolist()
     part_bounds = list(zip(part_start.tolist(), part_end.tolist()))
 
-    for index, a, b, x_lo, x_hi, y_lo, y_hi in zip(
-        owners, first.tolist(), group_end, x_min, x_max, y_min, y_max
+    crops = []
+    for index, x_lo, x_hi, y_lo, y_hi in zip(
+        owners, x_min, x_max, y_min, y_max
     ):
         width, height = widths[index], heights[index]
         # the crop is clipped to the image, as polygon_shape does
@@ -278,10 +279,28 @@ def polygon_shapes(segmentations, widths, heights):
         y0 = y_lo if y_lo > 0 else 0
         x1 = x_hi if x_hi < width - 1 else width - 1
         y1 = y_hi if y_hi < height - 1 else height - 1
-        if x0 > x1 or y0 > y1:
+        crops.append((x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+    # Large crops share one buffer: fresh memory for each costs a page
+    # fault per 4 KiB, more than clearing memory already mapped
+    large = [w * h for _, _, w, h in crops
+             if SCRATCH_MIN_PIXELS <= w * h <= SCRATCH_MAX_PIXELS and w > 0
+             and h > 0]
+    scratch = np.empty(max(large), dtype=np.uint8) if len(large) > 1 else None
+
+    for index, a, b, (x0, y0, crop_w, crop_h) in zip(
+        owners, first.tolist(), group_end, crops
+    ):
+        if crop_w <= 0 or crop_h <= 0:
             continue
         try:
-            crop = _crop(y1 - y0 + 1, x1 - x0 + 1)
+            if (
+                scratch is not None
+                and SCRATCH_MIN_PIXELS <= crop_w * crop_h <= scratch.size
+            ):
+                crop = scratch[: crop_w * crop_h].reshape(crop_h, crop_w)
+                crop.fill(0)
+            else:
+                crop = _crop(crop_h, crop_w)
         except GeometryError as e:
             shapes[index] = e
             continue
@@ -296,6 +315,11 @@ def polygon_shapes(segmentations, widths, heights):
 
 
 _LIST_TYPE = frozenset((list,))
+
+#: Crops from this size (pixels) share a buffer within one bulk call, up to
+#: the larger size, which gets its own
+SCRATCH_MIN_PIXELS = 1 << 14
+SCRATCH_MAX_PIXELS = 1 << 26
 
 
 def _one_by_one(segmentations, widths, heights):
