@@ -820,3 +820,12 @@ def test_image_size_as_an_integral_float(tmp_path, capsys):
     assert "wrote 1 eligible annotations of 1 images" in out
     assert ("skipped: image 2: width 20.5 is not a positive integer (its 1 "
             "annotation skipped too)") in out
+
+
+def test_an_image_id_used_many_times_is_named_once(tmp_path, capsys):
+    path = make_file(tmp_path, [image(1)] * 9 + [image(2)],
+                     [ann(1, 1, square(0, 0, 5)), ann(2, 2, square(0, 0, 5))])
+    assert run("score", path, "-o", tmp_path / "s.csv", "--skip-invalid") == 0
+    assert ("skipped: image 1: id used by 9 image records (at positions 0, "
+            "1, 2, 3, 4 and 4 more) (its 1 annotation skipped too)"
+            ) in capsys.readouterr().out

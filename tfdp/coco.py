@@ -353,11 +353,13 @@ def _is_id(value):
 
 def _index_images(records):
     # -> {id: (index, width, height)} of the valid images in file order,
-    #    problems, ids whose annotations are skipped with their images
+    #    problems in file order, ids whose annotations are skipped with
+    #    their images
     sizes = {}
     first_position = {}
     repeated = collections.defaultdict(list)
-    problems = []
+    problems = []  # (position, problem) of records without an id
+    size_problems = {}  # image id -> (position, problem)
     for position, image in enumerate(records):
         if type(image) is not dict:
             problems.append((position, Problem(
@@ -377,22 +379,19 @@ def _index_images(records):
         try:
             sizes[image_id] = _image_size(image)
         except MalformedError as e:
-            problems.append((position, Problem("image", image_id, None,
-                                               str(e))))
+            size_problems[image_id] = (position, Problem(
+                "image", image_id, None, str(e)))
 
     # A repeated image id makes every record with it ambiguous: which one do
     # its annotations belong to? None of them is kept.
     for image_id, positions in repeated.items():
         positions.insert(0, first_position[image_id])
         sizes.pop(image_id, None)
-        problems = [
-            p for p in problems
-            if not (p[1].id == image_id and _is_id(p[1].id))
-        ]
-        problems.append((positions[0], Problem(
+        size_problems[image_id] = (positions[0], Problem(
             "image", image_id, None,
             "id used by %d image records (at positions %s)"
-            % (len(positions), _join_words(map(str, positions))))))
+            % (len(positions), _listed(positions, quote=False, limit=5))))
+    problems.extend(size_problems.values())
     problems.sort(key=_problem_position)
 
     bad = set(first_position) - set(sizes)
@@ -491,10 +490,10 @@ def _repeated_id_warnings(annotations, positions, skipped):
     return warnings
 
 
-def _listed(values, quote=True):
-    shown = [jsonio.brief(v) if quote else v for v in values[:WARNING_IDS]]
-    if len(values) > WARNING_IDS:
-        return "%s and %d more" % (", ".join(shown), len(values) - WARNING_IDS)
+def _listed(values, quote=True, limit=WARNING_IDS):
+    shown = [jsonio.brief(v) if quote else str(v) for v in values[:limit]]
+    if len(values) > limit:
+        return "%s and %d more" % (", ".join(shown), len(values) - limit)
     return _join_words(shown)
 
 
