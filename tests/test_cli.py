@@ -829,3 +829,15 @@ def test_an_image_id_used_many_times_is_named_once(tmp_path, capsys):
     assert ("skipped: image 1: id used by 9 image records (at positions 0, "
             "1, 2, 3, 4 and 4 more) (its 1 annotation skipped too)"
             ) in capsys.readouterr().out
+
+
+def test_command_startup_is_lean():
+    # the command imports neither FiftyOne nor pandas nor Dask
+    code = (
+        "import sys; from tfdp.cli import main; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'fiftyone', 'pandas', 'dask', 'scipy', 'matplotlib'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, check=True)
+    assert done.stdout == "[]\n"
