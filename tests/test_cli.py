@@ -841,3 +841,24 @@ def test_command_startup_is_lean():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           text=True, check=True)
     assert done.stdout == "[]\n"
+
+
+def test_core_errors_carry_no_command_wording(tmp_path):
+    # the command adds its hints; the core's messages fit any caller
+    from tfdp import coco
+    from tfdp.errors import InvalidDataError, OutputExistsError
+
+    data = json.loads(open(make_file(
+        tmp_path, [image(1)], [ann(1, 1, [[1, 2, 3]])])).read())
+    with pytest.raises(InvalidDataError) as e:
+        coco.measure(data, source="in.json")
+    assert str(e.value) == (
+        "in.json: 1 malformed annotation:\n  annotation 1 (image 1): polygon "
+        "part 0 has an odd number of coordinates (3)"
+    )
+    existing = str(tmp_path / "in.json")
+    with pytest.raises(OutputExistsError) as e:
+        coco.check_writable(existing)
+    assert str(e.value) == "%s already exists" % existing
+    with pytest.raises(OutputExistsError, match="exists; pass overwrite=True"):
+        coco.write_json({}, existing, hint="pass overwrite=True to replace it")
