@@ -17,4 +17,7 @@ except ImportError:
     sys.path.append(_PLUGIN_DIR)
     import tfdp  # noqa: F401
 
-from .operators import register  # noqa: E402,F401
+# pytest imports this file as a lone module when the checkout's folder is
+# not a valid package name (tfdp-fiftyone/): only a package has operators
+if __package__:
+    from .operators import register  # noqa: E402,F401
