@@ -14,6 +14,7 @@ from fiftyone.operators.delegated import DelegatedOperationService
 from fiftyone.operators.executor import ExecutionContext, Executor
 
 import tfdp
+from tfdp.fo_adapter.preview import preview_pruning
 from conftest import COCO_SAMPLE, DATA, ROOT
 from tfdp import coco
 from tfdp.cli import main
@@ -444,3 +445,140 @@ def test_run_info_is_a_readable_summary(dataset):
     assert "| Created | 20" in summary
     outputs = _operator("get_run_info").resolve_output(_ctx(dataset))
     assert list(outputs.type.properties) == ["summary"]
+
+
+def _panel_event(dataset, state, view=None, **params):
+    request = dict(dataset_name=dataset.name,
+                   params=dict(panel_id="tfdp-panel", panel_state=state,
+                               **params))
+    if view is not None:
+        request["view"] = view._serialize()
+    return ExecutionContext(request_params=request, executor=Executor())
+
+
+def _panel_data(ctx):
+    data = {}
+    for request in ctx.executor.to_json()["requests"]:
+        if request["operator_uri"] == "patch_panel_data":
+            data.update(request["params"]["data"])
+    return data
+
+
+def test_panel_survives_deleted_runs_and_lists_new_ones(dataset):
+    panel = _operator("tfdp_panel")
+    state = {}
+    ctx = _panel_event(dataset, state)
+    panel.on_load(ctx)
+    assert state["run_key"] is None
+    assert "no_runs" in panel.render(ctx).type.properties
+
+    # runs created after the panel opened: an event or Refresh shows them
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    panel.refresh(_panel_event(dataset, state))
+    assert state["run_key"] == "tfdp"
+    assert "keeps 90 of 128 images" in state["summary"]
+    tfdp.compute_scores(dataset, FIELD, run_key="tfdp2", method="scs")
+    ctx = _panel_event(dataset, state, value=0.5)
+    panel.on_change_ratio(ctx)
+    assert state["keep_ratio"] == 0.5
+    assert "keeps 64 of 128 images" in state["summary"]
+    runs = panel.render(ctx).type.properties["run_key"]
+    assert list(runs.type.values) == ["tfdp2", "tfdp"]
+
+    # the run on show is deleted: the next event falls back, no traceback
+    tfdp.delete_run(dataset, "tfdp")
+    ctx = _panel_event(dataset, state, value=0.6)
+    panel.on_change_ratio(ctx)
+    assert state["run_key"] == "tfdp2"
+    assert state["message"] == "Run 'tfdp' was deleted; showing run 'tfdp2'"
+    assert "scs: keeps 90 of 128 images" in state["summary"]
+    props = panel.render(ctx).type.properties
+    assert props["message"].view.label == state["message"]
+    assert list(props["run_key"].type.values) == ["tfdp2"]
+
+    # the last run too: the "no runs yet" state, from any event
+    tfdp.delete_run(dataset, "tfdp2")
+    for event, params in (("on_change_compare", dict(value="scs")),
+                          ("apply", {}), ("show_removed", {}),
+                          ("on_change_run", dict(value="tfdp2"))):
+        ctx = _panel_event(dataset, state, **params)
+        getattr(panel, event)(ctx)
+        assert state["run_key"] is None
+        assert "no_runs" in panel.render(ctx).type.properties
+        assert not any(r["operator_uri"].endswith("/prune")
+                       for r in ctx.executor.to_json()["requests"])
+
+
+def test_panel_shows_an_unfinished_run_without_a_traceback(dataset):
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    config = dataset.get_run_info("tfdp").config
+    config.status = "scoring"  # as a compute still running leaves it
+    dataset.update_run_config("tfdp", config)
+    state = {}
+    ctx = _panel_event(dataset, state)
+    _operator("tfdp_panel").on_load(ctx)
+    assert "did not finish scoring" in state["message"]
+    assert _panel_data(ctx)["classes"] == []
+
+
+def test_panel_follows_the_run_on_screen(dataset):
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    tfdp.apply_tfdp(dataset, FIELD, keep=20, run_key="tfdp2")
+    panel = _operator("tfdp_panel")
+    state = {}
+    panel.on_load(_panel_event(dataset, state))
+    assert state["run_key"] == "tfdp2"  # the newest
+    kept = tfdp.load_kept_view(dataset, "tfdp")
+    panel.on_load(_panel_event(dataset, state, view=kept))
+    assert state["run_key"] == "tfdp"
+    panel.on_change_view(_panel_event(
+        dataset, state, view=tfdp.load_kept_view(dataset, "tfdp2")))
+    assert state["run_key"] == "tfdp2"
+
+
+def test_panel_plots_read_at_a_glance(dataset):
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    panel = _operator("tfdp_panel")
+    state = {}
+    panel.on_load(_panel_event(dataset, state))
+    ctx = _panel_event(dataset, state, value="scs")
+    panel.on_change_compare(ctx)
+    # a ratio low enough that the worst class keeps nothing
+    ctx = _panel_event(dataset, state, value=0.05)
+    panel.on_change_ratio(ctx)
+    data = _panel_data(ctx)
+    props = panel.render(ctx).type.properties
+
+    # every plot has axis titles in Plotly.js's form and a legend
+    for name in ("scores", "classes", "sizes"):
+        layout = props[name].view.layout
+        for axis in ("xaxis", "yaxis"):
+            title = layout[axis].get("title")
+            assert title is None or isinstance(title["text"], str)
+        assert layout["xaxis"].get("title") or layout["yaxis"].get("title")
+        assert all(trace["name"] for trace in data[name])
+    assert {t["name"] for t in data["scores"]} == {"kept (cb-scs)",
+                                                   "pruned away"}
+
+    # per class: horizontal bars of the kept share, worst first, the worst
+    # visible even when it keeps 0, hover "kept of total", scs as markers
+    preview = preview_pruning(dataset, keep_ratio=0.05)
+    classes = preview["classes"]
+    assert classes[0]["after"] == 0
+    background, kept, worst, other = data["classes"]
+    assert background["orientation"] == "h"
+    assert background["y"] == [c["name"] for c in classes[:20]]
+    assert worst["y"] == [classes[0]["name"]] and worst["x"] == [0]
+    assert worst["text"] == ["0 of %d kept (0.0%%)" % classes[0]["before"]]
+    assert all(0 <= x <= 100 for x in kept["x"] + other["x"])
+    assert other["name"] == "kept (scs)" and other["mode"] == "markers"
+    assert state["classes_title"].startswith(
+        "**Instances kept per class**, worst first: the 20 worst of %d "
+        "classes (%d more hidden)" % (len(classes), len(classes) - 20))
+    assert props["classes"].view.layout["yaxis"]["dtick"] == 1
+
+    # the slider's tooltip reads 0.05, not 0.050000
+    slider = props["keep_ratio"].view.to_json()
+    assert slider["value_precision"] == 2
+    assert (slider["min"], slider["max"], slider["view_multiple_of"]) == (
+        0.05, 1.0, 0.05)
