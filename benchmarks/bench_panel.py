@@ -83,7 +83,7 @@ def main(argv=None):
             app_browser.open_operator(page, "TFDP: open panel")
             summary = page.locator("p", has_text=SUMMARY).first
             summary.wait_for()
-            pass
+            page.locator(".js-plotly-plot").first.wait_for()
             page.wait_for_timeout(2000)  # the panel's first render settles
             slider = page.get_by_role("slider")
 

@@ -1,6 +1,8 @@
 """The TFDP panel: see what a pruning keeps before applying it."""
 
 import logging
+import threading
+import time
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
@@ -24,6 +26,13 @@ MAX_CLASSES = 20
 CLASS_ROW_HEIGHT = 22
 MIN_RATIO, MAX_RATIO, RATIO_STEP = 0.05, 1.0, 0.05
 
+#: The App sends each change of a panel input twice, at once: the second
+#: of two identical previews this close together sends no plot data, so
+#: that the plots are drawn once per step
+DUPLICATE_SECONDS = 1.0
+_last_previews = {}  # panel id -> (what was previewed, when)
+_previews_lock = threading.Lock()
+
 
 class TFDPPanel(foo.Panel):
     @property
@@ -36,6 +45,9 @@ class TFDPPanel(foo.Panel):
             surfaces="grid",
         )
 
+    # no on_change_view: the App sends it after every change of the panel's
+    # state, several times, and each costs a render of the whole panel
+
     def on_load(self, ctx):
         self._guarded(ctx, self._select, default_run_key(ctx))
 
@@ -45,29 +57,16 @@ class TFDPPanel(foo.Panel):
     def on_change_ratio(self, ctx):
         def change(ctx):
             if self._sync(ctx):
-                ctx.panel.state.keep_ratio = _ratio(ctx.params.get("value"))
-                self._update(ctx)
+                self._update(ctx, keep_ratio=_ratio(ctx.params.get("value")))
 
         self._guarded(ctx, change)
 
     def on_change_compare(self, ctx):
         def change(ctx):
             if self._sync(ctx):
-                ctx.panel.state.compare = ctx.params.get("value")
-                self._update(ctx)
+                self._update(ctx, compare=ctx.params.get("value"))
 
         self._guarded(ctx, change)
-
-    def on_change_view(self, ctx):
-        # the grid shows another run's samples: follow it
-        def follow(ctx):
-            run_key = default_run_key(ctx)
-            if run_key is not None and run_key != ctx.panel.state.run_key:
-                self._select(ctx, run_key)
-            else:
-                self._sync(ctx)
-
-        self._guarded(ctx, follow)
 
     def refresh(self, ctx):
         def reread(ctx):
@@ -141,37 +140,56 @@ class TFDPPanel(foo.Panel):
         runs = tfdp_runs(ctx)
         if run_key not in runs:
             run_key = default_run_key(ctx, runs)
-        ctx.panel.state.run_key = run_key
-        ctx.panel.state.message = None
         if run_key is None:
+            ctx.panel.state.set(dict(run_key=None, message=None))
             _clear_plots(ctx)
             return
         config = ctx.dataset.get_run_info(run_key).config
-        ctx.panel.state.keep_ratio = _ratio(
-            getattr(config, "keep_ratio", None) or DEFAULT_KEEP_RATIO
+        self._update(
+            ctx,
+            run_key=run_key,
+            keep_ratio=_ratio(_kept_fraction(config)),
+            compare=ctx.panel.state.compare or NO_COMPARISON,
         )
-        if not ctx.panel.state.compare:
-            ctx.panel.state.compare = NO_COMPARISON
-        self._update(ctx)
 
-    def _update(self, ctx):
-        run_key = ctx.panel.state.run_key
-        ratio = ctx.panel.state.keep_ratio
-        preview = preview_pruning(ctx.dataset, run_key=run_key,
-                                  keep_ratio=ratio)
+    def _update(self, ctx, **changes):
+        """Previews the panel's run at its ratio, after ``changes`` to its
+        state, and sends the state and the plots' data in one message
+        each: every message re-renders the panel in the App."""
+        state = dict(run_key=ctx.panel.state.run_key,
+                     keep_ratio=ctx.panel.state.keep_ratio,
+                     compare=ctx.panel.state.compare)
+        state.update(changes)
+        with _previews_lock:
+            previewed = (state["run_key"], state["keep_ratio"],
+                         state["compare"], ctx.dataset._doc.last_modified_at)
+            last = _last_previews.get(ctx.panel_id)
+            now = time.monotonic()
+            duplicate = last is not None and last[0] == previewed and (
+                now - last[1] < DUPLICATE_SECONDS)
+            _last_previews[ctx.panel_id] = (previewed, now)
+        preview = preview_pruning(ctx.dataset, run_key=state["run_key"],
+                                  keep_ratio=state["keep_ratio"])
         other = None
-        compare = ctx.panel.state.compare
-        if compare not in (None, NO_COMPARISON, preview["method"]):
-            other = preview_pruning(ctx.dataset, run_key=run_key,
-                                    keep_ratio=ratio, method=compare)
-        ctx.panel.state.message = None
-        ctx.panel.state.summary = _summary(preview, other)
-        ctx.panel.state.classes_title = _classes_title(preview)
-        ctx.panel.state.cutoff_shapes = _cutoff_shapes(preview)
-        ctx.panel.state.class_rows = min(len(preview["classes"]), MAX_CLASSES)
-        ctx.panel.data.scores = _score_plot(preview)
-        ctx.panel.data.classes = _class_plot(preview, other)
-        ctx.panel.data.sizes = _size_plot(preview, other)
+        if state["compare"] not in (None, NO_COMPARISON, preview["method"]):
+            other = preview_pruning(ctx.dataset, run_key=state["run_key"],
+                                    keep_ratio=state["keep_ratio"],
+                                    method=state["compare"])
+        state.update(
+            message=None,
+            summary=_summary(preview, other),
+            classes_title=_classes_title(preview),
+            cutoff_shapes=_cutoff_shapes(preview),
+            class_rows=min(len(preview["classes"]), MAX_CLASSES),
+        )
+        ctx.panel.state.set(state)
+        if duplicate:
+            return
+        ctx.panel.data.set(dict(
+            scores=_score_plot(preview),
+            classes=_class_plot(preview, other),
+            sizes=_size_plot(preview, other),
+        ))
 
     def render(self, ctx):
         panel = types.Object()
@@ -235,6 +253,7 @@ class TFDPPanel(foo.Panel):
                     description="Read the dataset's runs again",
                     on_click=self.refresh, variant="outlined")
 
+        # the App's Plotly defaults hide legends
         legend = dict(orientation="h", x=0, y=1.02, yanchor="bottom")
         panel.md("**Image scores**: images kept (orange) score at least the "
                  "cut-off (dashed line); grey ones are pruned away",
@@ -249,6 +268,7 @@ class TFDPPanel(foo.Panel):
                 shapes=ctx.panel.state.cutoff_shapes or [],
                 height=280,
                 margin=dict(t=40, b=50, l=60, r=10),
+                showlegend=True,
                 legend=legend,
             ),
             config=dict(displayModeBar=False),
@@ -265,6 +285,7 @@ class TFDPPanel(foo.Panel):
                            automargin=True, dtick=1),
                 height=110 + CLASS_ROW_HEIGHT * rows,
                 margin=dict(t=40, b=50, l=10, r=10),
+                showlegend=True,
                 legend=legend,
             ),
             config=dict(displayModeBar=False),
@@ -280,6 +301,7 @@ class TFDPPanel(foo.Panel):
                 height=260,
                 barmode="group",
                 margin=dict(t=40, b=50, l=60, r=10),
+                showlegend=True,
                 legend=legend,
             ),
             config=dict(displayModeBar=False),
@@ -289,6 +311,18 @@ class TFDPPanel(foo.Panel):
         )
 
 
+def _kept_fraction(config):
+    # what the run's last pruning kept, as a fraction
+    if getattr(config, "keep_ratio", None) is not None:
+        return config.keep_ratio
+    if getattr(config, "prune_ratio", None) is not None:
+        return 1 - config.prune_ratio
+    if getattr(config, "num_kept", None) and getattr(config, "num_samples",
+                                                     None):
+        return config.num_kept / config.num_samples
+    return DEFAULT_KEEP_RATIO
+
+
 def _ratio(value):
     # the slider's steps, whatever float noise the App sends
     steps = round(float(value) / RATIO_STEP)
@@ -296,12 +330,8 @@ def _ratio(value):
 
 
 def _clear_plots(ctx):
-    ctx.panel.state.summary = ""
-    ctx.panel.state.classes_title = ""
-    ctx.panel.state.cutoff_shapes = []
-    ctx.panel.data.scores = []
-    ctx.panel.data.classes = []
-    ctx.panel.data.sizes = []
+    ctx.panel.state.set(dict(summary="", classes_title="", cutoff_shapes=[]))
+    ctx.panel.data.set(dict(scores=[], classes=[], sizes=[]))
 
 
 def _percent(counts):

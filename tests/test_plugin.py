@@ -521,19 +521,18 @@ def test_panel_shows_an_unfinished_run_without_a_traceback(dataset):
     assert _panel_data(ctx)["classes"] == []
 
 
-def test_panel_follows_the_run_on_screen(dataset):
+def test_panel_opens_on_the_run_on_screen(dataset):
     tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
     tfdp.apply_tfdp(dataset, FIELD, keep=20, run_key="tfdp2")
     panel = _operator("tfdp_panel")
     state = {}
     panel.on_load(_panel_event(dataset, state))
     assert state["run_key"] == "tfdp2"  # the newest
+    assert state["keep_ratio"] == 0.15  # what it kept, 20 of 128
     kept = tfdp.load_kept_view(dataset, "tfdp")
     panel.on_load(_panel_event(dataset, state, view=kept))
     assert state["run_key"] == "tfdp"
-    panel.on_change_view(_panel_event(
-        dataset, state, view=tfdp.load_kept_view(dataset, "tfdp2")))
-    assert state["run_key"] == "tfdp2"
+    assert state["keep_ratio"] == 0.7
 
 
 def test_panel_plots_read_at_a_glance(dataset):
@@ -556,6 +555,7 @@ def test_panel_plots_read_at_a_glance(dataset):
             title = layout[axis].get("title")
             assert title is None or isinstance(title["text"], str)
         assert layout["xaxis"].get("title") or layout["yaxis"].get("title")
+        assert layout["showlegend"]  # the App's default hides it
         assert all(trace["name"] for trace in data[name])
     assert {t["name"] for t in data["scores"]} == {"kept (cb-scs)",
                                                    "pruned away"}
@@ -582,3 +582,21 @@ def test_panel_plots_read_at_a_glance(dataset):
     assert slider["value_precision"] == 2
     assert (slider["min"], slider["max"], slider["view_multiple_of"]) == (
         0.05, 1.0, 0.05)
+
+
+def test_panel_draws_the_plots_once_per_step(dataset):
+    # the App sends each slider change twice, at once
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    panel = _operator("tfdp_panel")
+    state = {}
+    panel.on_load(_panel_event(dataset, state))
+    sent = []
+    for value in (0.5, 0.5, 0.55, 0.5):
+        ctx = _panel_event(dataset, dict(state), value=value)
+        panel.on_change_ratio(ctx)
+        sent.append(sorted(_panel_data(ctx)))
+        assert "keeps %d of 128" % round(value * 128) in (
+            ctx.panel.state.summary)
+    assert sent == [["classes", "scores", "sizes"], [],
+                    ["classes", "scores", "sizes"],
+                    ["classes", "scores", "sizes"]]
