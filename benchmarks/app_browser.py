@@ -120,15 +120,25 @@ def open_dataset(page, url, name, num_samples):
         pass
 
 
-def open_operator(page, label):
+def open_operator(page, label, attempts=3):
     """Opens an operator's form (or runs it) from the operator browser."""
-    page.keyboard.press("Escape")
-    page.keyboard.press("`")
+    from playwright.sync_api import TimeoutError
+
     search = page.get_by_placeholder(OPERATOR_SEARCH)
-    if search.count():
-        search.fill(label)
-    else:
-        page.keyboard.type(label)
+    for attempt in range(attempts):
+        page.keyboard.press("Escape")
+        if attempt:
+            # the key goes to the focused element: give the focus back to
+            # the page
+            page.locator("body").click(position=dict(x=5, y=5))
+        page.keyboard.press("`")
+        try:
+            search.wait_for(timeout=10_000)
+            break
+        except TimeoutError:
+            if attempt == attempts - 1:
+                raise
+    search.fill(label)
     page.get_by_text(label, exact=True).click()
 
 

@@ -270,10 +270,13 @@ def _panel(page, dataset):
                      % (classes, classes - 20), exact=False).wait_for()
     names = plots.nth(1).locator(".ytick text")
     assert names.count() == 20
-    boxes = [names.nth(i).bounding_box() for i in range(20)]
-    tops = sorted(b["y"] for b in boxes)
-    assert all(b - a >= boxes[0]["height"] * 0.9
-               for a, b in zip(tops, tops[1:]))
+    boxes = names.evaluate_all(
+        "els => els.map(e => [e.getBoundingClientRect().top,"
+        " e.getBoundingClientRect().height])")
+    tops = sorted(top for top, _ in boxes)
+    height = max(h for _, h in boxes)
+    assert height > 0
+    assert all(b - a >= 0.9 * height for a, b in zip(tops, tops[1:]))
 
     # a second method side by side
     page.get_by_text("no comparison", exact=True).click()
@@ -306,11 +309,12 @@ def _forms_follow_the_run_on_screen(page, dataset):
     path.fill(out)
     page.wait_for_timeout(500)
     _execute(page)
-    page.get_by_text("Exported the kept samples").wait_for()
+    page.get_by_text("Written to:", exact=False).first.wait_for()
     page.get_by_text(out, exact=True).wait_for()
+    page.get_by_text("Annotations:", exact=False).first.wait_for()
     with open(out) as f:
         assert len(json.load(f)["images"]) == 20  # tfdp2's
-    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Done", exact=True).click()
 
     # run info: a readable summary of the run on screen
     app_browser.open_operator(page, "TFDP: get run info")
@@ -342,6 +346,8 @@ def _panel_after_deletion(page, dataset):
                      exact=True).wait_for()
     _summary(page, "cb-scs: keeps 90 of 128 images (70.3%)")
     _no_traceback(page)
+    # the App echoes the new run and ratio to the panel as change events
+    page.wait_for_timeout(2000)
 
     # apply another ratio from the panel: the grid shows the kept samples
     slider = page.get_by_role("slider")
