@@ -82,12 +82,10 @@ def current_view_run(ctx, runs=None):
         return None
     configs = {key: ctx.dataset.get_run_info(key).config for key in runs}
 
+    # the request's view, as the App or execute_operator() sends it: a
+    # loaded saved view by name, else its stages
     view_name = ctx.request_params.get("view_name")
     stages = ctx.request_params.get("view")
-    if view_name is None and stages is None and ctx.view is not None:
-        # called from Python: the request holds the view itself
-        view_name = ctx.view.name
-        stages = ctx.view._serialize()
     if view_name:
         for key, config in configs.items():
             if getattr(config, "saved_view", None) == view_name:

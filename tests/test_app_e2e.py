@@ -115,7 +115,7 @@ def test_a_newcomer_in_the_app(dataset, app_url):
     with playwright.sync_playwright() as p:
         browser = app_browser.launch_chromium(p)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1500})
+            page = browser.new_page(viewport={"width": 1600, "height": 2000})
             page.set_default_timeout(TIMEOUT_MS)
             app_browser.open_dataset(page, app_url, dataset.name, 128)
             _walk_through(page, dataset)
@@ -162,7 +162,7 @@ def _walk_through(page, dataset):
     page.get_by_text("90 samples", exact=True).wait_for()
     assert dataset.count_sample_tags() == {"tfdp:keep": 90}
     page.wait_for_timeout(2000)  # thumbnails
-    page.screenshot(path=os.path.join(ARTIFACTS, "grid.jpg"), quality=80)
+    page.screenshot(path=os.path.join(ARTIFACTS, "grid.jpg"), quality=70)
 
     # an empty run key: one message, no stale warning
     app_browser.open_operator(page, "TFDP: compute scores")
@@ -289,7 +289,7 @@ def _panel(page, dataset):
     left = plots.nth(0).bounding_box()["x"] - 20
     page.screenshot(
         path=os.path.join(ARTIFACTS, "panel.png"),
-        clip=dict(x=left, y=60, width=1600 - left, height=1440),
+        clip=dict(x=left, y=60, width=1600 - left, height=1760),
     )
     _no_traceback(page)
 
