@@ -53,6 +53,8 @@ bench: setup
 	$(PY) benchmarks/bench_taco.py
 	$(PY) benchmarks/bench_coco_scale.py
 	$(PY) benchmarks/bench_fiftyone.py
+	scripts/setup_browser.sh
+	FIFTYONE_DATABASE_DIR=$(DEMO_DB) $(PY) benchmarks/bench_panel.py
 
 clean:
 	rm -rf $(VENV) .fiftyone out *.egg-info

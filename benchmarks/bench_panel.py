@@ -4,8 +4,11 @@ browser: from the release of the key or the mouse to the updated summary.
 Runs on the demo's dataset (``make demo`` first): starts the App server on a
 loopback port with the plugin, opens the panel in headless Chromium, and
 times slider steps with the keyboard and drags with the mouse. Prints each
-time, their median, and the App's requests per step.
+time and their median, and where each step's time went, measured in the
+page from the release: when the App sent its requests and had their
+answers, when the summary's text changed, and when the plots last changed.
 
+    make bench      # or, for this benchmark alone:
     FIFTYONE_DATABASE_DIR=.fiftyone/demo-db .venv/bin/python benchmarks/bench_panel.py
 """
 
@@ -29,14 +32,52 @@ OUT = os.path.join(ROOT, "out", "bench")
 SUMMARY = re.compile(r"keeps (\d+) of (\d+) images")
 
 
-def _method(request):
-    # a panel event names its method; other requests their path
-    import json
-    try:
-        params = json.loads(request.post_data or "{}").get("params") or {}
-    except ValueError:
-        params = {}
-    return params.get("__method__") or request.url.rsplit("/", 1)[-1]
+# Timestamps in the page, from the release: the App's requests (sent,
+# answered), the summary's text, the plots' last change
+INSTRUMENT = """
+const kept = () => {
+  for (const p of document.querySelectorAll("p")) {
+    const m = /keeps (\\d+) of \\d+ images/.exec(p.textContent);
+    if (m) return m[1];
+  }
+  return null;
+};
+window.__tfdp = {t0: 0, requests: [], text: null, plots: null, kept: null,
+  mark() { this.t0 = performance.now(); this.requests = [];
+           this.text = null; this.plots = null; this.kept = kept(); },
+  report() {
+    const t = (x) => x === null ? "-" : "+" + ((x - this.t0) / 1000).toFixed(2);
+    const r = this.requests.map(
+      (q) => q.what + " sent " + t(q.sent) + " answered " + t(q.done));
+    return r.join(", ") + " | text " + t(this.text) + ", plots " + t(this.plots);
+  }};
+const fetch0 = window.fetch;
+window.fetch = async function (url, options) {
+  const sent = performance.now();
+  let what = String(url).split("/").pop();
+  try {
+    const body = JSON.parse(options && options.body || "{}");
+    what = (body.params && body.params.__method__) || what;
+  } catch (e) {}
+  const response = await fetch0.apply(this, arguments);
+  if (String(url).includes("/operators/")) {
+    const entry = {what, sent, done: null};
+    window.__tfdp.requests.push(entry);
+    response.clone().text().then(() => { entry.done = performance.now(); });
+  }
+  return response;
+};
+new MutationObserver((mutations) => {
+  const now = performance.now();
+  for (const m of mutations) {
+    const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+    if (!el) continue;
+    if (el.closest(".js-plotly-plot")) window.__tfdp.plots = now;
+    else if (window.__tfdp.text === null && kept() !== window.__tfdp.kept)
+      window.__tfdp.text = now;
+  }
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
 
 
 def main(argv=None):
@@ -74,11 +115,7 @@ def main(argv=None):
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1400})
             page.set_default_timeout(60_000)
-            requests = []  # (what, seconds on the server and network)
-            page.on("requestfinished", lambda r: requests.append(
-                (_method(r), r.timing["startTime"] / 1000,
-                 r.timing["responseEnd"] / 1000))
-                if "/operators/" in r.url else None)
+            page.add_init_script(INSTRUMENT)
             app_browser.open_dataset(page, url, args.dataset, num_samples)
             app_browser.open_operator(page, "TFDP: open panel")
             summary = page.locator("p", has_text=SUMMARY).first
@@ -90,26 +127,23 @@ def main(argv=None):
             def kept():
                 return int(SUMMARY.search(summary.inner_text()).group(1))
 
-            def wait_for_change(before):
+            def timed(release, label, before_release=None):
+                before = kept()
+                if before_release is not None:
+                    before_release()
+                page.evaluate("window.__tfdp.mark()")
+                start = time.perf_counter()
+                release()
                 deadline = time.monotonic() + 60
                 while kept() == before:
                     if time.monotonic() > deadline:
                         raise RuntimeError("the summary did not change")
                     page.wait_for_timeout(10)
-
-            def timed(action, label):
-                before = kept()
-                del requests[:]
-                start = time.perf_counter()
-                epoch = time.time()
-                action()
-                wait_for_change(before)
                 seconds = time.perf_counter() - start
-                page.wait_for_timeout(800)  # later requests of this step
-                print("%-20s %.3f s  (%d -> %d kept; requests: %s)"
-                      % (label, seconds, before, kept(), ", ".join(
-                          "%s at +%.2f s for %.2f s" % (w, t - epoch, d)
-                          for w, t, d in requests)))
+                page.wait_for_timeout(1500)  # the rest of this step
+                steps = page.evaluate("window.__tfdp.report()")
+                print("%-16s %.2f s  %d -> %d kept | %s"
+                      % (label, seconds, before, kept(), steps))
                 return seconds
 
             keys = []
@@ -120,7 +154,6 @@ def main(argv=None):
                                   "key %s" % key))
 
             drags = []
-            box = slider.locator("xpath=..").bounding_box()
             for i in range(args.steps):
                 thumb = slider.locator("xpath=..").bounding_box()
                 start_x = thumb["x"] + thumb["width"] / 2
@@ -131,10 +164,9 @@ def main(argv=None):
                     page.mouse.move(start_x, y)
                     page.mouse.down()
                     page.mouse.move(start_x + shift, y, steps=12)
-                    page.mouse.up()
 
-                drags.append(timed(drag, "drag %+d px" % shift))
-            del box
+                drags.append(timed(page.mouse.up, "drag %+d px" % shift,
+                                   before_release=drag))
         finally:
             browser.close()
 
