@@ -49,7 +49,9 @@ window.__tfdp = {t0: 0, requests: [], text: null, plots: null, kept: null,
     const t = (x) => x === null ? "-" : "+" + ((x - this.t0) / 1000).toFixed(2);
     const r = this.requests.map(
       (q) => q.what + " sent " + t(q.sent) + " answered " + t(q.done));
-    return r.join(", ") + " | text " + t(this.text) + ", plots " + t(this.plots);
+    return {text: this.text === null ? null : (this.text - this.t0) / 1000,
+            line: r.join(", ") + " | text " + t(this.text) + ", plots "
+                  + t(this.plots)};
   }};
 const fetch0 = window.fetch;
 window.fetch = async function (url, options) {
@@ -139,11 +141,14 @@ def main(argv=None):
                     if time.monotonic() > deadline:
                         raise RuntimeError("the summary did not change")
                     page.wait_for_timeout(10)
-                seconds = time.perf_counter() - start
+                polled = time.perf_counter() - start
                 page.wait_for_timeout(1500)  # the rest of this step
-                steps = page.evaluate("window.__tfdp.report()")
-                print("%-16s %.2f s  %d -> %d kept | %s"
-                      % (label, seconds, before, kept(), steps))
+                report = page.evaluate("window.__tfdp.report()")
+                # the page's own clock; polling from here adds its delay
+                seconds = report["text"] or polled
+                print("%-16s %.2f s (polled %.2f s)  %d -> %d kept | %s"
+                      % (label, seconds, polled, before, kept(),
+                         report["line"]))
                 return seconds
 
             keys = []
@@ -171,8 +176,8 @@ def main(argv=None):
             browser.close()
 
     print()
-    print("slider step, release to updated text, on %d samples:"
-          % num_samples)
+    print("slider step, release to updated text (the page's clock), on %d "
+          "samples:" % num_samples)
     print("  keyboard: median %.3f s, max %.3f s (%d steps)"
           % (statistics.median(keys), max(keys), len(keys)))
     print("  mouse drag: median %.3f s, max %.3f s (%d drags)"
