@@ -272,19 +272,16 @@ def target_input(ctx, inputs):
     Returns:
         the target collection
     """
-    num_view = len(ctx.view) if ctx.has_custom_view else None
     inputs.view_target(
         ctx,
         default_target=ViewTarget.DATASET,
         action_description="Score",
         dataset_description="All %d samples" % len(ctx.dataset),
-        current_view_description="The %s samples shown in the grid"
-        % ("" if num_view is None else num_view),
+        current_view_description="The %d samples shown in the grid"
+        % len(ctx.view),
         selected_samples_description="The %d selected samples"
         % len(ctx.selected or []),
     )
-    if ctx.params.get("view_target") is not None:
-        ctx.request_params["view_target"] = ctx.params["view_target"]
     target = target_samples(ctx)
     name = TARGET_NAMES.get(ctx.request_params["view_target"], "the target")
     inputs.view(
