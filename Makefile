@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tfdp-installed
 
-# FiftyOne's database lives in the project, never in ~/.fiftyone
+# FiftyOne's databases live in the project, never in ~/.fiftyone, each in a
+# mongod of its own (scripts/database.py); the tests start theirs themselves
 export FIFTYONE_DO_NOT_TRACK := true
 # the bundled mongod 6.0 is supported; skip FiftyOne's notice about it
 export FIFTYONE_DATABASE_VALIDATION := false
@@ -12,12 +13,13 @@ DEMO_DB := $(CURDIR)/.fiftyone/demo-db
 TEST_DB := $(CURDIR)/.fiftyone/test-db
 
 PLUGINS := $(CURDIR)/.fiftyone/plugins
+WITH_DEMO_DB := $(PY) scripts/database.py $(DEMO_DB) --
 
 .PHONY: setup demo app shell test bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup_database.py
+$(STAMP): pyproject.toml scripts/setup_database.py scripts/database.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
@@ -25,36 +27,36 @@ $(STAMP): pyproject.toml scripts/setup_database.py
 	touch $@
 
 demo: setup
-	FIFTYONE_DATABASE_DIR=$(DEMO_DB) $(PY) scripts/demo.py $(ARGS)
+	$(WITH_DEMO_DB) $(PY) scripts/demo.py $(ARGS)
 
 # The App on the demo's database, with this repository as a plugin, and a
 # worker that runs the operations scheduled from the App ("Schedule" in the
 # execute menu), stopped with the App
 app: setup
 	mkdir -p $(PLUGINS) && ln -sfn $(CURDIR) $(PLUGINS)/tfdp
-	export FIFTYONE_DATABASE_DIR=$(DEMO_DB) FIFTYONE_PLUGINS_DIR=$(PLUGINS) \
-		FIFTYONE_ALLOW_LEGACY_ORCHESTRATORS=true; \
+	FIFTYONE_PLUGINS_DIR=$(PLUGINS) FIFTYONE_ALLOW_LEGACY_ORCHESTRATORS=true \
+	$(WITH_DEMO_DB) bash -c '\
 	$(VENV)/bin/fiftyone delegated launch > $(DEMO_DB)-delegated.log 2>&1 & \
-	worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	echo "delegated operations: worker $$worker, log $(DEMO_DB)-delegated.log"; \
-	$(VENV)/bin/fiftyone app launch tfdp-demo --remote --port $(or $(PORT),5151) --wait -1
+	$(VENV)/bin/fiftyone app launch tfdp-demo --remote --port $(or $(PORT),5151) --wait -1' 
 
 # Python on the demo's database, with the demo's dataset loaded
 shell: setup
-	FIFTYONE_DATABASE_DIR=$(DEMO_DB) $(PY) -i -c "import fiftyone as fo, tfdp; \
+	$(WITH_DEMO_DB) $(PY) -i -c "import fiftyone as fo, tfdp; \
 		dataset = fo.load_dataset('tfdp-demo'); \
 		print(dataset); print(); print('dataset, fo and tfdp are loaded')"
 
 test: setup
 	scripts/setup_browser.sh
-	FIFTYONE_DATABASE_DIR=$(TEST_DB) $(PY) -m pytest $(ARGS)
+	$(PY) -m pytest $(ARGS)
 
 bench: setup
 	$(PY) benchmarks/bench_taco.py
 	$(PY) benchmarks/bench_coco_scale.py
 	$(PY) benchmarks/bench_fiftyone.py
 	scripts/setup_browser.sh
-	FIFTYONE_DATABASE_DIR=$(DEMO_DB) $(PY) benchmarks/bench_panel.py
+	$(WITH_DEMO_DB) $(PY) benchmarks/bench_panel.py
 
 clean:
 	rm -rf $(VENV) .fiftyone out *.egg-info

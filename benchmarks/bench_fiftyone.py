@@ -25,6 +25,9 @@ import sys
 
 from common import DATA, ROOT, python, require_data, run_process
 
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from database import private_database  # noqa: E402
+
 NAME = "tfdp-bench-fiftyone"
 FIELD = "segmentations"
 SIZES = (107, 320)  # copies of the 939 masks: 100,473 and 300,480 labels
@@ -126,13 +129,19 @@ if fo.dataset_exists(%(name)r):
 
 
 def main():
+    folder = os.path.join(ROOT, ".fiftyone", "bench-db")
+    with private_database(folder) as uri:
+        bench(dict(
+            os.environ,
+            FIFTYONE_DATABASE_URI=uri,
+            FIFTYONE_DATABASE_DIR=folder,
+            FIFTYONE_DO_NOT_TRACK="true",
+            FIFTYONE_DATABASE_VALIDATION="false",
+        ))
+
+
+def bench(env):
     sample = require_data(DATA + "/coco2017-sample/instances.json")
-    env = dict(
-        os.environ,
-        FIFTYONE_DATABASE_DIR=os.path.join(ROOT, ".fiftyone", "bench-db"),
-        FIFTYONE_DO_NOT_TRACK="true",
-        FIFTYONE_DATABASE_VALIDATION="false",
-    )
     args = dict(sample=sample, images=os.path.dirname(sample) + "/images",
                 name=NAME, field=FIELD)
 

@@ -82,17 +82,26 @@ def check_mongod_runs():
 
 
 def check_database_starts():
+    # in a mongod of the folder's own, as the tests and the demo run it
     folder = os.environ.get("FIFTYONE_DATABASE_DIR", "~/.fiftyone/var/lib/mongo")
+    folder = os.path.expanduser(folder)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from database import private_database
+
     code = "import fiftyone as fo; fo.list_datasets(); print('ok')"
     try:
-        result = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+        with private_database(folder) as uri:
+            result = subprocess.run(
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                timeout=180,
+                env=dict(os.environ, FIFTYONE_DATABASE_URI=uri),
+            )
+    except RuntimeError as e:
+        fail("FiftyOne's database did not start: %s" % e)
     except subprocess.TimeoutExpired:
-        fail("FiftyOne's database did not start within 3 minutes (%s)" % folder)
+        fail("FiftyOne's database did not answer within 3 minutes (%s)" % folder)
     if result.returncode or "ok" not in result.stdout:
         fail(
             "FiftyOne's database did not start (database folder %s):\n%s"

@@ -1,13 +1,24 @@
 """Test setup: paths to the shared data and a private FiftyOne database."""
 
+import atexit
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Before anything imports fiftyone: never touch the user's ~/.fiftyone
-os.environ["FIFTYONE_DATABASE_DIR"] = os.path.join(ROOT, ".fiftyone", "test-db")
+# Before anything imports fiftyone: the tests run in a mongod of their own,
+# on their own folder, never in the user's database (FiftyOne's service
+# would attach to one already running); processes the tests start inherit it
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import database  # noqa: E402
+
+TEST_DB = os.path.join(ROOT, ".fiftyone", "test-db")
+_database = database.private_database(TEST_DB)
+os.environ["FIFTYONE_DATABASE_URI"] = _database.__enter__()
+atexit.register(_database.__exit__, None, None, None)
+os.environ["FIFTYONE_DATABASE_DIR"] = TEST_DB
 os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
+os.environ.setdefault("FIFTYONE_DATABASE_VALIDATION", "false")
 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 

@@ -179,7 +179,8 @@ def measure(data, source="<data>", skip_invalid=False, progress=None):
     without a positive integer size; an annotation without an integer or
     string id, whose image or category is not in the file, whose
     ``iscrowd`` or ``ignore`` is not 0, 1, true or false (absent means 0),
-    whose bbox is not 4 numbers, or whose segmentation cannot be decoded.
+    whose bbox is not 4 numbers, or whose segmentation cannot be decoded
+    (scored or not).
     Annotation ids used more than once are accepted with a warning: an
     annotation is identified by its image and its id.
 
@@ -255,6 +256,8 @@ def measure(data, source="<data>", skip_invalid=False, progress=None):
                     % jsonio.brief(category_id)
                 )
             reason = ineligible_reason(ann, image[1], image[2])
+            if reason is not None:
+                check_segmentation(ann.get("segmentation"), image[1], image[2])
         except geometry.GeometryError as e:
             ann_problems.append(_annotation_problem(ann, position, e))
             skipped.append(position)
@@ -631,28 +634,52 @@ def measure_segmentation(segmentation, width, height):
         return geometry.polygon_shape(parts, width, height)
 
     if isinstance(segmentation, dict):
-        size = segmentation.get("size")
-        if (
-            type(size) is not list
-            or len(size) != 2
-            or not all(type(v) is int for v in size)
-        ):
-            raise geometry.GeometryError(
-                "RLE size %s is not [height, width]" % jsonio.brief(size)
-            )
-        if size != [height, width]:
-            raise geometry.GeometryError(
-                "RLE size %s differs from its image's [height, width] %s"
-                % (size, [height, width])
-            )
-        if "counts" not in segmentation:
-            raise geometry.GeometryError("RLE has no counts")
-        runs = geometry.rle_counts(segmentation["counts"], height, width)
+        runs = _rle_runs(segmentation, width, height)
         return geometry.rle_shape(runs, height, width)
 
     raise geometry.GeometryError(
         "segmentation is a %s, not polygons or RLE" % _json_type(segmentation)
     )
+
+
+def check_segmentation(segmentation, width, height):
+    """Checks that a segmentation can be decoded, without measuring it.
+
+    Annotations that are not scored are checked too: a malformed record is
+    refused (or skipped) whether or not it would be scored.
+
+    Args:
+        segmentation: polygons, RLE, or an empty segmentation
+        width: the image width
+        height: the image height
+
+    Raises:
+        tfdp.geometry.GeometryError: if the segmentation is malformed
+    """
+    if isinstance(segmentation, list):
+        geometry.polygon_parts(segmentation)
+    elif isinstance(segmentation, dict) and segmentation:
+        _rle_runs(segmentation, width, height)
+
+
+def _rle_runs(segmentation, width, height):
+    size = segmentation.get("size")
+    if (
+        type(size) is not list
+        or len(size) != 2
+        or not all(type(v) is int for v in size)
+    ):
+        raise geometry.GeometryError(
+            "RLE size %s is not [height, width]" % jsonio.brief(size)
+        )
+    if size != [height, width]:
+        raise geometry.GeometryError(
+            "RLE size %s differs from its image's [height, width] %s"
+            % (size, [height, width])
+        )
+    if "counts" not in segmentation:
+        raise geometry.GeometryError("RLE has no counts")
+    return geometry.rle_counts(segmentation["counts"], height, width)
 
 
 #: Annotations measured between two progress reports
