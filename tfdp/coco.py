@@ -128,7 +128,9 @@ def check_structure(data, source):
             raise TFDPError("%s: no %r list" % (source, key))
 
 
-def measure(data, source="<data>", skip_invalid=False, progress=None):
+def measure(
+    data, source="<data>", skip_invalid=False, progress=None, measure_jobs=None
+):
     """Validates a COCO-format dict and measures its eligible instances.
 
     Args:
@@ -137,6 +139,10 @@ def measure(data, source="<data>", skip_invalid=False, progress=None):
         skip_invalid (False): skip malformed images and annotations (and
             list them in :attr:`CocoShapes.invalid`) rather than raise
         progress (None): a callable ``progress(done, total)``
+        measure_jobs (None): measures the eligible annotations where an
+            engine runs them (see
+            :meth:`tfdp.measuring.Runner.measure_coco_jobs`); by default, in
+            this process
 
     Returns:
         a :class:`CocoShapes`
@@ -204,7 +210,7 @@ def measure(data, source="<data>", skip_invalid=False, progress=None):
 
     ids, image_index, category, perimeter, area, pixels = [], [], [], [], [], []
     done = 0
-    for chunk, shapes in _measure_jobs(jobs):
+    for chunk, shapes in (measure_jobs or _measure_jobs)(jobs):
         for (position, ann, image, category_index), shape in zip(chunk, shapes):
             if isinstance(shape, geometry.GeometryError):
                 ann_problems.append(
@@ -219,7 +225,7 @@ def measure(data, source="<data>", skip_invalid=False, progress=None):
             area.append(shape.area)
             pixels.append(shape.pixels)
         done += len(chunk)
-        if progress is not None:
+        if progress is not None and measure_jobs is None:
             progress(done, len(jobs))
 
     skipped.sort()
