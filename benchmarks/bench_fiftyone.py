@@ -61,13 +61,13 @@ tfdp.compute_scores(dataset, %r, run_key="bench")
 PREVIEW = """
 import time
 import fiftyone as fo
-from tfdp import fiftyone_utils
+from tfdp.fo_adapter.preview import preview_pruning
 dataset = fo.load_dataset(%r)
 for method in (None, "scs"):
     times = []
     for ratio in (0.5, 0.6, 0.7, 0.8, 0.9):
         start = time.perf_counter()
-        fiftyone_utils.preview_pruning(dataset, "bench", ratio, method=method)
+        preview_pruning(dataset, "bench", ratio, method=method)
         times.append(time.perf_counter() - start)
     print("PREVIEW %%s %%.3f %%.3f" %% (method or "run", sum(times) / 5,
                                      max(times)))

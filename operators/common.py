@@ -6,7 +6,9 @@ import threading
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from tfdp import fiftyone_utils, scoring
+import tfdp
+from tfdp import scoring
+from tfdp.fo_adapter.fields import compatible_label_fields, validate_run_key
 
 METHOD_LABELS = {
     "cb-scs": "CB-SCS (class-balanced, the paper's method)",
@@ -50,7 +52,7 @@ def tfdp_runs(ctx):
     """The TFDP run keys of the current dataset."""
     if ctx.dataset is None:
         return []
-    return fiftyone_utils.list_tfdp_runs(ctx.dataset)
+    return tfdp.list_runs(ctx.dataset)
 
 
 def new_run_key_input(ctx, inputs):
@@ -62,7 +64,7 @@ def new_run_key_input(ctx, inputs):
     """
     run_key = ctx.params.get("run_key") or "tfdp"
     try:
-        fiftyone_utils.validate_run_key(run_key)
+        validate_run_key(run_key)
         error = None
     except ValueError as e:
         error = str(e)
@@ -136,7 +138,7 @@ def label_field_input(ctx, inputs, target):
     Returns:
         the chosen field, or None when there is none
     """
-    fields = fiftyone_utils.compatible_label_fields(target)
+    fields = compatible_label_fields(target)
     if not fields:
         unavailable(
             inputs,

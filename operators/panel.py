@@ -3,7 +3,8 @@
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from tfdp import fiftyone_utils, scoring
+from tfdp import scoring
+from tfdp.fo_adapter.preview import preview_pruning, pruned_away_view
 
 from .common import tfdp_runs
 
@@ -69,7 +70,7 @@ class TFDPPanel(foo.Panel):
 
     def show_removed(self, ctx):
         ctx.ops.set_view(
-            view=fiftyone_utils.pruned_away_view(
+            view=pruned_away_view(
                 ctx.dataset,
                 run_key=ctx.panel.state.run_key,
                 keep_ratio=ctx.panel.state.keep_ratio,
@@ -77,7 +78,7 @@ class TFDPPanel(foo.Panel):
         )
 
     def _update(self, ctx):
-        preview = fiftyone_utils.preview_pruning(
+        preview = preview_pruning(
             ctx.dataset,
             run_key=ctx.panel.state.run_key,
             keep_ratio=ctx.panel.state.keep_ratio,
@@ -85,7 +86,7 @@ class TFDPPanel(foo.Panel):
         other = None
         compare = ctx.panel.state.compare
         if compare not in (None, NO_COMPARISON, preview["method"]):
-            other = fiftyone_utils.preview_pruning(
+            other = preview_pruning(
                 ctx.dataset,
                 run_key=ctx.panel.state.run_key,
                 keep_ratio=ctx.panel.state.keep_ratio,

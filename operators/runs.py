@@ -6,7 +6,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 import tfdp
-from tfdp import fiftyone_utils
+from tfdp.fo_adapter import io
 
 from .common import (
     call_operator,
@@ -98,7 +98,7 @@ class ExportKept(foo.Operator):
                            view=types.HiddenView(),
                            error_message="file exists")
 
-        source = ctx.dataset.info.get(fiftyone_utils.SOURCE_INFO_KEY) or {}
+        source = ctx.dataset.info.get(io.SOURCE_INFO_KEY) or {}
         inputs.str(
             "source_path",
             label="Source COCO file (optional)",

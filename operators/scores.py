@@ -4,7 +4,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 import tfdp
-from tfdp import fiftyone_utils
+from tfdp.fo_adapter.fields import default_tag
 
 from .common import (
     amount_from_params,
@@ -180,7 +180,7 @@ class Prune(foo.Operator):
         amount_input(ctx, inputs, num_samples)
         inputs.str(
             "tag",
-            default=fiftyone_utils.default_tag(run_key or "tfdp"),
+            default=default_tag(run_key or "tfdp"),
             label="Tag of kept samples",
         )
         return types.Property(inputs, view=types.View(label="TFDP: prune"))

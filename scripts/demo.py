@@ -89,7 +89,7 @@ def main():
 
 def demo_fiftyone(data, images, keep_ratio):
     import tfdp
-    from tfdp import fiftyone_utils
+    from tfdp.fo_adapter import fields
 
     print("== FiftyOne: load %s" % data)
     start = time.perf_counter()
@@ -97,10 +97,10 @@ def demo_fiftyone(data, images, keep_ratio):
         data, data_path=images, name=NAME, overwrite=True
     )
     dataset.persistent = True
-    field = fiftyone_utils.compatible_label_fields(dataset)[0]
+    field = fields.compatible_label_fields(dataset)[0]
     print("dataset %r: %d samples, %d labels in field %r (%.1fs)" % (
         NAME, len(dataset), dataset.count(
-            fiftyone_utils.label_list_path(dataset, field)),
+            fields.label_list_path(dataset, field)),
         field, time.perf_counter() - start))
 
     print()

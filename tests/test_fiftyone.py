@@ -12,7 +12,9 @@ import fiftyone as fo
 import naive
 import tfdp
 from conftest import COCO_SAMPLE, DATA
-from tfdp import coco, fiftyone_utils, scoring
+from tfdp import coco, scoring
+from tfdp.fo_adapter import io
+from tfdp.fo_adapter.preview import preview_pruning
 from tfdp.errors import InvalidDataError, TFDPError
 
 IMAGES = DATA + "/coco2017-sample/images"
@@ -278,7 +280,7 @@ def test_lossless_export_equals_the_command(polylines, tmp_path):
 
 
 def test_fiftyone_export_without_source(masks, tmp_path):
-    masks.info.pop(fiftyone_utils.SOURCE_INFO_KEY)
+    masks.info.pop(io.SOURCE_INFO_KEY)
     masks.save()
     masks.apply_tfdp(FIELD, keep_ratio=0.5)
     out = tmp_path / "kept.json"
@@ -337,8 +339,10 @@ def test_malformed_labels(polylines):
         tfdp.compute_scores(polylines, FIELD)
     message = str(e.value)
     assert "1 malformed label:" in message
-    assert "label %s (sample %s): polyline has non-finite points" % (
-        label.id, sample.id) in message
+    assert (
+        "label %s (sample %s): position 0 of segmentations.polylines: "
+        "polyline has non-finite points" % (label.id, sample.id)
+    ) in message
     assert polylines.list_runs() == []
     assert "tfdp_score" not in polylines.get_field_schema()
 
@@ -372,7 +376,7 @@ def test_preview_equals_the_pruning(polylines, ratio):
     polylines.apply_tfdp(FIELD, keep_ratio=0.5)
     tags = polylines.count_sample_tags()
     for method in ("cb-scs", "scs", "random"):
-        preview = fiftyone_utils.preview_pruning(
+        preview = preview_pruning(
             polylines, keep_ratio=ratio, method=method)
         assert polylines.count_sample_tags() == tags  # nothing written
         kept = tfdp.prune_samples(polylines, keep_ratio=ratio, method=method,

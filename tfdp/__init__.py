@@ -20,6 +20,7 @@ from tfdp.scoring import METHODS, ShapeTable, keep_count, rank  # noqa: F401
 from tfdp.report import format_report, retention_report  # noqa: F401
 
 
+
 def compute_scores(
     samples,
     label_field,
@@ -31,11 +32,15 @@ def compute_scores(
 ):
     """Measures every eligible label of a collection and stores its scores.
 
-    Writes ``<run_key>_perimeter``, ``<run_key>_area`` and
-    ``<run_key>_score`` on each scored label, ``<run_key>_score`` (the image
-    score) on each sample, and records the run under ``run_key``. CB-SCS
-    class totals are taken over ``samples``. Re-running with the same key
-    replaces everything the previous run created.
+    Writes ``<run_key>_perimeter``, ``<run_key>_area``, ``<run_key>_pixels``
+    and ``<run_key>_score`` on each scored label, ``<run_key>_score`` (the
+    image score) on each sample, and records the run under ``run_key``.
+    CB-SCS class totals are taken over ``samples``. Labels are identified by
+    their sample and position, so repeated label ids are scored apart.
+
+    The run is recorded before anything is written and marked finished
+    last: a run that was killed can be re-run or deleted. Re-running with
+    the same key replaces everything the previous run created.
 
     Args:
         samples: a :class:`fiftyone.core.collections.SampleCollection`
@@ -51,7 +56,7 @@ def compute_scores(
             callable ``progress(done, total)``
 
     Returns:
-        a :class:`tfdp.fiftyone_utils.MeasuredLabels`
+        a :class:`tfdp.fo_adapter.measure.MeasuredLabels`
 
     Raises:
         ValueError: if the field, method or run key is invalid
@@ -59,16 +64,16 @@ def compute_scores(
         InvalidDataError: if labels are malformed and ``skip_invalid`` is
             False
     """
-    from tfdp import fiftyone_utils
+    from tfdp.fo_adapter import runs
 
-    return fiftyone_utils.compute_scores(
+    return runs.compute_scores(
         samples,
         label_field,
         method=method,
         run_key=run_key,
         skip_invalid=skip_invalid,
         overwrite=overwrite,
-        progress=progress,
+        progress=_progress(progress, "measuring"),
     )
 
 
@@ -85,7 +90,7 @@ def prune_samples(
     """Keeps the highest-scoring samples of a scored run, from its stored
     shapes: another ratio or method never touches a mask again.
 
-    Tags the kept samples (removing the tag from all others), saves the view
+    Tags the kept samples (removing the run's previous tag), saves the view
     ``<run_key>-kept`` that matches the tag, and records the selection and
     its retention report in the run.
 
@@ -98,7 +103,8 @@ def prune_samples(
         keep (None): the number of samples to keep
         method (None): rank by another method than the run's; its scores
             replace the stored ones
-        tag (None): the tag of kept samples, ``<run_key>:keep`` by default
+        tag (None): the tag of kept samples, ``<run_key>:keep`` by default;
+            it may not be a tag that samples already carry
         seed (0): the seed of the ``"random"`` method
 
     Returns:
@@ -106,12 +112,13 @@ def prune_samples(
 
     Raises:
         ValueError: if not exactly one of ``keep_ratio``, ``prune_ratio``
-            and ``keep`` is given, or it is out of range
-        TFDPError: if there is no such TFDP run
+            and ``keep`` is given, or an argument is out of range
+        TFDPError: if there is no such finished TFDP run, or the tag or
+            saved view belongs to something else
     """
-    from tfdp import fiftyone_utils
+    from tfdp.fo_adapter import runs
 
-    return fiftyone_utils.prune_samples(
+    return runs.prune_samples(
         samples,
         run_key=run_key,
         keep_ratio=keep_ratio,
@@ -134,12 +141,14 @@ def apply_tfdp(
     tag=None,
     seed=0,
     skip_invalid=False,
+    overwrite=True,
     progress=None,
 ):
     """Scores, prunes, tags and records a TFDP run in one call.
 
     Also available as ``samples.apply_tfdp(label_field, ...)`` on every
-    dataset and view once :mod:`tfdp` is imported.
+    dataset and view once :mod:`tfdp` is imported. Every argument is checked
+    before anything is read or written.
 
     Args:
         samples: a :class:`fiftyone.core.collections.SampleCollection`
@@ -154,6 +163,7 @@ def apply_tfdp(
         tag (None): the tag of kept samples, ``<run_key>:keep`` by default
         seed (0): the seed of the ``"random"`` method
         skip_invalid (False): skip malformed labels rather than raise
+        overwrite (True): replace an existing TFDP run with the same key
         progress (None): whether to render a progress bar (True/False), or a
             callable ``progress(done, total)``
 
@@ -162,13 +172,14 @@ def apply_tfdp(
 
     Raises:
         ValueError: if an argument is invalid
-        TFDPError: if the key or fields belong to something else
+        TFDPError: if the key, fields, tag or saved view belong to
+            something else
         InvalidDataError: if labels are malformed and ``skip_invalid`` is
             False
     """
-    from tfdp import fiftyone_utils
+    from tfdp.fo_adapter import runs
 
-    return fiftyone_utils.apply_tfdp(
+    return runs.apply_tfdp(
         samples,
         label_field,
         method=method,
@@ -179,7 +190,8 @@ def apply_tfdp(
         tag=tag,
         seed=seed,
         skip_invalid=skip_invalid,
-        progress=progress,
+        overwrite=overwrite,
+        progress=_progress(progress, "measuring"),
     )
 
 
@@ -211,15 +223,15 @@ def export_kept(
 
     Returns:
         a dict with ``mode`` (``"lossless"`` or ``"fiftyone"``),
-        ``labels_path`` and ``num_samples``
+        ``labels_path``, ``num_samples`` and ``num_annotations``
 
     Raises:
         OutputExistsError: if the file exists and ``overwrite`` is False
         TFDPError: if the run has no kept samples
     """
-    from tfdp import fiftyone_utils
+    from tfdp.fo_adapter import io
 
-    return fiftyone_utils.export_kept(
+    return io.export_kept(
         samples,
         labels_path,
         run_key=run_key,
@@ -241,15 +253,15 @@ def load_kept_view(samples, run_key="tfdp"):
         a :class:`fiftyone.core.view.DatasetView`
 
     Raises:
-        TFDPError: if there is no such run or it was not pruned yet
+        TFDPError: if there is no such run or its pruning has not finished
     """
-    from tfdp import fiftyone_utils
+    from tfdp.fo_adapter import runs
 
-    return fiftyone_utils.load_kept_view(samples, run_key=run_key)
+    return runs.load_kept_view(samples, run_key=run_key)
 
 
 def get_run_info(samples, run_key="tfdp"):
-    """A TFDP run's parameters and retention report.
+    """A TFDP run's parameters, status and retention report.
 
     Args:
         samples: a :class:`fiftyone.core.collections.SampleCollection` of
@@ -257,20 +269,35 @@ def get_run_info(samples, run_key="tfdp"):
         run_key ("tfdp"): the run
 
     Returns:
-        a dict with ``run_key``, ``timestamp``, ``config`` and ``report``
-        (None before pruning)
+        a dict with ``run_key``, ``timestamp``, ``status`` (``"scoring"``,
+        ``"scored"``, ``"pruning"`` or ``"pruned"``), ``finished``,
+        ``config`` and ``report`` (None until a pruning finished)
 
     Raises:
         TFDPError: if there is no such TFDP run
     """
-    from tfdp import fiftyone_utils
+    from tfdp.fo_adapter import runs
 
-    return fiftyone_utils.get_run_info(samples, run_key=run_key)
+    return runs.get_run_info(samples, run_key=run_key)
+
+
+def list_runs(samples):
+    """The keys of the TFDP runs of a collection's dataset, oldest first.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+
+    Returns:
+        a list of run keys
+    """
+    from tfdp.fo_adapter import runs
+
+    return runs.list_tfdp_runs(samples)
 
 
 def delete_run(samples, run_key="tfdp"):
     """Deletes a TFDP run: its fields, tag, saved view and record, and
-    nothing else.
+    nothing else. Also cleans up after a run that did not finish.
 
     Args:
         samples: a :class:`fiftyone.core.collections.SampleCollection` of
@@ -280,9 +307,9 @@ def delete_run(samples, run_key="tfdp"):
     Raises:
         TFDPError: if there is no such TFDP run
     """
-    from tfdp import fiftyone_utils
+    from tfdp.fo_adapter import runs
 
-    fiftyone_utils.delete_run(samples, run_key=run_key)
+    runs.delete_run(samples, run_key=run_key)
 
 
 def load_coco_dataset(
@@ -291,17 +318,24 @@ def load_coco_dataset(
     name=None,
     label_field=None,
     use_polylines=True,
+    skip_invalid=False,
+    persistent=False,
     overwrite=False,
     progress=None,
 ):
     """Loads a COCO instance-segmentation file into FiftyOne for TFDP.
 
-    Imports with FiftyOne's COCO importer, keeping the COCO ids of images
-    and annotations (``include_id=True``, ``include_annotation_id=True``:
-    labels get a ``coco_id`` attribute), and records the source file in ``dataset.info``
-    so that :func:`export_kept` writes the source records losslessly. With
-    ``use_polylines=True`` (the default), polygons are kept as vertices and
-    scores equal ``tfdp score`` on the source file.
+    The file is validated first with the same checks as ``tfdp prune``, and
+    a failed load leaves no dataset behind. Imports with FiftyOne's COCO
+    importer, keeping the COCO ids of images (``coco_id``) and annotations
+    (a ``coco_id`` label attribute), and records the source file in
+    ``dataset.info`` so that :func:`export_kept` writes the source records
+    losslessly. With ``use_polylines=True`` (the default), polygons are kept
+    as vertices and scores equal ``tfdp score`` on the source file.
+
+    Without ``data_path``, samples point at ``file_name`` beside the JSON
+    file and carry the image sizes of the file: scoring, pruning and export
+    work, and the App shows no pixels.
 
     Args:
         labels_path: the COCO JSON file
@@ -311,26 +345,51 @@ def load_coco_dataset(
             :meth:`fiftyone.core.dataset.Dataset.from_dir`
         use_polylines (True): polygons as ``Polylines`` (paper-exact) rather
             than rasterised ``Detection`` masks
+        skip_invalid (False): load the file without its malformed records
+            rather than raise
+        persistent (False): whether the dataset persists after the process
         overwrite (False): replace a dataset with the same name
         progress (None): whether to render a progress bar
 
     Returns:
         a :class:`fiftyone.core.dataset.Dataset`
-    """
-    from tfdp import fiftyone_utils
 
-    return fiftyone_utils.load_coco_dataset(
+    Raises:
+        TFDPError: if the file cannot be read, or the name is taken and
+            ``overwrite`` is False
+        InvalidDataError: if records are malformed and ``skip_invalid`` is
+            False
+    """
+    from tfdp.fo_adapter import io
+
+    return io.load_coco_dataset(
         labels_path,
         data_path=data_path,
         name=name,
         label_field=label_field,
         use_polylines=use_polylines,
+        skip_invalid=skip_invalid,
+        persistent=persistent,
         overwrite=overwrite,
         progress=progress,
     )
 
 
+def _progress(progress, label):
+    # None/False: no bar; True: a FiftyOne bar; a callable: itself
+    if progress is None or progress is False:
+        return None
+    if callable(progress):
+        return progress
+    from tfdp.fo_adapter.measure import progress_bar
+
+    return progress_bar(label)
+
+
 def _add_apply_tfdp(collections_module):
+    import functools
+    import inspect
+
     cls = collections_module.SampleCollection
     existing = getattr(cls, "apply_tfdp", None)
     if existing is not None:
@@ -342,11 +401,16 @@ def _add_apply_tfdp(collections_module):
             )
         return
 
-    def method(self, label_field, **kwargs):
-        return apply_tfdp(self, label_field, **kwargs)
+    @functools.wraps(apply_tfdp)
+    def method(self, *args, **kwargs):
+        return apply_tfdp(self, *args, **kwargs)
 
-    method.__name__ = "apply_tfdp"
-    method.__doc__ = apply_tfdp.__doc__
+    # help() and completion show the real arguments, with self for samples
+    signature = inspect.signature(apply_tfdp)
+    params = list(signature.parameters.values())
+    method.__signature__ = signature.replace(
+        parameters=[params[0].replace(name="self")] + params[1:]
+    )
     method._tfdp = True
     cls.apply_tfdp = method
 

@@ -1,0 +1,541 @@
+"""TFDP runs: scoring, pruning and deleting, recorded first and finished
+last.
+
+A run's record lists everything the run may have written (fields, tag,
+saved view) before any of it is written, with a ``status`` that says how far
+it got: ``"scoring"`` and ``"pruning"`` are unfinished, ``"scored"`` and
+``"pruned"`` finished. A run killed at any point can be re-run or deleted,
+and both clean up exactly what it listed. Counts and reports are recorded
+only when they are true.
+
+Changes to the dataset's document (its schema, runs and saved views) are
+made under a lock shared by TFDP processes, after reloading the dataset, so
+that two runs at once never lose each other's declarations.
+"""
+
+import contextlib
+import datetime
+import os
+import socket
+import time
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+import fiftyone.core.odm as foo
+
+import tfdp
+from tfdp import scoring
+from tfdp.errors import Problem, TFDPError
+from tfdp.fo_adapter import views, write
+from tfdp.fo_adapter.fields import (
+    kept_view_name,
+    label_list_path,
+    run_fields,
+    validate_run_key,
+    validate_seed,
+    validate_tag,
+    default_tag,
+)
+from tfdp.fo_adapter.measure import measure_labels, stored_table
+from tfdp.report import retention_report
+
+SCORING, SCORED, PRUNING, PRUNED = "scoring", "scored", "pruning", "pruned"
+UNFINISHED = (SCORING, PRUNING)
+
+#: The collection of FiftyOne's database that holds the dataset locks
+LOCKS_COLLECTION = "tfdp_locks"
+
+#: A lock older than this is taken over: its holder died
+LOCK_EXPIRY = datetime.timedelta(minutes=10)
+
+
+@contextlib.contextmanager
+def dataset_lock(dataset, timeout=600):
+    """Holds the TFDP lock of a dataset and reloads it.
+
+    Locks held by a process of this machine that died are taken over at
+    once, others after :data:`LOCK_EXPIRY`.
+
+    Args:
+        dataset: a :class:`fiftyone.core.dataset.Dataset`
+        timeout (600): seconds to wait for the lock
+
+    Raises:
+        TFDPError: if the lock is not acquired in time
+    """
+    locks = foo.get_db_conn()[LOCKS_COLLECTION]
+    lock_id = dataset._doc.id
+    token = ObjectId()
+    host = socket.gethostname()
+    deadline = time.monotonic() + timeout
+    while True:
+        now = datetime.datetime.utcnow()
+        try:
+            locks.insert_one(
+                {"_id": lock_id, "token": token, "host": host,
+                 "pid": os.getpid(), "since": now}
+            )
+            break
+        except DuplicateKeyError:
+            holder = locks.find_one({"_id": lock_id})
+            if holder is not None and _is_stale(holder, host, now):
+                locks.delete_one({"_id": lock_id, "token": holder["token"]})
+                continue
+        if time.monotonic() > deadline:
+            raise TFDPError(
+                "dataset %r is locked by another TFDP run (process %s on %s)"
+                % (dataset.name, holder and holder.get("pid"),
+                   holder and holder.get("host"))
+            )
+        time.sleep(0.05)
+    try:
+        dataset.reload()
+        yield
+    finally:
+        locks.delete_one({"_id": lock_id, "token": token})
+
+
+def _is_stale(holder, host, now):
+    if now - holder.get("since", now) > LOCK_EXPIRY:
+        return True
+    if holder.get("host") != host:
+        return False
+    try:
+        os.kill(holder.get("pid"), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, TypeError):
+        return False
+    return False
+
+
+# ---------------------------------------------------------------------------
+# Records
+
+
+def list_tfdp_runs(samples):
+    """The keys of the TFDP runs of a collection's dataset, oldest first."""
+    dataset = samples._root_dataset
+    keys = [k for k in dataset.list_runs() if _is_tfdp_run(dataset, k)]
+    return sorted(keys, key=lambda k: dataset.get_run_info(k).timestamp)
+
+
+def _is_tfdp_run(dataset, run_key):
+    try:
+        config = dataset.get_run_info(run_key).config
+    except Exception:
+        return False
+    return getattr(config, "tfdp_version", None) is not None
+
+
+def run_config(dataset, run_key):
+    """The config of a TFDP run.
+
+    Raises:
+        TFDPError: if the dataset has no such TFDP run
+    """
+    if run_key not in dataset.list_runs():
+        raise TFDPError(
+            "dataset %r has no run %r; its TFDP runs: %s"
+            % (
+                dataset.name,
+                run_key,
+                ", ".join(list_tfdp_runs(dataset)) or "none",
+            )
+        )
+    if not _is_tfdp_run(dataset, run_key):
+        raise TFDPError(
+            "run %r of dataset %r is not a TFDP run" % (run_key, dataset.name)
+        )
+    return dataset.get_run_info(run_key).config
+
+
+def scored_config(dataset, run_key):
+    """The config of a TFDP run whose scores are complete.
+
+    Raises:
+        TFDPError: if there is no such run or its scoring did not finish
+    """
+    config = run_config(dataset, run_key)
+    if run_status(config) == SCORING:
+        raise TFDPError(
+            "TFDP run %r of dataset %r did not finish scoring; run "
+            "compute_scores again or delete the run" % (run_key, dataset.name)
+        )
+    return config
+
+
+def run_status(config):
+    """A run's status; runs recorded before statuses existed finished."""
+    status = getattr(config, "status", None)
+    if status is None:
+        return PRUNED if getattr(config, "num_kept", None) is not None else SCORED
+    return status
+
+
+def _save_config(dataset, run_key, config):
+    dataset.update_run_config(run_key, config)
+
+
+def _delete_outputs(dataset, config, keep_fields=()):
+    # everything the record lists, where it exists; the caller holds the lock
+    views.remove_kept(dataset, config)
+    for path in getattr(config, "fields", None) or []:
+        if path not in keep_fields and dataset.has_field(path):
+            dataset.delete_sample_field(path)
+
+
+def _check_key_is_ours(dataset, run_key, overwrite):
+    if run_key not in dataset.list_runs():
+        return
+    if not _is_tfdp_run(dataset, run_key):
+        raise TFDPError(
+            "run key %r is taken by another kind of run on dataset %r; "
+            "choose another run_key" % (run_key, dataset.name)
+        )
+    if not overwrite:
+        raise TFDPError(
+            "dataset %r already has a TFDP run %r; delete it, choose another "
+            "run_key, or pass overwrite=True" % (dataset.name, run_key)
+        )
+
+
+def _check_fields_are_free(dataset, run_key, paths):
+    ours = set()
+    if run_key in dataset.list_runs() and _is_tfdp_run(dataset, run_key):
+        ours = set(getattr(run_config(dataset, run_key), "fields", None) or [])
+    taken = [p for p in paths if p not in ours and dataset.has_field(p)]
+    if taken:
+        raise TFDPError(
+            "dataset %r already has field(s) %s that no TFDP run %r created; "
+            "choose another run_key" % (dataset.name, ", ".join(taken), run_key)
+        )
+
+
+# ---------------------------------------------------------------------------
+# Scoring
+
+
+def validate_compute_args(samples, label_field, method, run_key, skip_invalid,
+                          overwrite):
+    """Checks the arguments of a scoring run before anything is read."""
+    scoring.validate_method(method)
+    validate_run_key(run_key)
+    label_list_path(samples, label_field)
+    for name, value in (("skip_invalid", skip_invalid),
+                        ("overwrite", overwrite)):
+        if not isinstance(value, bool):
+            raise ValueError("%s must be True or False, not %r" % (name, value))
+
+
+def compute_scores(
+    samples,
+    label_field,
+    method="cb-scs",
+    run_key="tfdp",
+    skip_invalid=False,
+    overwrite=True,
+    progress=None,
+):
+    """Measures and scores the labels of a collection and records a run.
+
+    See :func:`tfdp.compute_scores`.
+    """
+    validate_compute_args(
+        samples, label_field, method, run_key, skip_invalid, overwrite
+    )
+    dataset = samples._root_dataset
+    label_paths, sample_field = run_fields(samples, run_key, label_field)
+    if method == "random":
+        label_paths, sample_field = label_paths[:3], None
+    new_fields = list(label_paths) + ([sample_field] if sample_field else [])
+    all_paths = run_fields(samples, run_key, label_field)
+    _check_key_is_ours(dataset, run_key, overwrite)
+    _check_fields_are_free(
+        dataset, run_key, list(all_paths[0]) + [all_paths[1]]
+    )
+
+    measured = measure_labels(
+        samples, label_field, skip_invalid=skip_invalid, progress=progress
+    )
+    table = measured.table
+    columns = dict(
+        zip(label_paths, (table.perimeter, table.area, table.pixels))
+    )
+    sample_scores = None
+    if sample_field is not None:
+        instance = table.scores(method)
+        columns[label_paths[3]] = instance
+        sample_scores = scoring.image_scores(
+            table.image_index, instance, len(measured.sample_ids)
+        )
+
+    with dataset_lock(dataset):
+        _check_key_is_ours(dataset, run_key, overwrite)
+        _check_fields_are_free(dataset, run_key, new_fields)
+        old = None
+        if run_key in dataset.list_runs():
+            old = run_config(dataset, run_key)
+        config = samples.init_run(
+            method=method,
+            label_field=label_field,
+            status=SCORING,
+            # what an interrupted run may leave: the old run's outputs too
+            fields=sorted(set(new_fields) | set(
+                getattr(old, "fields", None) or [])),
+            tag=getattr(old, "tag", None),
+            saved_view=getattr(old, "saved_view", None),
+            tfdp_version=tfdp.__version__,
+        )
+        samples.register_run(run_key, config, overwrite=True, cleanup=False)
+        if old is not None:
+            _delete_outputs(dataset, old)
+        config.fields = new_fields
+        config.tag = None
+        config.saved_view = None
+        _save_config(dataset, run_key, config)
+        write.declare_fields(
+            dataset, write.field_types(label_paths, sample_field)
+        )
+
+    write.write_values(dataset, measured, columns, sample_field, sample_scores)
+
+    with dataset_lock(dataset):
+        config = run_config(dataset, run_key)
+        config.status = SCORED
+        config.ineligible = dict(measured.ineligible)
+        config.invalid = [dict(p._asdict()) for p in measured.invalid]
+        config.num_samples = len(measured.sample_ids)
+        config.num_instances = len(table)
+        _save_config(dataset, run_key, config)
+    return measured
+
+
+# ---------------------------------------------------------------------------
+# Pruning
+
+
+def validate_prune_args(num_samples, keep_ratio, prune_ratio, keep, method,
+                        tag, seed):
+    """Checks the arguments of a pruning before anything is read.
+
+    Returns:
+        the number of samples to keep out of ``num_samples``
+    """
+    if method is not None:
+        scoring.validate_method(method)
+    validate_tag(tag)
+    validate_seed(seed)
+    return scoring.keep_count(
+        num_samples, keep_ratio=keep_ratio, prune_ratio=prune_ratio, keep=keep
+    )
+
+
+def prune_samples(
+    samples,
+    run_key="tfdp",
+    keep_ratio=None,
+    prune_ratio=None,
+    keep=None,
+    method=None,
+    tag=None,
+    seed=0,
+):
+    """Selects the kept samples of a run from its stored shapes.
+
+    See :func:`tfdp.prune_samples`.
+    """
+    validate_prune_args(0, keep_ratio, prune_ratio, keep, method, tag, seed)
+    validate_run_key(run_key)
+    dataset = samples._root_dataset
+    config = scored_config(dataset, run_key)
+    method = method or config.method
+    tag = tag or default_tag(run_key)
+    view_name = kept_view_name(run_key)
+    views.check_names_are_free(dataset, run_key, config, tag, view_name)
+
+    scored = dataset.load_run_view(run_key)
+    label_paths, sample_field = run_fields(scored, run_key, config.label_field)
+    measured = stored_table(scored, config.label_field, label_paths)
+    table = measured.table
+    num = len(measured.sample_ids)
+    count = scoring.keep_count(
+        num, keep_ratio=keep_ratio, prune_ratio=prune_ratio, keep=keep
+    )
+    order, image_scores = scoring.rank(table, num, method, seed=seed)
+    kept = scoring.select(order, count)
+    kept_ids = [i for i, k in zip(measured.sample_ids, kept) if k]
+    report = retention_report(
+        table,
+        kept,
+        lambda name: (name, name),
+        method,
+        ineligible=config.ineligible,
+        invalid=[Problem(**p) for p in config.invalid],
+    )
+
+    with dataset_lock(dataset):
+        config = run_config(dataset, run_key)
+        views.check_names_are_free(dataset, run_key, config, tag, view_name)
+        config.status = PRUNING
+        for name in ("keep_ratio", "prune_ratio", "keep", "num_kept"):
+            setattr(config, name, None)
+        rescored = method != config.method and method != "random"
+        if rescored:
+            config.fields = sorted(
+                set(config.fields) | set(label_paths) | {sample_field}
+            )
+        _save_config(dataset, run_key, config)
+        views.remove_kept(dataset, config)
+        config.tag = tag
+        config.saved_view = view_name
+        _save_config(dataset, run_key, config)
+        if rescored:
+            write.declare_fields(
+                dataset, write.field_types(label_paths, sample_field)
+            )
+
+    if rescored:
+        write.write_values(
+            dataset,
+            measured,
+            {label_paths[3]: table.scores(method)},
+            sample_field,
+            image_scores,
+        )
+
+    with dataset_lock(dataset):
+        views.tag_kept(dataset, kept_ids, tag)
+        views.save_kept_view(
+            dataset,
+            view_name,
+            tag,
+            sample_field if method != "random" else None,
+            "TFDP run %r: the %d of %d samples kept by %s"
+            % (run_key, count, num, method),
+        )
+        results = dataset.init_run_results(run_key, report=report)
+        dataset.save_run_results(run_key, results, overwrite=True)
+        config = run_config(dataset, run_key)
+        config.status = PRUNED
+        config.method = method
+        config.keep_ratio = keep_ratio
+        config.prune_ratio = prune_ratio
+        config.keep = keep
+        config.num_kept = count
+        config.seed = seed
+        _save_config(dataset, run_key, config)
+
+    return dataset.load_saved_view(view_name)
+
+
+def apply_tfdp(
+    samples,
+    label_field,
+    method="cb-scs",
+    keep_ratio=None,
+    prune_ratio=None,
+    keep=None,
+    run_key="tfdp",
+    tag=None,
+    seed=0,
+    skip_invalid=False,
+    overwrite=True,
+    progress=None,
+):
+    """Scores, prunes, tags and records a run. See :func:`tfdp.apply_tfdp`."""
+    # every argument is checked before anything is read or written
+    validate_compute_args(
+        samples, label_field, method, run_key, skip_invalid, overwrite
+    )
+    validate_prune_args(0, keep_ratio, prune_ratio, keep, None, tag, seed)
+    dataset = samples._root_dataset
+    old = run_config(dataset, run_key) if (
+        run_key in dataset.list_runs() and _is_tfdp_run(dataset, run_key)
+    ) else None
+    views.check_names_are_free(
+        dataset, run_key, old, tag or default_tag(run_key),
+        kept_view_name(run_key),
+    )
+    compute_scores(
+        samples,
+        label_field,
+        method=method,
+        run_key=run_key,
+        skip_invalid=skip_invalid,
+        overwrite=overwrite,
+        progress=progress,
+    )
+    return prune_samples(
+        samples,
+        run_key=run_key,
+        keep_ratio=keep_ratio,
+        prune_ratio=prune_ratio,
+        keep=keep,
+        tag=tag,
+        seed=seed,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Reading and deleting
+
+
+def load_kept_view(samples, run_key="tfdp"):
+    """The saved view of a run's kept samples. See
+    :func:`tfdp.load_kept_view`."""
+    dataset = samples._root_dataset
+    config = run_config(dataset, run_key)
+    status = run_status(config)
+    name = getattr(config, "saved_view", None)
+    if status != PRUNED or not name or not dataset.has_saved_view(name):
+        raise TFDPError(
+            "TFDP run %r of dataset %r has no kept samples%s; prune it"
+            % (
+                run_key,
+                dataset.name,
+                " (its last pruning did not finish)" if status == PRUNING
+                else " yet",
+            )
+        )
+    return dataset.load_saved_view(name)
+
+
+def get_run_info(samples, run_key="tfdp"):
+    """A run's record and retention report. See :func:`tfdp.get_run_info`."""
+    dataset = samples._root_dataset
+    config = run_config(dataset, run_key)
+    info = dataset.get_run_info(run_key)
+    status = run_status(config)
+    out = {
+        "run_key": run_key,
+        "timestamp": str(info.timestamp),
+        "status": status,
+        "finished": status not in UNFINISHED,
+        "config": {
+            k: v
+            for k, v in config.serialize().items()
+            if k not in ("cls", "type")
+        },
+    }
+    out["config"]["method"] = config.method
+    report = None
+    if status == PRUNED:
+        try:
+            results = dataset.load_run_results(run_key, cache=False)
+        except Exception:
+            results = None
+        report = getattr(results, "report", None)
+    out["report"] = report
+    return out
+
+
+def delete_run(samples, run_key="tfdp"):
+    """Deletes a run and all it created. See :func:`tfdp.delete_run`."""
+    dataset = samples._root_dataset
+    run_config(dataset, run_key)
+    with dataset_lock(dataset):
+        config = run_config(dataset, run_key)
+        _delete_outputs(dataset, config)
+        dataset.delete_run(run_key)
