@@ -91,9 +91,20 @@ def load_json(path):
         TFDPError: if the file is missing, unreadable, not JSON, or not a
             COCO-format object with ``images`` and ``annotations`` lists
     """
+    data = read_json(path)
+    check_structure(data, path)
+    return data
+
+
+def read_json(path):
+    """Parses a JSON file, whatever it holds.
+
+    Raises:
+        TFDPError: if the file is missing, unreadable or not JSON
+    """
     try:
         with open(path, "rb") as f:
-            data = json.load(f)
+            return json.load(f)
     except FileNotFoundError:
         raise TFDPError("%s: no such file" % path) from None
     except IsADirectoryError:
@@ -107,9 +118,6 @@ def load_json(path):
             "%s: invalid JSON at line %d column %d: %s"
             % (path, e.lineno, e.colno, e.msg)
         ) from None
-
-    check_structure(data, path)
-    return data
 
 
 def check_structure(data, source):

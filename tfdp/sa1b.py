@@ -28,6 +28,7 @@ from tfdp import geometry, scoring
 from tfdp.coco import ineligible_reason, measure_segmentation
 from tfdp.errors import InvalidDataError, Problem, TFDPError
 from tfdp.report import SIZE_BUCKETS, retention_counts
+from tfdp.score_tables import id_type
 
 #: The one class of class-agnostic masks, as ``(category_id, name)``
 MASK_CLASS = (None, "mask")
@@ -192,7 +193,8 @@ def measure_files(paths):
 
         chunk.invalid.extend(problems)
         chunk.image_ids.append(image["image_id"])
-        chunk.file_names.append(image.get("file_name"))
+        name = image.get("file_name")
+        chunk.file_names.append(name if isinstance(name, str) else path)
         for ann_id, shape in measured:
             ids.append(ann_id)
             image_index.append(index)
@@ -492,6 +494,16 @@ class FolderShapes(object):
                 }
                 for p in self.invalid
             ],
+        }
+
+    def id_types(self):
+        """The score table's id column types (see
+        :func:`tfdp.score_tables.id_type`); ``category_id`` is null."""
+        image_kinds, mask_kinds = self.id_kinds
+        return {
+            "image_id": id_type(image_kinds),
+            "annotation_id": id_type(mask_kinds),
+            "category_id": "null",
         }
 
     def score_parts(self):
