@@ -16,6 +16,8 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import signal
+import threading
 
 import dask
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed
@@ -60,6 +62,21 @@ class MallocTuning(WorkerPlugin):
             ctypes.CDLL(path).mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
         except (OSError, AttributeError):  # not glibc
             pass
+
+
+class IgnoreInterrupts(WorkerPlugin):
+    """Leaves Ctrl-C to the command, for the workers it starts.
+
+    A terminal sends SIGINT to every process of the command, the local
+    cluster's workers included; the command then shuts them down itself,
+    without each of them printing a traceback first.
+    """
+
+    name = "tfdp-ignore-interrupts"
+
+    def setup(self, worker):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _local_worker_environment():
@@ -117,6 +134,8 @@ class ClusterEngine(Engine):
             self.close()
             raise
         self.client.register_plugin(MallocTuning())
+        if self.cluster is not None:
+            self.client.register_plugin(IgnoreInterrupts())
         threads = self.client.nthreads()
         if scheduler and not threads:
             # workers may still be joining; wait for one
