@@ -118,7 +118,7 @@ class ClusterEngine(Engine):
                     n_workers=int(workers),
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",
                     silence_logs=logging.ERROR,
                 )
                 self.client = Client(self.cluster, set_as_default=False)
