@@ -25,16 +25,19 @@ from tfdp.engine import default_workers, make_engine
 #: Estimated seconds of single-process measuring below which the default
 #: run stays in this process (see the README: a local cluster takes about a
 #: second to start, and its workers to import OpenCV)
-CLUSTER_MIN_SECONDS = 3.0
+CLUSTER_MIN_SECONDS = 5.0
 
 #: Estimated single-thread cost of measuring one COCO instance: a fixed part
-#: and a part that grows with its box (measured on COCO and TACO)
-SECONDS_PER_INSTANCE = 20e-6
-SECONDS_PER_BOX_PIXEL = 4e-9
+#: and a part that grows with its box (fitted on the COCO train2017-sized
+#: file, 70 us per small polygon, validation included, and on TACO, 0.9 s
+#: for 8,319 polygons in 3.1 G pixels of boxes)
+SECONDS_PER_INSTANCE = 70e-6
+SECONDS_PER_BOX_PIXEL = 2.5e-10
 
 #: Estimated single-thread cost per byte of SA-1B-style JSON (read, decode
-#: the RLE masks, trace them)
-SECONDS_PER_JSON_BYTE = 60e-9
+#: the RLE masks, trace them): 500 to 900 ns on VOC's masks and TACO's
+#: hi-res ones
+SECONDS_PER_JSON_BYTE = 500e-9
 
 #: Mean box area (pixels) from which threads pay in this process: below it,
 #: per-instance Python work, which holds the GIL, outweighs OpenCV's
@@ -49,7 +52,7 @@ MIN_CHUNK_INSTANCES = 256
 MAX_CHUNK_BOX_PIXELS = 200_000_000
 
 #: Tasks per worker to aim for, so that the last tasks finish together
-TASKS_PER_WORKER = 4
+TASKS_PER_WORKER = 8
 
 
 class Runner(object):

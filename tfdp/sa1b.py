@@ -36,7 +36,7 @@ MASK_CLASS = (None, "mask")
 #: Files per task: at most this many, and about
 #: :data:`tfdp.measuring.TASKS_PER_WORKER` tasks per worker when there are
 #: fewer files
-MAX_FILES_PER_TASK = 64
+MAX_FILES_PER_TASK = 32
 
 _GLOB_CHARS = "*?["
 
