@@ -33,10 +33,11 @@ from tfdp.score_tables import id_type
 #: The one class of class-agnostic masks, as ``(category_id, name)``
 MASK_CLASS = (None, "mask")
 
-#: Files per task: at most this many, and about
-#: :data:`tfdp.measuring.TASKS_PER_WORKER` tasks per worker when there are
-#: fewer files
-MAX_FILES_PER_TASK = 32
+#: Files per task: about :data:`tfdp.measuring.TASKS_PER_WORKER` tasks per
+#: worker, and at most this many files each, so that SA-1B's 11M files make
+#: thousands of tasks, not millions (the scheduler spends about a
+#: millisecond per task)
+MAX_FILES_PER_TASK = 1024
 
 _GLOB_CHARS = "*?["
 
