@@ -40,7 +40,8 @@ class PackedSegmentations(object):
             :data:`POLYGON`)
         part_length: ``int64`` number of coordinates of each part, empty
             parts included, for all polygon instances in order
-        coords: ``float64`` coordinates of all parts, concatenated
+        coords: ``int32`` coordinates of all parts, concatenated, already
+            truncated toward zero (validated in ``float64`` first)
         rle_length: ``int64`` bytes of compressed RLE counts per instance
             (0 unless :data:`RLE`)
         rle_bytes: ``uint8`` compressed counts of all RLE instances
@@ -188,7 +189,9 @@ def pack(segmentations, widths, heights, measure_segmentation):
         np.asarray(heights, dtype=np.int64),
         part_count,
         np.asarray(part_length, dtype=np.int64),
-        coords,
+        # Truncation toward zero, as numpy's astype(int32) does; half the
+        # bytes of the floats to ship
+        coords.astype(np.int32),
         rle_length,
         np.frombuffer(b"".join(rle), dtype=np.uint8),
         done,
@@ -242,7 +245,7 @@ def _repack_polygons(
         np.asarray(heights, dtype=np.int64),
         part_count,
         np.asarray(part_length, dtype=np.int64),
-        np.asarray(flat, dtype=np.float64),
+        np.asarray(flat, dtype=np.float64).astype(np.int32),
         rle_length,
         np.frombuffer(b"".join(rle), dtype=np.uint8),
         done,
@@ -264,9 +267,7 @@ def measure_packed(packed):
     pixels = np.zeros(n, dtype=np.int64)
     errors = {}
 
-    # Truncation toward zero, as numpy's astype(int32) does, for all
-    # polygons at once
-    points = packed.coords.astype(np.int32)
+    points = packed.coords
     part_ends = np.cumsum(packed.part_length)
     rle_ends = np.cumsum(packed.rle_length)
     next_part = 0
