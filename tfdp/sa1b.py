@@ -34,10 +34,11 @@ from tfdp.score_tables import id_type
 MASK_CLASS = (None, "mask")
 
 #: Files per task: about :data:`tfdp.measuring.TASKS_PER_WORKER` tasks per
-#: worker, and at most this many files each, so that SA-1B's 11M files make
-#: thousands of tasks, not millions (the scheduler spends about a
-#: millisecond per task)
-MAX_FILES_PER_TASK = 1024
+#: worker, and at most this many files each. The cap bounds what the driver
+#: holds at once (one task's score rows, about 25,000 for SA-1B), whatever
+#: the size of the folder, and still makes SA-1B's 11M files 43,000 tasks,
+#: not millions (the scheduler spends about a millisecond per task)
+MAX_FILES_PER_TASK = 256
 
 _GLOB_CHARS = "*?["
 
