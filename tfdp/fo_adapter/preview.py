@@ -1,15 +1,15 @@
 """What keeping a fraction of a run's samples would keep, from its stored
 fields, without writing anything: the panel's preview."""
 
+import collections
+
 import numpy as np
 
-import fiftyone as fo
-
 from tfdp import scoring
-from tfdp.fo_adapter.fields import label_list_path, run_fields
+from tfdp.fo_adapter.fields import run_fields
 from tfdp.fo_adapter.measure import stored_table
 from tfdp.fo_adapter.runs import scored_config
-from tfdp.report import SIZE_BUCKETS, retention_counts
+from tfdp.report import retention_report
 
 def preview_pruning(
     samples, run_key="tfdp", keep_ratio=0.7, method=None, bins=30
@@ -17,11 +17,11 @@ def preview_pruning(
     """What keeping a fraction of a run's samples would keep, computed from
     its stored fields, without writing anything.
 
-    For the run's own method, samples are ranked by the stored image scores
-    in the database, ties broken by sample id (insertion order), and all
-    counts are database aggregations. Another method (or the random one,
-    with the run's seed) is ranked from the stored perimeters and areas, as
-    :func:`prune_samples` ranks.
+    The run's stored perimeters, areas and pixel counts are read once and
+    kept in memory until the run changes, so that each further preview (any
+    ratio, any method) costs milliseconds. Counts are those of
+    :func:`tfdp.report.retention_report` for the same ranking as
+    :func:`prune_samples`.
 
     Args:
         samples: a :class:`fiftyone.core.collections.SampleCollection` of
@@ -39,73 +39,32 @@ def preview_pruning(
         ``removed_view`` (lowest scores first)
     """
     ranking = _rank_views(samples, run_key, keep_ratio, method)
-    config = ranking["config"]
-    scored = ranking["scored"]
+    stored = ranking["stored"]
     count = ranking["count"]
-    label_paths, sample_field = ranking["fields"]
-    path = label_list_path(scored, config.label_field)
-    perimeter_attr = label_paths[0].rsplit(".", 1)[-1]
-    pixels_path = label_paths[2]
+    scores = ranking["scores"]
+    kept = scoring.select(ranking["order"], count)
+    report = retention_report(
+        stored.table, kept, lambda name: (name, name), ranking["method"]
+    )
 
     histogram, cutoff = None, None
-    scores = ranking["scores"]
-    if ranking["order"] is not None:  # ranked in Python
-        if scores is not None and len(scores):
-            hist_counts, edges = np.histogram(scores, bins=bins)
-            histogram = {"counts": hist_counts.tolist(),
-                         "edges": edges.tolist()}
-        if scores is not None and count:
-            cutoff = float(scores[ranking["order"][count - 1]])
-    else:
-        hist_counts, edges, _ = scored.histogram_values(
-            sample_field, bins=bins
-        )
-        histogram = {"counts": hist_counts, "edges": edges}
+    if scores is not None and len(scores):
+        hist_counts, edges = np.histogram(scores, bins=bins)
+        histogram = {"counts": hist_counts.tolist(), "edges": edges.tolist()}
         if count:
-            cutoff = ranking["kept"].skip(count - 1).values(sample_field)[0]
+            cutoff = float(scores[ranking["order"][count - 1]])
 
-    def eligible_counts(view):
-        view = view.filter_labels(
-            config.label_field, fo.ViewField(perimeter_attr) != None  # noqa
-        )
-        value = fo.ViewField()
-        bucket = (value >= 96**2).if_else(
-            "large", (value >= 32**2).if_else("medium", "small")
-        )
-        by_class, sizes, total = view.aggregate(
-            [
-                fo.CountValues(path + ".label"),
-                fo.CountValues(pixels_path, expr=bucket),
-                fo.Count(path),
-            ]
-        )
-        return by_class, sizes, total
-
-    before_classes, before_sizes, before_total = eligible_counts(scored)
-    after_classes, after_sizes, after_total = eligible_counts(
-        ranking["kept"]
-    )
-
-    classes = sorted(
-        (
-            retention_counts(n, after_classes.get(name, 0), name=name)
-            for name, n in before_classes.items()
-        ),
-        key=lambda c: (c["retention"], c["name"]),
-    )
     return {
         "run_key": run_key,
         "method": ranking["method"],
         "keep_ratio": keep_ratio,
-        "images": retention_counts(ranking["num"], count),
-        "instances": retention_counts(before_total, after_total),
-        "classes": classes,
-        "sizes": {
-            name: retention_counts(
-                before_sizes.get(name, 0), after_sizes.get(name, 0)
-            )
-            for name, _ in SIZE_BUCKETS
-        },
+        "images": report["images"],
+        "instances": report["instances"],
+        "classes": [
+            {k: c[k] for k in ("name", "before", "after", "retention")}
+            for c in report["classes"]
+        ],
+        "sizes": report["sizes"],
         "histogram": histogram,
         "cutoff": cutoff,
         "removed_view": ranking["removed"],
@@ -130,35 +89,59 @@ def pruned_away_view(samples, run_key="tfdp", keep_ratio=0.7, method=None):
     return _rank_views(samples, run_key, keep_ratio, method)["removed"]
 
 
+#: Stored tables of recent runs: {(dataset id, run key): (stamp, table)}
+_STORED = collections.OrderedDict()
+_STORED_MAX = 4
+
+
+def _stored_table(dataset, run_key, config, scored, label_paths):
+    # a run's stored shapes change only when it is scored again, which
+    # registers it anew (a new timestamp); samples may be added or deleted
+    stamp = (
+        str(dataset.get_run_info(run_key).timestamp),
+        config.label_field,
+        len(scored),
+    )
+    key = (str(dataset._doc.id), run_key)
+    hit = _STORED.get(key)
+    if hit is not None and hit[0] == stamp:
+        _STORED.move_to_end(key)
+        return hit[1]
+    stored = stored_table(scored, config.label_field, label_paths)
+    _STORED[key] = (stamp, stored)
+    while len(_STORED) > _STORED_MAX:
+        _STORED.popitem(last=False)
+    return stored
+
+
 def _rank_views(samples, run_key, keep_ratio, method):
     dataset = samples._root_dataset
     config = scored_config(dataset, run_key)
     scored = dataset.load_run_view(run_key)
     label_paths, sample_field = run_fields(scored, run_key, config.label_field)
-    num = len(scored)
+    stored = _stored_table(dataset, run_key, config, scored, label_paths)
+    num = len(stored.sample_ids)
     count = scoring.keep_count(num, keep_ratio=keep_ratio)
     method = scoring.validate_method(method or config.method)
+    order, scores = scoring.rank(
+        stored.table, num, method, seed=getattr(config, "seed", None) or 0
+    )
     ranking = dict(config=config, scored=scored, num=num, count=count,
-                   method=method, fields=(label_paths, sample_field),
-                   order=None, scores=None)
+                   method=method, stored=stored, order=order, scores=scores)
 
-    if method == "random" or method != config.method:
-        stored = stored_table(scored, config.label_field, label_paths)
-        order, scores = scoring.rank(
-            stored.table, num, method, seed=getattr(config, "seed", None) or 0
-        )
-        ranked = [stored.sample_ids[i] for i in order]
-        ranking.update(
-            order=order,
-            scores=scores,
-            kept=scored.select(ranked[:count]),
-            removed=scored.select(ranked[count:][::-1], ordered=True),
-        )
-    else:
+    if method == config.method and method != "random":
+        # by the stored image scores in the database: a view of any size
+        # stays two stages, not a list of ids
         ranking.update(
             kept=scored.sort_by([(sample_field, -1), ("_id", 1)]).limit(count),
             removed=scored.sort_by([(sample_field, 1), ("_id", -1)]).limit(
                 num - count
             ),
+        )
+    else:
+        ranked = [stored.sample_ids[i] for i in order]
+        ranking.update(
+            kept=scored.select(ranked[:count]),
+            removed=scored.select(ranked[count:][::-1], ordered=True),
         )
     return ranking
