@@ -13,7 +13,7 @@ TEST_DB := $(CURDIR)/.fiftyone/test-db
 
 PLUGINS := $(CURDIR)/.fiftyone/plugins
 
-.PHONY: setup demo app test bench clean
+.PHONY: setup demo app shell test bench clean
 
 setup: $(STAMP)
 
@@ -27,11 +27,23 @@ $(STAMP): pyproject.toml scripts/setup_database.py
 demo: setup
 	FIFTYONE_DATABASE_DIR=$(DEMO_DB) $(PY) scripts/demo.py $(ARGS)
 
-# The App on the demo's database, with this repository as a plugin
+# The App on the demo's database, with this repository as a plugin, and a
+# worker that runs the operations scheduled from the App ("Schedule" in the
+# execute menu), stopped with the App
 app: setup
 	mkdir -p $(PLUGINS) && ln -sfn $(CURDIR) $(PLUGINS)/tfdp
-	FIFTYONE_DATABASE_DIR=$(DEMO_DB) FIFTYONE_PLUGINS_DIR=$(PLUGINS) \
-		$(VENV)/bin/fiftyone app launch tfdp-demo --remote --port $(or $(PORT),5151) --wait -1
+	export FIFTYONE_DATABASE_DIR=$(DEMO_DB) FIFTYONE_PLUGINS_DIR=$(PLUGINS) \
+		FIFTYONE_ALLOW_LEGACY_ORCHESTRATORS=true; \
+	$(VENV)/bin/fiftyone delegated launch > $(DEMO_DB)-delegated.log 2>&1 & \
+	worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	echo "delegated operations: worker $$worker, log $(DEMO_DB)-delegated.log"; \
+	$(VENV)/bin/fiftyone app launch tfdp-demo --remote --port $(or $(PORT),5151) --wait -1
+
+# Python on the demo's database, with the demo's dataset loaded
+shell: setup
+	FIFTYONE_DATABASE_DIR=$(DEMO_DB) $(PY) -i -c "import fiftyone as fo, tfdp; \
+		dataset = fo.load_dataset('tfdp-demo'); \
+		print(dataset); print(); print('dataset, fo and tfdp are loaded')"
 
 test: setup
 	scripts/setup_browser.sh
@@ -41,6 +53,9 @@ bench: setup
 	$(PY) benchmarks/bench_taco.py
 	$(PY) benchmarks/bench_coco_scale.py
 	$(PY) benchmarks/bench_fiftyone.py
+	$(PY) benchmarks/bench_scale.py
+	scripts/setup_browser.sh
+	FIFTYONE_DATABASE_DIR=$(DEMO_DB) $(PY) benchmarks/bench_panel.py
 
 clean:
 	rm -rf $(VENV) .fiftyone out *.egg-info

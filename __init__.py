@@ -17,4 +17,7 @@ except ImportError:
     sys.path.append(_PLUGIN_DIR)
     import tfdp  # noqa: F401
 
-from .operators import register  # noqa: E402,F401
+# pytest imports this file alone, as "__init__", when the repository's folder
+# name is not a Python identifier: there is no plugin package to register then
+if __package__:
+    from .operators import register  # noqa: E402,F401

@@ -10,8 +10,10 @@ ROOT = os.path.dirname(HERE)
 DATA = os.path.abspath(os.path.join(ROOT, "..", "shared", "data"))
 
 
-def run_process(args, env=None, quiet=False):
-    """Runs a command; returns (seconds, peak resident memory in MiB)."""
+def run_process(args, env=None, quiet=False, cpu=False):
+    """Runs a command; returns (seconds, peak resident memory in MiB), and
+    with ``cpu`` also its CPU seconds (user + system, all threads), which a
+    busy machine inflates less than the elapsed time."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         args, env=env, stdout=subprocess.DEVNULL if quiet else None
@@ -20,11 +22,25 @@ def run_process(args, env=None, quiet=False):
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("benchmark step failed: %s" % " ".join(args))
+    if cpu:
+        return seconds, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
     return seconds, usage.ru_maxrss / 1024.0
 
 
 def python(*args):
     return [sys.executable] + list(args)
+
+
+def tfdp(*args):
+    """The installed ``tfdp`` command, as a user runs it."""
+    return [os.path.join(os.path.dirname(sys.executable), "tfdp")] + list(args)
+
+
+def load():
+    """The machine's load averages, to print beside the timings."""
+    return "load average %.2f, %.2f, %.2f on %d cores" % (
+        os.getloadavg() + (os.cpu_count() or 1,)
+    )
 
 
 def require_data(path):

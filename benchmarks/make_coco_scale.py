@@ -1,8 +1,9 @@
 """Writes a COCO train2017-sized file by replicating the real COCO sample.
 
 The 128 images and 939 annotations of ../shared/data/coco2017-sample are
-copied with new image and annotation ids until the file has about 117k
-images and 860k annotations, as COCO train2017 has.
+copied with new, unique image and annotation ids until the file has about
+117k images and 860k annotations, as COCO train2017 has. Every annotation
+keeps its real mask (polygons, or RLE for the crowd regions).
 
 Usage: python benchmarks/make_coco_scale.py OUTPUT.json [COPIES]
 """
@@ -31,6 +32,16 @@ def make(path, copies=915):
                 dict(ann, id=next_ann, image_id=new_ids[ann["image_id"]])
             )
             next_ann += 1
+
+    # what the benchmark relies on: unique ids, and every mask a real one
+    assert len({im["id"] for im in images}) == len(images)
+    assert len({a["id"] for a in annotations}) == len(annotations)
+    masks = [a["segmentation"] for a in data["annotations"]]
+    assert all(masks) and all(
+        a["segmentation"] is masks[i % len(masks)]
+        for i, a in enumerate(annotations)
+    )
+
     out = dict(data, images=images, annotations=annotations)
     with open(path, "w") as f:
         json.dump(out, f)

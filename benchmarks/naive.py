@@ -1,11 +1,12 @@
 """The naive TFDP computation, written straight from TFDP.md.
 
 Every instance is rasterised on a full-size canvas of its image, as the
-authors' code does, and RLE is decoded with pycocotools. It shares no code
-with ``tfdp`` and serves as the reference in tests and as the baseline in
-benchmarks.
+authors' code does (contours found, pixels never summed), and RLE is decoded
+with pycocotools. It shares no code with ``tfdp`` and serves as the
+reference in tests and as the baseline in benchmarks.
 """
 
+import csv
 import json
 import math
 from fractions import Fraction
@@ -71,59 +72,58 @@ def mask_shape(mask):
 
 
 def shapes(data):
-    """``{annotation id: (image id, category id, perimeter, area, pixels)}``
-    for the eligible annotations, in file order."""
+    """One row ``(image id, annotation id, category id, perimeter, area)``
+    per eligible annotation, in file order (annotation ids may repeat).
+
+    As the authors' code: the full canvas is rasterised and its contours
+    found; its pixels are never summed."""
     images = {im["id"]: im for im in data["images"]}
-    out = {}
+    rows = []
     for ann in data["annotations"]:
         image = images[ann["image_id"]]
         width, height = image["width"], image["height"]
         if not eligible(ann, width, height):
             continue
-        mask = full_mask(ann["segmentation"], width, height)
-        perimeter, area = mask_shape(mask)
-        out[ann["id"]] = (
-            ann["image_id"],
-            ann["category_id"],
-            perimeter,
-            area,
-            int(mask.sum()),
+        perimeter, area = mask_shape(
+            full_mask(ann["segmentation"], width, height)
         )
-    return out
+        rows.append((ann["image_id"], ann["id"], ann["category_id"],
+                     perimeter, area))
+    return rows
 
 
-def scores(shape_by_ann):
-    """``{annotation id: (scs, si_scs, cb_scs)}``."""
-    si = {}
+def scores(rows):
+    """``(scs, si_scs, cb_scs)`` of each row of :func:`shapes`."""
+    si = []
     totals = {}
-    for ann_id, (_, cat, p, a, _) in shape_by_ann.items():
-        si[ann_id] = p / (2 * math.sqrt(math.pi * a)) if a > 0 else 0.0
-        totals[cat] = totals.get(cat, 0.0) + si[ann_id]
-    out = {}
-    for ann_id, (_, cat, p, a, _) in shape_by_ann.items():
+    for _, _, cat, p, a in rows:
+        value = p / (2 * math.sqrt(math.pi * a)) if a > 0 else 0.0
+        si.append(value)
+        totals[cat] = totals.get(cat, 0.0) + value
+    out = []
+    for (_, _, cat, p, a), value in zip(rows, si):
         s = p / a if a > 0 else 0.0
-        cb = si[ann_id] / totals[cat] if totals[cat] > 0 else 0.0
-        out[ann_id] = (s, si[ann_id], cb)
+        cb = value / totals[cat] if totals[cat] > 0 else 0.0
+        out.append((s, value, cb))
     return out
 
 
 METHOD_COLUMN = {"scs": 0, "si-scs": 1, "cb-scs": 2}
 
 
-def image_scores(data, shape_by_ann, method):
+def image_scores(data, rows, method):
     """``{image id: score}`` for every image, in file order."""
-    per_ann = scores(shape_by_ann)
     out = {im["id"]: 0.0 for im in data["images"]}
-    for ann_id, (image_id, *_rest) in shape_by_ann.items():
-        out[image_id] += per_ann[ann_id][METHOD_COLUMN[method]]
+    for row, values in zip(rows, scores(rows)):
+        out[row[0]] += values[METHOD_COLUMN[method]]
     return out
 
 
-def prune(data, keep_ratio, method="cb-scs", shape_by_ann=None):
+def prune(data, keep_ratio, method="cb-scs", rows=None):
     """The pruned dict, per TFDP.md section 4."""
-    if shape_by_ann is None:
-        shape_by_ann = shapes(data)
-    by_image = image_scores(data, shape_by_ann, method)
+    if rows is None:
+        rows = shapes(data)
+    by_image = image_scores(data, rows, method)
     ids = list(by_image)
     ranked = sorted(range(len(ids)), key=lambda i: -by_image[ids[i]])
     n = len(ids)
@@ -136,6 +136,24 @@ def prune(data, keep_ratio, method="cb-scs", shape_by_ann=None):
         a for a in data["annotations"] if a["image_id"] in kept
     ]
     return out
+
+
+SCORE_COLUMNS = ("image_id", "annotation_id", "category_id", "perimeter",
+                 "area", "scs", "si_scs", "cb_scs")
+
+
+def score_file(input_path, output_path):
+    """The whole naive scoring process: load, measure on full canvases,
+    score, write one CSV row per eligible annotation."""
+    with open(input_path) as f:
+        data = json.load(f)
+    rows = shapes(data)
+    with open(output_path, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(SCORE_COLUMNS)
+        for row, values in zip(rows, scores(rows)):
+            writer.writerow(row + values)
+    return rows
 
 
 def prune_file(input_path, output_path, keep_ratio, method="cb-scs"):

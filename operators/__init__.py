@@ -4,13 +4,15 @@ from .panel import TFDPPanel
 from .runs import DeleteRun, ExportKept, GetRunInfo, OpenPanel
 from .scores import ComputeScores, Prune
 
+# in workflow order, the destructive one last (the App lists operators by
+# the first letter of their description, then in this order)
 OPERATORS = (
     ComputeScores,
     Prune,
+    OpenPanel,
     ExportKept,
     GetRunInfo,
     DeleteRun,
-    OpenPanel,
     TFDPPanel,
 )
 

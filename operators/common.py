@@ -1,10 +1,13 @@
 """Form inputs and progress reporting shared by the TFDP operators."""
 
+import json
 import queue
+import re
 import threading
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
+from fiftyone.operators.constants import ViewTarget
 
 import tfdp
 from tfdp import scoring
@@ -23,6 +26,9 @@ AMOUNT_LABELS = {
     "keep": "Keep a number of samples",
 }
 
+#: The default fraction of samples to keep
+DEFAULT_KEEP_RATIO = 0.7
+
 
 def heavy_operator_config(name, label, description):
     """The config of an operator that reads or writes a whole collection:
@@ -39,38 +45,102 @@ def heavy_operator_config(name, label, description):
 
 
 def call_operator(operator, sample_collection, params, delegate=False):
-    """Runs an operator from Python on a collection, as its ``__call__``."""
+    """Runs an operator from Python on a collection, as its ``__call__``:
+    the collection passed is the target, whatever the form's default."""
     return foo.execute_operator(
         operator.uri,
-        dict(view=sample_collection.view()),
+        dict(view=sample_collection.view(),
+             view_target=ViewTarget.CURRENT_VIEW),
         params=params,
         request_delegation=delegate,
     )
 
 
 def tfdp_runs(ctx):
-    """The TFDP run keys of the current dataset."""
+    """The TFDP run keys of the current dataset, oldest first."""
     if ctx.dataset is None:
         return []
     return tfdp.list_runs(ctx.dataset)
 
 
-def new_run_key_input(ctx, inputs):
+def current_view_run(ctx, runs=None):
+    """The TFDP run whose samples the App shows, if any: the run whose kept
+    view is loaded, else the newest run whose tag or score field the view's
+    stages use (its kept samples, or its pruned-away samples).
+
+    Args:
+        ctx: the execution context
+        runs (None): the dataset's TFDP runs, if known
+
+    Returns:
+        a run key, or None
+    """
+    if ctx.dataset is None:
+        return None
+    runs = tfdp_runs(ctx) if runs is None else runs
+    if not runs:
+        return None
+    configs = {key: ctx.dataset.get_run_info(key).config for key in runs}
+
+    # the request's view, as the App or execute_operator() sends it: a
+    # loaded saved view by name, else its stages
+    view_name = ctx.request_params.get("view_name")
+    stages = ctx.request_params.get("view")
+    if view_name:
+        for key, config in configs.items():
+            if getattr(config, "saved_view", None) == view_name:
+                return key
+    if not stages:
+        return None
+
+    text = json.dumps(stages)
+    for key in reversed(runs):  # newest first
+        tag = getattr(configs[key], "tag", None)
+        if tag and json.dumps(tag) in text:
+            return key
+        if re.search(r"(?<![A-Za-z0-9_])%s_score\b" % re.escape(key), text):
+            return key
+    return None
+
+
+def default_run_key(ctx, runs=None):
+    """The run a form or the panel starts from: the run of the current view
+    when there is one, else the most recent run.
+
+    Returns:
+        a run key, or None when the dataset has no TFDP run
+    """
+    runs = tfdp_runs(ctx) if runs is None else runs
+    if not runs:
+        return None
+    return current_view_run(ctx, runs) or runs[-1]
+
+
+def new_run_key_input(ctx, inputs, default="tfdp"):
     """A run key for a new run: invalid keys are errors, keys of existing
     TFDP runs a warning that they will be replaced.
 
-    Returns:
-        the key, or None when it is invalid
-    """
-    run_key = ctx.params.get("run_key") or "tfdp"
-    try:
-        validate_run_key(run_key)
-        error = None
-    except ValueError as e:
-        error = str(e)
+    Args:
+        ctx: the execution context
+        inputs: the form
+        default ("tfdp"): the key offered first
 
-    taken = run_key in ctx.dataset.list_runs() and run_key not in tfdp_runs(ctx)
-    if taken:
+    Returns:
+        the key, or None when it is missing or invalid
+    """
+    # absent: the form's first rendering; present but empty: cleared
+    run_key = ctx.params.get("run_key", default)
+    error = None
+    if not run_key:
+        error = "enter a run key"
+    else:
+        try:
+            validate_run_key(run_key)
+        except ValueError as e:
+            error = str(e)
+    if error is None and run_key in ctx.dataset.list_runs() and (
+        run_key not in tfdp_runs(ctx)
+    ):
         error = "run key %r is taken by another kind of run" % run_key
 
     inputs.str(
@@ -78,8 +148,9 @@ def new_run_key_input(ctx, inputs):
         label="Run key",
         description="Names the run, its fields (<key>_score, ...), its tag "
         "and its saved view",
-        default="tfdp",
-        required=True,
+        default=default,
+        # emptiness is this form's own error, so that one message shows
+        required=False,
         invalid=error is not None,
         error_message=error or "",
     )
@@ -111,17 +182,18 @@ def existing_run_key_input(ctx, inputs, description):
         )
         return None
 
+    default = default_run_key(ctx, runs)
     choices = types.Dropdown(label="Run", description=description)
-    for key in runs:
+    for key in reversed(runs):  # newest first
         choices.add_choice(key, label=key)
     inputs.enum(
         "run_key",
         choices.values(),
-        default=runs[0],
+        default=default,
         required=True,
         view=choices,
     )
-    run_key = ctx.params.get("run_key") or runs[0]
+    run_key = ctx.params.get("run_key") or default
     return run_key if run_key in runs else None
 
 
@@ -176,9 +248,56 @@ def method_input(ctx, inputs, default="cb-scs", label="Method"):
     return ctx.params.get("method") or default
 
 
+TARGET_NAMES = {
+    ViewTarget.DATASET: "the dataset",
+    ViewTarget.CURRENT_VIEW: "the current view",
+    ViewTarget.SELECTED_SAMPLES: "the selected samples",
+}
+
+
+def target_samples(ctx):
+    """The samples an operator scores: the dataset unless the request
+    chooses the current view or the selected samples."""
+    if ctx.request_params.get("view_target") is None:
+        # the form's default, also when a request names no target
+        ctx.request_params["view_target"] = ViewTarget.DATASET
+    return ctx.target_view()
+
+
+def target_input(ctx, inputs):
+    """The samples to score, chosen explicitly: the dataset (the default),
+    the current view or the selected samples; and what CB-SCS class totals
+    are taken over.
+
+    Returns:
+        the target collection
+    """
+    inputs.view_target(
+        ctx,
+        default_target=ViewTarget.DATASET,
+        action_description="Score",
+        dataset_description="All %d samples" % len(ctx.dataset),
+        current_view_description="The %d samples shown in the grid"
+        % len(ctx.view),
+        selected_samples_description="The %d selected samples"
+        % len(ctx.selected or []),
+    )
+    target = target_samples(ctx)
+    name = TARGET_NAMES.get(ctx.request_params["view_target"], "the target")
+    inputs.view(
+        "target_summary",
+        types.Notice(
+            label="Scores the %d samples of %s. CB-SCS class totals are "
+            "taken over these samples only" % (len(target), name)
+        ),
+    )
+    return target
+
+
 def amount_input(ctx, inputs, num_samples):
-    """How many samples to keep: a fraction to keep or remove, or a count,
-    validated in the form.
+    """How many samples to keep: a fraction to keep, a fraction to remove or
+    a number of samples, each its own field with its own default, validated
+    in the form's words.
 
     Returns:
         a dict with one of ``keep_ratio``, ``prune_ratio`` and ``keep``, or
@@ -189,37 +308,34 @@ def amount_input(ctx, inputs, num_samples):
         choices.add_choice(kind, label=label)
     inputs.enum(
         "amount", choices.values(), default="keep_ratio", required=True,
-        view=choices,
+        label="How many samples to keep", view=choices,
     )
     kind = ctx.params.get("amount") or "keep_ratio"
-    default = 0.7 if kind == "keep_ratio" else 0.3
-    if kind == "keep":
-        default = max(1, round(0.7 * num_samples))
-    value = ctx.params.get("value", default)
-
-    error = None
-    try:
-        count = scoring.keep_count(num_samples, **{kind: value})
-    except (ValueError, TypeError) as e:
-        error = str(e)
+    if kind not in AMOUNT_LABELS:
+        kind = "keep_ratio"
+    defaults = amount_defaults(num_samples)
+    value = ctx.params.get(kind, defaults[kind])
+    count, error = _count_or_error(kind, value, num_samples)
 
     kwargs = dict(
-        default=default,
-        required=True,
+        default=defaults[kind],
+        # emptiness is this form's own error, so that one message shows
+        required=False,
         invalid=error is not None,
         error_message=error or "",
     )
     if kind == "keep":
-        inputs.int("value", label="Samples to keep", min=0, **kwargs)
+        inputs.int("keep", label="Samples to keep",
+                   description="Of the %d samples" % num_samples, min=1,
+                   max=num_samples, **kwargs)
+    elif kind == "keep_ratio":
+        inputs.float("keep_ratio", label="Fraction to keep",
+                     description="0.7 keeps 70 % of the samples", min=0.0,
+                     max=1.0, **kwargs)
     else:
-        inputs.float(
-            "value",
-            label="Fraction to %s" % ("keep" if kind == "keep_ratio"
-                                      else "remove"),
-            min=0.0,
-            max=1.0,
-            **kwargs,
-        )
+        inputs.float("prune_ratio", label="Fraction to remove",
+                     description="0.3 removes 30 % of the samples", min=0.0,
+                     max=1.0, **kwargs)
     if error is not None:
         return None
 
@@ -230,12 +346,50 @@ def amount_input(ctx, inputs, num_samples):
     return {kind: value}
 
 
+def amount_defaults(num_samples):
+    """The default of each kind of amount, all keeping 70 %."""
+    return {
+        "keep_ratio": DEFAULT_KEEP_RATIO,
+        "prune_ratio": round(1 - DEFAULT_KEEP_RATIO, 2),
+        "keep": max(1, scoring.keep_count(num_samples,
+                                          keep_ratio=DEFAULT_KEEP_RATIO)),
+    }
+
+
+def _count_or_error(kind, value, num_samples):
+    # the number of samples kept, or what is wrong, in the form's words
+    if value is None or value == "":
+        return None, {
+            "keep_ratio": "enter the fraction of samples to keep",
+            "prune_ratio": "enter the fraction of samples to remove",
+            "keep": "enter the number of samples to keep",
+        }[kind]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None, "enter a number"
+    if kind == "keep":
+        if int(value) != value:
+            return None, "enter a whole number"
+        if value < 1:
+            return None, "keep at least 1 sample"
+        if value > num_samples:
+            return None, "%d exceeds the %d samples" % (value, num_samples)
+        return int(value), None
+    if not 0 <= value <= 1:
+        return None, "enter a fraction between 0 and 1"
+    count = scoring.keep_count(num_samples, **{kind: value})
+    if count == 0:
+        return None, "this keeps no sample of %d" % num_samples
+    return count, None
+
+
 def amount_from_params(params):
     """The ``keep_ratio`` / ``prune_ratio`` / ``keep`` kwargs of a request."""
     kind = params.get("amount") or "keep_ratio"
     if kind not in AMOUNT_LABELS:
         raise ValueError("unknown amount %r" % kind)
-    value = params.get("value", 0.7 if kind == "keep_ratio" else None)
+    value = params.get(kind)
+    if value is None and kind == "keep_ratio":
+        value = DEFAULT_KEEP_RATIO
     return {kind: value}
 
 

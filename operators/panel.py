@@ -1,19 +1,37 @@
 """The TFDP panel: see what a pruning keeps before applying it."""
 
+import logging
+import threading
+import time
+
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from tfdp import scoring
 from tfdp.fo_adapter.preview import preview_pruning, pruned_away_view
 
-from .common import tfdp_runs
+from .common import DEFAULT_KEEP_RATIO, default_run_key, tfdp_runs
+
+logger = logging.getLogger(__name__)
 
 KEPT_COLOR = "#ff6d04"
 BEFORE_COLOR = "#9aa0a6"
 WORST_COLOR = "#d62728"
 OTHER_COLOR = "#1f77b4"
-MAX_CLASSES = 40
 NO_COMPARISON = "none"
+
+#: The classes the per-class chart shows, worst first: more would not fit
+#: legibly in the panel
+MAX_CLASSES = 20
+CLASS_ROW_HEIGHT = 22
+MIN_RATIO, MAX_RATIO, RATIO_STEP = 0.05, 1.0, 0.05
+
+#: The App sends each change of a panel input twice, at once: the second
+#: of two identical previews this close together sends no plot data, so
+#: that the plots are drawn once per step
+DUPLICATE_SECONDS = 1.0
+_last_previews = {}  # panel id -> (what was previewed, when)
+_previews_lock = threading.Lock()
 
 
 class TFDPPanel(foo.Panel):
@@ -27,80 +45,158 @@ class TFDPPanel(foo.Panel):
             surfaces="grid",
         )
 
+    # no on_change_view: the App sends it after every change of the panel's
+    # state, several times, and each costs a render of the whole panel
+
     def on_load(self, ctx):
-        runs = tfdp_runs(ctx)
-        if not runs:
-            ctx.panel.state.run_key = None
-            return
-        run_key = ctx.panel.state.run_key
-        if run_key not in runs:
-            run_key = runs[0]
-        ctx.panel.state.run_key = run_key
-        config = ctx.dataset.get_run_info(run_key).config
-        ratio = getattr(config, "keep_ratio", None) or 0.7
-        ctx.panel.state.keep_ratio = ratio
-        if not ctx.panel.state.compare:
-            ctx.panel.state.compare = NO_COMPARISON
-        self._update(ctx)
+        self._guarded(ctx, self._select, default_run_key(ctx))
 
     def on_change_run(self, ctx):
-        ctx.panel.state.run_key = ctx.params["value"]
-        self.on_load(ctx)
+        self._guarded(ctx, self._select, ctx.params.get("value"))
 
     def on_change_ratio(self, ctx):
-        ctx.panel.state.keep_ratio = float(ctx.params["value"])
-        self._update(ctx)
+        def change(ctx):
+            if self._sync(ctx):
+                self._update(ctx, keep_ratio=_ratio(ctx.params.get("value")))
+
+        self._guarded(ctx, change)
 
     def on_change_compare(self, ctx):
-        ctx.panel.state.compare = ctx.params["value"]
-        self._update(ctx)
+        def change(ctx):
+            if self._sync(ctx):
+                self._update(ctx, compare=ctx.params.get("value"))
+
+        self._guarded(ctx, change)
+
+    def refresh(self, ctx):
+        def reread(ctx):
+            if self._sync(ctx):
+                self._update(ctx)
+
+        self._guarded(ctx, reread)
 
     def compute(self, ctx):
         ctx.prompt("@tfdp/tfdp/compute_scores", on_success=self.on_load)
 
     def apply(self, ctx):
+        if not self._guarded(ctx, self._sync):
+            return
         ctx.trigger(
             "@tfdp/tfdp/prune",
             params=dict(
                 run_key=ctx.panel.state.run_key,
                 amount="keep_ratio",
-                value=ctx.panel.state.keep_ratio,
+                keep_ratio=ctx.panel.state.keep_ratio,
             ),
         )
 
     def show_removed(self, ctx):
-        ctx.ops.set_view(
-            view=pruned_away_view(
-                ctx.dataset,
-                run_key=ctx.panel.state.run_key,
-                keep_ratio=ctx.panel.state.keep_ratio,
+        def show(ctx):
+            if self._sync(ctx):
+                ctx.ops.set_view(
+                    view=pruned_away_view(
+                        ctx.dataset,
+                        run_key=ctx.panel.state.run_key,
+                        keep_ratio=ctx.panel.state.keep_ratio,
+                    )
+                )
+
+        self._guarded(ctx, show)
+
+    def _guarded(self, ctx, handler, *args):
+        # a panel event must never end in a traceback in the App: what went
+        # wrong shows in the panel, the details in the server's log
+        try:
+            result = handler(ctx, *args)
+        except Exception as e:  # noqa: BLE001
+            logger.warning("TFDP panel: %s", e, exc_info=True)
+            ctx.panel.state.message = "Cannot show run %r: %s" % (
+                ctx.panel.state.run_key, e)
+            _clear_plots(ctx)
+            return False
+        return result is not False
+
+    def _sync(self, ctx):
+        """Notices runs added or deleted since the last event: when the
+        panel's run is gone, falls back to the run of the current view or
+        the most recent one, or to the "no runs yet" state.
+
+        Returns:
+            True when the panel's run still exists
+        """
+        runs = tfdp_runs(ctx)
+        if ctx.panel.state.run_key in runs:
+            return True
+        gone = ctx.panel.state.run_key
+        self._select(ctx, default_run_key(ctx, runs))
+        if gone is not None and ctx.panel.state.run_key is not None:
+            ctx.panel.state.message = (
+                "Run %r was deleted; showing run %r"
+                % (gone, ctx.panel.state.run_key)
             )
+        return False
+
+    def _select(self, ctx, run_key):
+        runs = tfdp_runs(ctx)
+        if run_key not in runs:
+            run_key = default_run_key(ctx, runs)
+        if run_key is None:
+            ctx.panel.state.set(dict(run_key=None, message=None))
+            _clear_plots(ctx)
+            return
+        config = ctx.dataset.get_run_info(run_key).config
+        self._update(
+            ctx,
+            run_key=run_key,
+            keep_ratio=_ratio(_kept_fraction(config)),
+            compare=ctx.panel.state.compare or NO_COMPARISON,
         )
 
-    def _update(self, ctx):
-        preview = preview_pruning(
-            ctx.dataset,
-            run_key=ctx.panel.state.run_key,
-            keep_ratio=ctx.panel.state.keep_ratio,
-        )
+    def _update(self, ctx, **changes):
+        """Previews the panel's run at its ratio, after ``changes`` to its
+        state, and sends the state and the plots' data in one message
+        each: every message re-renders the panel in the App."""
+        state = dict(run_key=ctx.panel.state.run_key,
+                     keep_ratio=ctx.panel.state.keep_ratio,
+                     compare=ctx.panel.state.compare)
+        state.update(changes)
+        with _previews_lock:
+            previewed = (state["run_key"], state["keep_ratio"],
+                         state["compare"], ctx.dataset._doc.last_modified_at)
+            last = _last_previews.get(ctx.panel_id)
+            now = time.monotonic()
+            duplicate = last is not None and last[0] == previewed and (
+                now - last[1] < DUPLICATE_SECONDS)
+            _last_previews[ctx.panel_id] = (previewed, now)
+        preview = preview_pruning(ctx.dataset, run_key=state["run_key"],
+                                  keep_ratio=state["keep_ratio"])
         other = None
-        compare = ctx.panel.state.compare
-        if compare not in (None, NO_COMPARISON, preview["method"]):
-            other = preview_pruning(
-                ctx.dataset,
-                run_key=ctx.panel.state.run_key,
-                keep_ratio=ctx.panel.state.keep_ratio,
-                method=compare,
-            )
-        ctx.panel.state.summary = _summary(preview, other)
-        ctx.panel.data.scores = _score_plot(preview)
-        ctx.panel.data.classes = _class_plot(preview, other)
-        ctx.panel.data.sizes = _size_plot(preview, other)
-        ctx.panel.state.cutoff_shapes = _cutoff_shapes(preview)
+        if state["compare"] not in (None, NO_COMPARISON, preview["method"]):
+            other = preview_pruning(ctx.dataset, run_key=state["run_key"],
+                                    keep_ratio=state["keep_ratio"],
+                                    method=state["compare"])
+        state.update(
+            message=None,
+            summary=_summary(preview, other),
+            classes_title=_classes_title(preview),
+            cutoff_shapes=_cutoff_shapes(preview),
+            class_rows=min(len(preview["classes"]), MAX_CLASSES),
+        )
+        ctx.panel.state.set(state)
+        if duplicate:
+            return
+        ctx.panel.data.set(dict(
+            scores=_score_plot(preview),
+            classes=_class_plot(preview, other),
+            sizes=_size_plot(preview, other),
+        ))
 
     def render(self, ctx):
         panel = types.Object()
         runs = tfdp_runs(ctx)
+        message = ctx.panel.state.message
+        if message:
+            panel.view("message", types.Warning(label=message))
         if not runs:
             panel.md(
                 "This dataset has no TFDP run yet. Compute the shape scores "
@@ -109,25 +205,30 @@ class TFDPPanel(foo.Panel):
             )
             panel.btn("compute", label="Compute scores",
                       on_click=self.compute, variant="contained")
+            panel.btn("refresh", label="Refresh", on_click=self.refresh,
+                      variant="outlined")
             return types.Property(panel, view=types.GridView(
                 orientation="vertical", padding=2))
 
-        choices = types.DropdownView(label="Run")
-        for key in runs:
+        run_key = ctx.panel.state.run_key
+        choices = types.DropdownView(label="Run",
+                                     description="Newest first")
+        for key in reversed(runs):
             choices.add_choice(key, label=key)
+        # top-level inputs: the panel's state holds what they show
         panel.enum("run_key", choices.values(), view=choices,
-                   default=ctx.panel.state.run_key,
+                   default=run_key if run_key in runs else None,
                    on_change=self.on_change_run)
         panel.float(
             "keep_ratio",
-            label="Keep ratio",
-            min=0.05,
-            max=1.0,
             default=ctx.panel.state.keep_ratio,
             view=types.SliderView(
                 label="Keep ratio",
-                componentsProps={"slider": {"min": 0.05, "max": 1.0,
-                                            "step": 0.05}},
+                min=MIN_RATIO,
+                max=MAX_RATIO,
+                view_multiple_of=RATIO_STEP,
+                # the tooltip reads 0.70, not 0.700000
+                value_precision=2,
             ),
             on_change=self.on_change_ratio,
         )
@@ -148,30 +249,44 @@ class TFDPPanel(foo.Panel):
                     variant="contained")
         buttons.btn("show_removed", label="Show pruned-away samples",
                     on_click=self.show_removed, variant="outlined")
+        buttons.btn("refresh", label="Refresh",
+                    description="Read the dataset's runs again",
+                    on_click=self.refresh, variant="outlined")
 
-        panel.md("**Image scores**: kept right of the cut-off",
+        # the App's Plotly defaults hide legends
+        legend = dict(orientation="h", x=0, y=1.02, yanchor="bottom")
+        panel.md("**Image scores**: images kept (orange) score at least the "
+                 "cut-off (dashed line); grey ones are pruned away",
                  name="scores_title")
         panel.plot(
             "scores",
             layout=dict(
-                xaxis=dict(title="image score"),
-                yaxis=dict(title="images"),
+                barmode="stack",
+                bargap=0.05,
+                xaxis=dict(title=dict(text="image score")),
+                yaxis=dict(title=dict(text="images")),
                 shapes=ctx.panel.state.cutoff_shapes or [],
-                height=260,
-                margin=dict(t=10, b=40, l=50, r=10),
+                height=280,
+                margin=dict(t=40, b=50, l=60, r=10),
+                showlegend=True,
+                legend=legend,
             ),
             config=dict(displayModeBar=False),
         )
-        panel.md("**Eligible instances per class**, worst retention first "
-                 "(log scale; the worst class in red)", name="classes_title")
+        panel.md(ctx.panel.state.classes_title or "", name="classes_title")
+        rows = ctx.panel.state.class_rows or 1
         panel.plot(
             "classes",
             layout=dict(
                 barmode="overlay",
-                yaxis=dict(type="log", title="instances"),
-                height=320,
-                margin=dict(t=10, b=110, l=50, r=10),
-                legend=dict(orientation="h"),
+                xaxis=dict(title=dict(text="instances kept (%)"),
+                           range=[0, 105], ticksuffix=" %"),
+                yaxis=dict(autorange="reversed", type="category",
+                           automargin=True, dtick=1),
+                height=110 + CLASS_ROW_HEIGHT * rows,
+                margin=dict(t=40, b=50, l=10, r=10),
+                showlegend=True,
+                legend=legend,
             ),
             config=dict(displayModeBar=False),
         )
@@ -180,16 +295,43 @@ class TFDPPanel(foo.Panel):
         panel.plot(
             "sizes",
             layout=dict(
-                yaxis=dict(title="% kept", range=[0, 100]),
-                height=220,
+                xaxis=dict(title=dict(text="instance size")),
+                yaxis=dict(title=dict(text="instances kept (%)"),
+                           range=[0, 105]),
+                height=260,
                 barmode="group",
-                margin=dict(t=10, b=40, l=50, r=10),
+                margin=dict(t=40, b=50, l=60, r=10),
+                showlegend=True,
+                legend=legend,
             ),
             config=dict(displayModeBar=False),
         )
         return types.Property(
             panel, view=types.GridView(orientation="vertical", padding=2)
         )
+
+
+def _kept_fraction(config):
+    # what the run's last pruning kept, as a fraction
+    if getattr(config, "keep_ratio", None) is not None:
+        return config.keep_ratio
+    if getattr(config, "prune_ratio", None) is not None:
+        return 1 - config.prune_ratio
+    if getattr(config, "num_kept", None) and getattr(config, "num_samples",
+                                                     None):
+        return config.num_kept / config.num_samples
+    return DEFAULT_KEEP_RATIO
+
+
+def _ratio(value):
+    # the slider's steps, whatever float noise the App sends
+    steps = round(float(value) / RATIO_STEP)
+    return round(min(MAX_RATIO, max(MIN_RATIO, steps * RATIO_STEP)), 2)
+
+
+def _clear_plots(ctx):
+    ctx.panel.state.set(dict(summary="", classes_title="", cutoff_shapes=[]))
+    ctx.panel.data.set(dict(scores=[], classes=[], sizes=[]))
 
 
 def _percent(counts):
@@ -202,6 +344,8 @@ def _summary(preview, other=None):
     text = _summary_line(preview)
     if other is not None:
         text += "\n\n" + _summary_line(other)
+        text += ("\n\nOrange: kept by %s; blue: kept by %s"
+                 % (preview["method"], other["method"]))
     return text
 
 
@@ -221,14 +365,38 @@ def _summary_line(preview):
     return text
 
 
+def _classes_title(preview):
+    num = len(preview["classes"])
+    shown = min(num, MAX_CLASSES)
+    text = "**Instances kept per class**, worst first: "
+    if shown < num:
+        text += "the %d worst of %d classes (%d more hidden)" % (
+            shown, num, num - shown)
+    else:
+        text += "all %d classes" % num
+    return text + ". Grey is all of a class's scored instances"
+
+
 def _score_plot(preview):
     histogram = preview["histogram"]
     if histogram is None:
         return []
     edges = histogram["edges"]
     centers = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
-    return [dict(type="bar", x=centers, y=histogram["counts"],
-                 marker=dict(color=BEFORE_COLOR), name="images")]
+    cutoff = preview["cutoff"]
+    kept = [cutoff is not None and c >= cutoff for c in centers]
+    counts = histogram["counts"]
+    return [
+        dict(type="bar", x=centers,
+             y=[n if k else 0 for n, k in zip(counts, kept)],
+             marker=dict(color=KEPT_COLOR),
+             name="kept (%s)" % preview["method"],
+             hovertemplate="score %{x:.3g}: %{y} images<extra></extra>"),
+        dict(type="bar", x=centers,
+             y=[0 if k else n for n, k in zip(counts, kept)],
+             marker=dict(color=BEFORE_COLOR), name="pruned away",
+             hovertemplate="score %{x:.3g}: %{y} images<extra></extra>"),
+    ]
 
 
 def _cutoff_shapes(preview):
@@ -239,28 +407,55 @@ def _cutoff_shapes(preview):
                  line=dict(color=KEPT_COLOR, width=2, dash="dash"))]
 
 
+def _share(counts):
+    return 100 * (counts["retention"] or 0)
+
+
+def _kept_text(counts):
+    return "%d of %d kept (%s)" % (counts["after"], counts["before"],
+                                   _percent(counts))
+
+
 def _class_plot(preview, other=None):
+    """Horizontal bars of the kept share of each class, worst first: the
+    worst class in red, the compared method as blue markers."""
     classes = preview["classes"][:MAX_CLASSES]
     names = [c["name"] for c in classes]
-    kept_colors = [WORST_COLOR if i == 0 else KEPT_COLOR
-                   for i in range(len(classes))]
+    method = preview["method"]
     traces = [
-        dict(type="bar", x=names, y=[c["before"] for c in classes],
-             name="before", marker=dict(color=BEFORE_COLOR)),
-        dict(type="bar", x=names, y=[c["after"] for c in classes],
-             name="kept (%s)" % preview["method"],
-             marker=dict(color=kept_colors),
-             text=[_percent(c) for c in classes], textposition="outside"),
+        dict(type="bar", orientation="h", y=names, x=[100] * len(classes),
+             name="all instances", marker=dict(color=BEFORE_COLOR,
+                                               opacity=0.35),
+             text=["%d instances" % c["before"] for c in classes],
+             hovertemplate="%{y}: %{text}<extra></extra>",
+             textposition="none"),
+        dict(type="bar", orientation="h", y=names[1:],
+             x=[_share(c) for c in classes[1:]],
+             name="kept (%s)" % method, marker=dict(color=KEPT_COLOR),
+             text=[_kept_text(c) for c in classes[1:]],
+             hovertemplate="%{y}: %{text}<extra></extra>",
+             textposition="none"),
     ]
+    if classes:
+        traces.append(dict(
+            type="bar", orientation="h", y=names[:1],
+            x=[_share(classes[0])], name="worst class (%s)" % method,
+            marker=dict(color=WORST_COLOR),
+            text=[_kept_text(classes[0])],
+            hovertemplate="%{y}: %{text}<extra></extra>",
+            textposition="none"))
     if other is not None:
         by_name = {c["name"]: c for c in other["classes"]}
+        shown = [n for n in names if n in by_name]
         traces.append(dict(
-            type="scatter", mode="markers", x=names,
-            y=[by_name[n]["after"] if n in by_name else 0 for n in names],
+            type="scatter", mode="markers", orientation="h", y=shown,
+            x=[_share(by_name[n]) for n in shown],
             name="kept (%s)" % other["method"],
-            marker=dict(color=OTHER_COLOR, symbol="diamond", size=9),
-            text=[_percent(by_name[n]) if n in by_name else ""
-                  for n in names],
+            marker=dict(color=OTHER_COLOR, symbol="diamond", size=10,
+                        line=dict(color="white", width=1)),
+            text=[_kept_text(by_name[n]) for n in shown],
+            hovertemplate="%{y}: %{text}<extra>" + other["method"]
+            + "</extra>",
         ))
     return traces
 
@@ -274,10 +469,10 @@ def _size_plot(preview, other=None):
         names = list(sizes)
         traces.append(dict(
             type="bar", x=names,
-            y=[100 * (sizes[n]["retention"] or 0) for n in names],
+            y=[_share(sizes[n]) for n in names],
             text=["%d of %d" % (sizes[n]["after"], sizes[n]["before"])
                   for n in names],
             textposition="auto", marker=dict(color=color),
-            name=result["method"],
+            name="kept (%s)" % result["method"],
         ))
     return traces

@@ -10,6 +10,7 @@ from tfdp.fo_adapter import io
 
 from .common import (
     call_operator,
+    current_view_run,
     existing_run_key_input,
     heavy_operator_config,
     run_with_progress,
@@ -23,7 +24,7 @@ class ExportKept(foo.Operator):
         return heavy_operator_config(
             "export_kept",
             "TFDP: export kept samples",
-            "Write the kept samples of a run as a COCO file, "
+            "Save the kept samples of a run as a COCO file, "
             "losslessly from the source file when it is known",
         )
 
@@ -75,6 +76,8 @@ class ExportKept(foo.Operator):
             error = "give an absolute path"
         elif labels_path and os.path.isdir(labels_path):
             error = "this is a folder; give a .json file"
+        elif labels_path and not labels_path.lower().endswith(".json"):
+            error = "give a path ending in .json"
         elif labels_path and not os.path.isdir(os.path.dirname(labels_path)):
             error = "folder %s does not exist" % os.path.dirname(labels_path)
         inputs.str(
@@ -122,10 +125,30 @@ class ExportKept(foo.Operator):
                 progress=progress,
             ),
         )
-        ctx.log(
-            "Wrote %d samples to %s (%s)"
-            % (result["num_samples"], result["labels_path"], result["mode"])
-        )
+        message = "Wrote %d samples and %d annotations to %s (%s)" % (
+            result["num_samples"], result["num_annotations"],
+            result["labels_path"], result["mode"])
+        ctx.log(message)
+        if ctx.delegated:
+            # the delegated operation's last progress label is its record
+            ctx.set_progress(progress=1.0, label=message)
+        else:
+            yield ctx.ops.show_output(export_output().to_json(), result)
+
+
+def export_output():
+    """What an export shows when it is done."""
+    outputs = types.Object()
+    outputs.str("labels_path", label="Written to")
+    outputs.int("num_samples", label="Samples")
+    outputs.int("num_annotations", label="Annotations")
+    outputs.str("source", label="Source file")
+    outputs.str("mode", label="Export",
+                description="lossless: the source records, unchanged; "
+                "fiftyone: written by FiftyOne's COCO exporter")
+    return types.Property(
+        outputs, view=types.View(label="Exported the kept samples")
+    )
 
 
 class GetRunInfo(foo.Operator):
@@ -134,7 +157,8 @@ class GetRunInfo(foo.Operator):
         return foo.OperatorConfig(
             name="get_run_info",
             label="TFDP: get run info",
-            description="Show a TFDP run's parameters and retention report",
+            description="The summary of a TFDP run: method, field, counts, "
+            "keep ratio, tag, saved view and retention",
             dynamic=True,
         )
 
@@ -155,20 +179,83 @@ class GetRunInfo(foo.Operator):
         )
 
     def execute(self, ctx):
-        return tfdp.get_run_info(
+        info = tfdp.get_run_info(
             ctx.dataset, run_key=ctx.params.get("run_key", "tfdp")
         )
+        info["summary"] = run_summary(info)
+        return info
 
     def resolve_output(self, ctx):
         outputs = types.Object()
-        outputs.str("run_key", label="Run key")
-        outputs.str("timestamp", label="Created")
-        outputs.obj("config", label="Parameters", view=types.JSONView())
-        outputs.obj("report", label="Retention report",
-                    view=types.JSONView())
+        outputs.str("summary", view=types.MarkdownView())
         return types.Property(
             outputs, view=types.View(label="TFDP run info")
         )
+
+
+def _counts(counts):
+    percent = ("%.1f %%" % (100 * counts["retention"])
+               if counts.get("retention") is not None else "n/a")
+    return "%d of %d (%s)" % (counts["after"], counts["before"], percent)
+
+
+def run_summary(info):
+    """A run's info as a Markdown table, with the retention report's
+    headline.
+
+    Args:
+        info: a dict from :func:`tfdp.get_run_info`
+
+    Returns:
+        a Markdown string
+    """
+    config = info["config"]
+    rows = [
+        ("Run", "`%s`" % info["run_key"]),
+        ("Method", config.get("method")),
+        ("Label field", "`%s`" % config.get("label_field")),
+        ("Created", info["timestamp"].split(".")[0] + " UTC"),
+        ("Status", info["status"] + ("" if info["finished"]
+                                     else " (did not finish)")),
+    ]
+    if config.get("num_samples") is not None:
+        rows.append(("Scored", "%d instances of %d samples" % (
+            config.get("num_instances") or 0, config["num_samples"])))
+    ineligible = config.get("ineligible") or {}
+    if ineligible:
+        rows.append(("Not scored", ", ".join(
+            "%d %s" % (n, reason) for reason, n in ineligible.items())))
+    if config.get("invalid"):
+        rows.append(("Skipped as malformed", "%d labels"
+                     % len(config["invalid"])))
+    if config.get("num_kept") is not None:
+        if config.get("keep_ratio") is not None:
+            asked = "keep ratio %s" % config["keep_ratio"]
+        elif config.get("prune_ratio") is not None:
+            asked = "prune ratio %s" % config["prune_ratio"]
+        else:
+            asked = "keep %s" % config.get("keep")
+        rows.append(("Kept", "%d of %d samples (%s)" % (
+            config["num_kept"], config.get("num_samples") or 0, asked)))
+    if config.get("tag"):
+        rows.append(("Tag", "`%s`" % config["tag"]))
+    if config.get("saved_view"):
+        rows.append(("Saved view", "`%s`" % config["saved_view"]))
+
+    lines = ["| | |", "|---|---|"]
+    lines += ["| %s | %s |" % (name, value) for name, value in rows]
+    report = info.get("report")
+    if report:
+        headline = "**Retention:** images %s, instances %s" % (
+            _counts(report["images"]), _counts(report["instances"]))
+        if report["classes"]:
+            worst = report["classes"][0]
+            headline += "; worst class **%s** %s" % (
+                worst["name"], _counts(worst))
+        lines += ["", headline]
+    else:
+        lines += ["", "Not pruned yet: run *TFDP: prune* to keep samples."]
+    return "\n".join(lines)
 
 
 class DeleteRun(foo.Operator):
@@ -177,8 +264,8 @@ class DeleteRun(foo.Operator):
         return foo.OperatorConfig(
             name="delete_run",
             label="TFDP: delete run",
-            description="Delete a TFDP run: its fields, tag, saved view and "
-            "record, and nothing else",
+            description="Undo a TFDP run: delete its fields, tag, saved view "
+            "and record, and nothing else",
             dynamic=True,
         )
 
@@ -212,8 +299,13 @@ class DeleteRun(foo.Operator):
         )
 
     def execute(self, ctx):
-        tfdp.delete_run(ctx.dataset, run_key=ctx.params.get("run_key", "tfdp"))
+        run_key = ctx.params.get("run_key", "tfdp")
+        # the view shows this run's samples: it would go stale, empty
+        shown = current_view_run(ctx) == run_key
+        tfdp.delete_run(ctx.dataset, run_key=run_key)
         ctx.trigger("reload_dataset")
+        if shown:
+            ctx.ops.clear_view()
 
 
 class OpenPanel(foo.Operator):

@@ -10,11 +10,14 @@ from .common import (
     amount_from_params,
     amount_input,
     call_operator,
+    default_run_key,
     heavy_operator_config,
     label_field_input,
     method_input,
     new_run_key_input,
     run_with_progress,
+    target_input,
+    target_samples,
     tfdp_runs,
 )
 
@@ -25,8 +28,10 @@ class ComputeScores(foo.Operator):
         return heavy_operator_config(
             "compute_scores",
             "TFDP: compute scores",
-            "Score every instance mask by shape complexity and "
-            "store perimeter, area, pixels and score on each label, and the "
+            # the App lists operators by the first letter of their
+            # description: C, K, O, S, V, W follow the workflow
+            "Compute shape scores: measure every instance mask and store "
+            "perimeter, area, pixels and score on each label, and the "
             "image score on each sample",
         )
 
@@ -57,7 +62,7 @@ class ComputeScores(foo.Operator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        target = ctx.target_view()
+        target = target_input(ctx, inputs)
         label_field_input(ctx, inputs, target)
         method_input(ctx, inputs)
         new_run_key_input(ctx, inputs)
@@ -66,7 +71,7 @@ class ComputeScores(foo.Operator):
         )
 
     def execute(self, ctx):
-        target = ctx.target_view()
+        target = target_samples(ctx)
         label_field = ctx.params["label_field"]
         method = ctx.params.get("method", "cb-scs")
         run_key = ctx.params.get("run_key", "tfdp")
@@ -138,9 +143,9 @@ class Prune(foo.Operator):
         params = dict(
             run_key=run_key,
             amount=given[0],
-            value=amounts[given[0]],
             rescore=label_field is not None,
         )
+        params[given[0]] = amounts[given[0]]
         for name, value in (("label_field", label_field), ("method", method),
                             ("tag", tag), ("seed", seed)):
             if value is not None:
@@ -151,7 +156,9 @@ class Prune(foo.Operator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        run_key = new_run_key_input(ctx, inputs)
+        run_key = new_run_key_input(
+            ctx, inputs, default=default_run_key(ctx) or "tfdp"
+        )
         exists = run_key in tfdp_runs(ctx)
 
         if exists:
@@ -166,7 +173,7 @@ class Prune(foo.Operator):
         rescore = not exists or ctx.params.get("rescore", False)
 
         if rescore:
-            target = ctx.target_view()
+            target = target_input(ctx, inputs)
             label_field_input(ctx, inputs, target)
             num_samples = len(target)
             default_method = "cb-scs"
@@ -194,7 +201,7 @@ class Prune(foo.Operator):
         rescore = run_key not in tfdp_runs(ctx) or ctx.params.get("rescore")
 
         if rescore:
-            target = ctx.target_view()
+            target = target_samples(ctx)
             label_field = ctx.params["label_field"]
             yield from run_with_progress(
                 ctx,

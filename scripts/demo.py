@@ -84,6 +84,11 @@ def main():
     print("Open the result in the App, with the TFDP plugin: make app")
     print("(then the 'tfdp-kept' saved view, or press ` for the TFDP "
           "operators)")
+    # the dataset lives in the demo's own database, not in ~/.fiftyone
+    print("Open it from Python: make shell, or")
+    print("  FIFTYONE_DATABASE_DIR=%s python -c \"import fiftyone as fo; "
+          "fo.load_dataset(%r)\"" % (
+              os.environ.get("FIFTYONE_DATABASE_DIR", "~/.fiftyone"), NAME))
     return 0 if same else 1
 
 

@@ -57,18 +57,15 @@ def test_score_csv_matches_the_full_canvas(tmp_path, capsys):
         "scs", "si_scs", "cb_scs",
     ]
     data = json.load(open(LVIS))
-    shapes = naive.shapes(data)
-    scores = naive.scores(shapes)
-    assert len(rows) - 1 == len(shapes)
-    for row in rows[1:]:
-        ann_id = int(row[1])
-        image_id, category_id, perimeter, area, _ = shapes[ann_id]
-        assert [int(row[0]), int(row[2])] == [image_id, category_id]
+    reference = naive.shapes(data)
+    scores = naive.scores(reference)
+    assert len(rows) - 1 == len(reference)
+    for row, shape, values in zip(rows[1:], reference, scores):
+        image_id, ann_id, category_id, perimeter, area = shape
+        assert [int(v) for v in row[:3]] == [image_id, ann_id, category_id]
         # full precision: the text reads back to the exact float
         assert [float(v) for v in row[3:5]] == [perimeter, area]
-        assert [float(v) for v in row[5:]] == pytest.approx(
-            scores[ann_id], rel=1e-12
-        )
+        assert [float(v) for v in row[5:]] == pytest.approx(values, rel=1e-12)
 
 
 def test_prune_coco_sample(tmp_path, capsys):
@@ -262,10 +259,10 @@ BAD_INPUTS = {
         [ann(15, 1, square(0, 0, 5))],
         "image 2: height null is not a positive integer",
     ),
-    "duplicate annotation id": (
-        _good_images(),
-        [ann(16, 1, square(0, 0, 5)), ann(16, 2, square(0, 0, 5))],
-        "annotation 16 (image 2): annotation id 16 is used more than once",
+    "duplicate image id": (
+        [image(1), image(2), image(1, width=30)],
+        [ann(16, 1, square(0, 0, 5)), ann(17, 2, square(0, 0, 5))],
+        "image 1: id used by 2 image records (at positions 0 and 2)",
     ),
 }
 
@@ -358,16 +355,30 @@ def test_missing_file(tmp_path, capsys):
     [
         (["--keep-ratio", "1.5"], "'1.5' is not a ratio between 0 and 1"),
         (["--keep", "x"], "'x' is not a non-negative integer"),
-        (["--keep-ratio", "0.5,0.5"], "a value is given twice"),
+        (["--keep-ratio", "0.5,0.5"], "0.5 is given twice"),
+        (["--keep-ratio", "0.5,.5"], "0.5 and .5 are the same value"),
+        (["--prune-ratio", "0.25,0.250"], "0.25 and 0.250 are the same"),
+        (["--keep", "3,03"], "3 and 03 are the same value"),
+        (["--keep-ratio", "0.5,"], "'' is not a ratio between 0 and 1"),
+        (["--keep-ratio", "nan"], "'nan' is not a ratio between 0 and 1"),
+        (["--keep", "-1"], "'-1' is not a non-negative integer"),
+        (["--keep-ratio", "0.5", "--seed", "-5"],
+         "argument --seed: '-5' is not a non-negative integer"),
+        (["--keep-ratio", "0.5", "--seed", "x"], "'x' is not a non-negative"),
+        (["--keep-ratio", "0.5", "--method", "area"], "invalid choice"),
+        (["--keep-ratio", "0.5", "--report", ""], "--report: the path is"),
         (["--keep-ratio", "0.5", "--keep", "3"], "not allowed with"),
         ([], "one of the arguments"),
     ],
 )
 def test_usage_errors(tmp_path, capsys, argv, message):
+    # the input does not exist: arguments are checked before it is read
     with pytest.raises(SystemExit) as e:
-        run("prune", COCO_SAMPLE, "-o", tmp_path / "o.json", *argv)
+        run("prune", tmp_path / "missing.json", "-o", tmp_path / "o.json",
+            *argv)
     assert e.value.code == 2
     assert message in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
 
 
 def test_console_command_without_terminal(tmp_path):
@@ -420,3 +431,434 @@ def test_output_is_valid_coco_for_every_real_file(tmp_path):
         assert len(loaded.getAnnIds()) == sum(
             a["image_id"] in kept for a in data["annotations"]
         )
+
+
+# ---------------------------------------------------------------------------
+# Real files that are unusual but not wrong
+
+
+def with_repeated_ids(data, pairs):
+    """Gives an annotation of another image each id of ``pairs``: TACO's
+    official file uses ids 309 and 4040 twice each, so."""
+    by_id = {a["id"]: a for a in data["annotations"]}
+    for ann_id, donor_id in pairs:
+        donor = by_id[donor_id]
+        assert donor["image_id"] != by_id[ann_id]["image_id"]
+        donor["id"] = ann_id
+    return data
+
+
+def test_repeated_annotation_ids_in_taco_are_kept_and_warned(tmp_path, capsys):
+    data = with_repeated_ids(json.load(open(TACO)), [(309, 1000), (4040, 5000)])
+    path = tmp_path / "taco-official-ids.json"
+    path.write_text(json.dumps(data))
+
+    assert run("score", path, "-o", tmp_path / "s.csv") == 0
+    captured = capsys.readouterr()
+    warnings = [l for l in captured.err.splitlines() if l.startswith("tfdp:")]
+    assert warnings == [
+        "tfdp: warning: %s: annotation ids 309 and 4040 are used by "
+        "annotations of different images; every annotation is kept and "
+        "scored, identified by its image and its id" % path
+    ]
+    assert "wrote 8311 eligible annotations of 3831 images" in captured.out
+    with open(tmp_path / "s.csv") as f:
+        rows = list(csv.reader(f))[1:]
+    keys = [(r[0], r[1]) for r in rows]
+    assert len(keys) == len(set(keys)) == 8311
+    assert sum(r[1] == "309" for r in rows) == 2
+
+    report = tmp_path / "r.json"
+    assert run("prune", path, "-o", tmp_path / "all.json", "--keep-ratio",
+               "1", "--report", report) == 0
+    assert "tfdp: warning:" in capsys.readouterr().err
+    written = json.loads((tmp_path / "all.json").read_text())
+    assert written["annotations"] == data["annotations"]  # every one kept
+    saved = json.loads(report.read_text())
+    assert saved["warnings"] == [warnings[0].split(": ", 3)[3]]
+    assert saved["instances"]["before"] == 8311
+    assert saved["invalid"] == []
+
+
+def test_repeated_annotation_ids_count_in_class_totals(tmp_path):
+    # the COCO sample with two ids each given to two annotations: CB-SCS
+    # class totals take every annotation, as the full canvas does
+    data = json.load(open(COCO_SAMPLE))
+    anns = data["annotations"]
+    data = with_repeated_ids(data, [(anns[0]["id"], anns[1]["id"]),
+                                    (anns[2]["id"], anns[40]["id"])])
+    path = tmp_path / "repeated.json"
+    path.write_text(json.dumps(data))
+    assert run("score", path, "-o", tmp_path / "s.csv") == 0
+    with open(tmp_path / "s.csv") as f:
+        rows = list(csv.reader(f))[1:]
+    reference = naive.shapes(data)
+    assert len(rows) == len(reference) == 929
+    for row, shape, values in zip(rows, reference, naive.scores(reference)):
+        assert [int(v) for v in row[:3]] == list(shape[:3])
+        assert [float(v) for v in row[3:5]] == list(shape[3:])
+        assert [float(v) for v in row[5:]] == pytest.approx(values, rel=1e-12)
+    for ratio in ("0.5", "0.8"):
+        out = tmp_path / ("p%s.json" % ratio)
+        assert run("prune", path, "-o", out, "--keep-ratio", ratio) == 0
+        assert json.loads(out.read_text()) == naive.prune(data, ratio,
+                                                          rows=reference)
+
+
+def test_same_id_twice_in_one_image_is_warned(tmp_path, capsys):
+    path = make_file(
+        tmp_path,
+        [image(1), image(2)],
+        [ann(5, 1, square(0, 0, 5)), ann(5, 1, square(2, 2, 6)),
+         ann(5, 2, square(0, 0, 4)), ann(6, 2, square(0, 0, 3))],
+    )
+    assert run("score", path, "-o", tmp_path / "s.csv") == 0
+    err = capsys.readouterr().err
+    assert err.count("tfdp: warning:") == 2
+    assert "annotation id 5 is used by annotations of different images" in err
+    assert ("annotation id 5 (image 1) is used more than once within one "
+            "image") in err
+    with open(tmp_path / "s.csv") as f:
+        assert len(list(csv.reader(f))) == 5
+
+
+# ---------------------------------------------------------------------------
+# Duplicate image ids: ambiguous, refused or skipped whole
+
+
+def coco_with_duplicate_image(tmp_path):
+    data = json.load(open(COCO_SAMPLE))
+    second = dict(data["images"][5], id=9)  # a second record with id 9
+    data["images"].append(second)
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps(data))
+    return str(path), data
+
+
+def test_duplicate_image_id_is_refused(tmp_path, capsys):
+    path, _ = coco_with_duplicate_image(tmp_path)
+    assert run("prune", path, "-o", tmp_path / "o.json", "--keep-ratio",
+               "0.5") == 1
+    err = capsys.readouterr().err
+    assert ("image 9: id used by 2 image records (at positions 0 and 128)"
+            in err)
+    assert "--skip-invalid" in err
+    assert sorted(os.listdir(tmp_path)) == ["dup.json"]
+
+
+def test_duplicate_image_id_is_skipped_whole(tmp_path, capsys):
+    path, data = coco_with_duplicate_image(tmp_path)
+    out = tmp_path / "o.json"
+    report = tmp_path / "r.json"
+    assert run("prune", path, "-o", out, "--keep-ratio", "1",
+               "--skip-invalid", "--report", report) == 0
+    text = capsys.readouterr().out
+    assert ("skipped: image 9: id used by 2 image records (at positions 0 "
+            "and 128) (its 8 annotations skipped too)") in text
+    written = json.loads(out.read_text())
+    ids = [im["id"] for im in written["images"]]
+    assert len(ids) == len(set(ids)) == 127 and 9 not in ids
+    # every other annotation is there: none is dropped silently
+    assert written["annotations"] == [
+        a for a in data["annotations"] if a["image_id"] != 9
+    ]
+    saved = json.loads(report.read_text())
+    assert saved["images"]["before"] == 127
+    assert [(p["kind"], p["id"]) for p in saved["invalid"]] == [("image", 9)]
+    COCO(str(out))
+
+
+def test_prune_never_writes_a_duplicate_image_id():
+    data = json.load(open(COCO_SAMPLE))
+    data["images"].append(dict(data["images"][3], id=9))
+    from tfdp import coco
+    from tfdp.errors import TFDPError
+
+    with pytest.raises(TFDPError, match="image id 9 is used by more than"):
+        coco.prune(data, [9, 25])
+
+
+# ---------------------------------------------------------------------------
+# Refused consistently: named, nothing written
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("iscrowd", "0", 'iscrowd "0" is not 0, 1, true or false'),
+        ("iscrowd", "false", 'iscrowd "false" is not 0, 1, true or false'),
+        ("iscrowd", 2, "iscrowd 2 is not 0, 1, true or false"),
+        ("iscrowd", -1, "iscrowd -1 is not"),
+        ("iscrowd", 1.0, "iscrowd 1.0 is not"),
+        ("iscrowd", None, "iscrowd null is not"),
+        ("iscrowd", [], "iscrowd [] is not"),
+        ("ignore", "1", 'ignore "1" is not 0, 1, true or false'),
+        ("ignore", None, "ignore null is not"),
+        ("bbox", ["0", 0, 5, 5], 'bbox ["0", 0, 5, 5] is not a list of 4'),
+        ("bbox", [0, 0, True, 5], "bbox [0, 0, true, 5] is not a list of 4"),
+        ("bbox", [0, 0, 5], "bbox [0, 0, 5] is not a list of 4 numbers"),
+        ("segmentation", [[0, 0, "4", 0, 4, 4]],
+         'polygon part 0 has a coordinate that is not a number: "4"'),
+        ("segmentation", [[0, 0, 4, 0, 4, True]],
+         "polygon part 0 has a coordinate that is not a number: true"),
+        ("segmentation", "polygon", "segmentation is a string, not polygons"),
+    ],
+)
+def test_malformed_fields_are_named(tmp_path, capsys, field, value, message):
+    record = ann(7, 1, square(0, 0, 5))
+    record[field] = value
+    path = make_file(tmp_path, [image(1)], [record])
+    assert run("prune", path, "-o", tmp_path / "o.json", "--keep", "1") == 1
+    err = capsys.readouterr().err
+    assert "annotation 7 (image 1): " + message in err
+    assert os.listdir(tmp_path) == ["in.json"]
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ({}, "eligible"),  # absent means 0
+        ({"iscrowd": 0, "ignore": 0}, "eligible"),
+        ({"iscrowd": False, "ignore": False}, "eligible"),
+        ({"iscrowd": 1}, "crowd"),
+        ({"iscrowd": True}, "crowd"),
+        ({"ignore": 1}, "ignore"),
+        ({"ignore": True, "iscrowd": 0}, "ignore"),
+    ],
+)
+def test_flags_accepted(tmp_path, capsys, flags, expected):
+    record = ann(7, 1, square(0, 0, 5), **flags)
+    path = make_file(tmp_path, [image(1)], [record])
+    assert run("score", path, "-o", tmp_path / "s.csv") == 0
+    out = capsys.readouterr().out
+    if expected == "eligible":
+        assert "wrote 1 eligible annotations" in out
+    else:
+        assert "not scored: 1 %s" % expected in out
+
+
+def test_deep_nesting_is_refused_cleanly(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_bytes(b"[" * 200_000 + b"]" * 200_000)
+    tfdp = os.path.join(os.path.dirname(sys.executable), "tfdp")
+    for argv in (["score", str(path), "-o", str(tmp_path / "s.csv")],
+                 ["prune", str(path), "-o", str(tmp_path / "o.json"),
+                  "--keep-ratio", "0.5"]):
+        done = subprocess.run([tfdp] + argv, capture_output=True, text=True)
+        assert done.returncode == 1
+        assert done.stderr == (
+            "tfdp: error: %s: invalid JSON: nested more than 1024 levels "
+            "deep\n" % path
+        )
+    assert os.listdir(tmp_path) == ["deep.json"]
+
+
+def test_deep_but_readable_records_are_kept_exactly(tmp_path):
+    # 600 levels deep in an extra field: orjson writes at most 255, the
+    # standard library writes the rest, byte for byte
+    deep = []
+    for _ in range(600):
+        deep = [deep]
+    record = ann(7, 1, square(0, 0, 5), extra=deep)
+    path = make_file(tmp_path, [image(1)], [record])
+    assert run("prune", path, "-o", tmp_path / "o.json", "--keep", "1") == 0
+    with open(path) as f:
+        expected = json.dumps(json.load(f), ensure_ascii=False,
+                              separators=(",", ":"))
+    assert (tmp_path / "o.json").read_text() == expected
+
+
+@pytest.mark.parametrize("command", ["score", "prune"])
+def test_nothing_left_to_prune(tmp_path, capsys, command):
+    path = make_file(
+        tmp_path,
+        [{"id": 1, "width": 0, "height": 5}, {"id": 2, "width": "20"}],
+        [ann(1, 1, square(0, 0, 5)), ann(2, 2, square(0, 0, 5))],
+    )
+    argv = [command, path, "-o", tmp_path / "out", "--skip-invalid"]
+    if command == "prune":
+        argv += ["--keep-ratio", "0.5", "--report", tmp_path / "r.json"]
+    assert run(*argv) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "tfdp: error: %s: nothing is left to %s: all 2 malformed records "
+        "were skipped and no valid image remains\n" % (path, command)
+    )
+    assert os.listdir(tmp_path) == ["in.json"]
+
+
+def test_no_images_at_all(tmp_path, capsys):
+    path = make_file(tmp_path, [], [])
+    assert run("prune", path, "-o", tmp_path / "o.json", "--keep", "1") == 1
+    assert "in.json: no images to prune" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == ["in.json"]
+
+
+def input_spellings(tmp_path):
+    """The input under other names: a symbolic link, a hard link, a path
+    through ./.. and a link to its folder."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    source = folder / "in.json"
+    source.write_bytes(open(COCO_SAMPLE, "rb").read())
+    os.symlink(source, tmp_path / "symlink.json")
+    os.link(source, tmp_path / "hardlink.json")
+    os.symlink(folder, tmp_path / "folder-link")
+    return str(source), [
+        str(tmp_path / "symlink.json"),
+        str(tmp_path / "hardlink.json"),
+        str(folder / ".." / "data" / "." / "in.json"),
+        str(tmp_path / "folder-link" / "in.json"),
+        str(source),
+    ]
+
+
+@pytest.mark.parametrize("command", ["score", "prune", "prune-report"])
+def test_output_is_never_the_input(tmp_path, capsys, command):
+    source, spellings = input_spellings(tmp_path)
+    before = open(source, "rb").read()
+    for spelling in spellings:
+        if command == "score":
+            argv = ["score", source, "-o", spelling]
+        elif command == "prune":
+            argv = ["prune", source, "-o", spelling, "--keep-ratio", "0.5"]
+        else:
+            argv = ["prune", source, "-o", tmp_path / "o.json",
+                    "--keep-ratio", "0.5", "--report", spelling]
+        assert run(*argv, "--overwrite") == 1, spelling
+        assert "is the input file" in capsys.readouterr().err
+        assert open(source, "rb").read() == before
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_outputs_must_differ(tmp_path, capsys):
+    out = tmp_path / "o.json"
+    assert run("prune", COCO_SAMPLE, "-o", out, "--keep-ratio", "0.5",
+               "--report", str(tmp_path / "." / "o.json")) == 1
+    assert "are the same output file" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
+
+
+def test_interrupt_while_writing_leaves_nothing(tmp_path, capsys, monkeypatch):
+    # the second of four outputs is interrupted: none of them appears
+    from tfdp import coco
+
+    calls = []
+    real_dump = coco.dump_json
+
+    def dump_then_interrupt(data, f):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_dump(data, f)
+
+    monkeypatch.setattr(coco, "dump_json", dump_then_interrupt)
+    assert run("prune", COCO_SAMPLE, "-o", tmp_path / "o.json",
+               "--keep-ratio", "0.5,0.7", "--report", tmp_path / "r.json") == 130
+    assert capsys.readouterr().err == "tfdp: interrupted; nothing was written\n"
+    assert os.listdir(tmp_path) == []
+
+
+def test_signal_while_renaming_is_held_until_all_are_in_place(
+    tmp_path, monkeypatch
+):
+    # SIGINT arrives while the first output is renamed into place: it takes
+    # effect once every output is there, and they are reported written
+    import signal
+
+    from tfdp import coco
+
+    real_link = os.link
+
+    def link_and_signal(src, dst):
+        if not calls:
+            signal.raise_signal(signal.SIGINT)
+        calls.append(dst)
+        real_link(src, dst)
+
+    calls = []
+    monkeypatch.setattr(os, "link", link_and_signal)
+    written = []
+    outputs = [(str(tmp_path / name), coco.file_writer(
+        lambda f, name=name: f.write(name.encode()))) for name in "abc"]
+    with pytest.raises(KeyboardInterrupt):
+        coco.write_paths_atomic(outputs, written=written)
+    assert written == [path for path, _ in outputs]
+    assert sorted(os.listdir(tmp_path)) == ["a", "b", "c"]
+    assert (tmp_path / "c").read_text() == "c"
+
+
+def test_an_output_appearing_meanwhile_undoes_the_others(tmp_path):
+    from tfdp import coco
+    from tfdp.errors import OutputExistsError
+
+    def write_b(f):
+        (tmp_path / "c").write_text("someone else's")  # appears meanwhile
+        f.write(b"b")
+
+    outputs = [
+        (str(tmp_path / "a"), coco.file_writer(lambda f: f.write(b"a"))),
+        (str(tmp_path / "b"), coco.file_writer(write_b)),
+        (str(tmp_path / "c"), coco.file_writer(lambda f: f.write(b"c"))),
+    ]
+    written = []
+    with pytest.raises(OutputExistsError, match="c already exists$"):
+        coco.write_paths_atomic(outputs, written=written)
+    assert written == []
+    assert os.listdir(tmp_path) == ["c"]
+    assert (tmp_path / "c").read_text() == "someone else's"
+
+
+def test_image_size_as_an_integral_float(tmp_path, capsys):
+    path = make_file(
+        tmp_path,
+        [dict(image(1), width=20.0, height=20.0), dict(image(2), width=20.5)],
+        [ann(1, 1, square(0, 0, 5)), ann(2, 2, square(0, 0, 5))],
+    )
+    assert run("score", path, "-o", tmp_path / "s.csv", "--skip-invalid") == 0
+    out = capsys.readouterr().out
+    assert "wrote 1 eligible annotations of 1 images" in out
+    assert ("skipped: image 2: width 20.5 is not a positive integer (its 1 "
+            "annotation skipped too)") in out
+
+
+def test_an_image_id_used_many_times_is_named_once(tmp_path, capsys):
+    path = make_file(tmp_path, [image(1)] * 9 + [image(2)],
+                     [ann(1, 1, square(0, 0, 5)), ann(2, 2, square(0, 0, 5))])
+    assert run("score", path, "-o", tmp_path / "s.csv", "--skip-invalid") == 0
+    assert ("skipped: image 1: id used by 9 image records (at positions 0, "
+            "1, 2, 3, 4 and 4 more) (its 1 annotation skipped too)"
+            ) in capsys.readouterr().out
+
+
+def test_command_startup_is_lean():
+    # the command imports neither FiftyOne nor pandas nor Dask
+    code = (
+        "import sys; from tfdp.cli import main; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'fiftyone', 'pandas', 'dask', 'scipy', 'matplotlib'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, check=True)
+    assert done.stdout == "[]\n"
+
+
+def test_core_errors_carry_no_command_wording(tmp_path):
+    # the command adds its hints; the core's messages fit any caller
+    from tfdp import coco
+    from tfdp.errors import InvalidDataError, OutputExistsError
+
+    data = json.loads(open(make_file(
+        tmp_path, [image(1)], [ann(1, 1, [[1, 2, 3]])])).read())
+    with pytest.raises(InvalidDataError) as e:
+        coco.measure(data, source="in.json")
+    assert str(e.value) == (
+        "in.json: 1 malformed annotation:\n  annotation 1 (image 1): polygon "
+        "part 0 has an odd number of coordinates (3)"
+    )
+    existing = str(tmp_path / "in.json")
+    with pytest.raises(OutputExistsError) as e:
+        coco.check_writable(existing)
+    assert str(e.value) == "%s already exists" % existing
+    with pytest.raises(OutputExistsError, match="exists; pass overwrite=True"):
+        coco.write_json({}, existing, hint="pass overwrite=True to replace it")

@@ -214,7 +214,18 @@ def test_rle_errors(counts, message):
         ([[1, 2, 3]], "odd number of coordinates"),
         ([[1, 2, float("nan"), 4]], "non-finite"),
         ([[1, 2, float("inf"), 4]], "non-finite"),
-        ([[1, 2, "a", 4]], "non-numeric"),
+        ([[1, 2, "a", 4]], 'not a number: "a"'),
+        # coordinates are numbers: not numeric strings, booleans or null
+        ([[1, 2, "3", 4]], 'not a number: "3"'),
+        ([[1, 2, True, 4]], "not a number: true"),
+        ([[1, 2, None, 4]], "not a number: null"),
+        ([[1, 2, [3], 4]], r"not a number: \[3\]"),
+        ([[1, 2, 10**400, 4]], "out of range"),
+        ({"size": [10, 10], "counts": [10, True, 89]}, "not a number: true"),
+        ({"size": [10, 10], "counts": ["100"]}, 'not a number: "100"'),
+        ({"size": [10, True], "counts": [30]}, r"not \[height, width\]"),
+        ({"size": [10, 10], "counts": "0\u00e9"}, "invalid characters"),
+        ({"size": [10, 10], "counts": [10**30]}, "more pixels"),
         ([[1, 2, 3e10, 4]], "out of range"),
         ([5], "not a list of coordinates"),
         ("abc", "not polygons or RLE"),
@@ -244,3 +255,39 @@ def test_random_polygons_equal_the_full_canvas():
         mask = naive.full_mask(parts, width, height)
         assert shape[:2] == naive.mask_shape(mask), (parts, width, height)
         assert shape.pixels == int(mask.sum())
+
+
+def test_polygons_in_bulk_equal_one_by_one():
+    # the bulk path gives each instance exactly what polygon_shape gives,
+    # and falls back to it, with the same message, on a malformed one
+    rng = np.random.default_rng(11)
+    segmentations, widths, heights = [], [], []
+    for _ in range(400):
+        parts = []
+        for _ in range(rng.integers(0, 4)):
+            n = int(rng.integers(0, 7))
+            parts.append(rng.uniform(-8, 30, 2 * n).round(1).tolist())
+        segmentations.append(parts)
+        widths.append(int(rng.integers(1, 25)))
+        heights.append(int(rng.integers(1, 25)))
+
+    def one_by_one(segs):
+        out = []
+        for seg, w, h in zip(segs, widths, heights):
+            try:
+                out.append(geometry.polygon_shape(
+                    geometry.polygon_parts(seg), w, h))
+            except geometry.GeometryError as e:
+                out.append(str(e))
+        return out
+
+    def bulk(segs):
+        return [s if isinstance(s, geometry.Shape) else str(s)
+                for s in geometry.polygon_shapes(segs, widths, heights)]
+
+    assert bulk(segmentations) == one_by_one(segmentations)
+    broken = list(segmentations)
+    broken[7] = [[1, 2, "3", 4]]
+    broken[9] = [[1, 2, 3]]
+    assert bulk(broken) == one_by_one(broken)
+    assert "not a number" in bulk(broken)[7]

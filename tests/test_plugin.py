@@ -14,6 +14,7 @@ from fiftyone.operators.delegated import DelegatedOperationService
 from fiftyone.operators.executor import ExecutionContext, Executor
 
 import tfdp
+from tfdp.fo_adapter.preview import preview_pruning
 from conftest import COCO_SAMPLE, DATA, ROOT
 from tfdp import coco
 from tfdp.cli import main
@@ -199,12 +200,12 @@ def test_forms_validate(dataset):
     assert "overwrite_warning" in props
 
     props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep_ratio",
-                                value=1.5))
-    assert props["value"].invalid
-    assert "between 0 and 1" in props["value"].error_message
+                                keep_ratio=1.5))
+    assert props["keep_ratio"].invalid
+    assert "between 0 and 1" in props["keep_ratio"].error_message
     props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep",
-                                value=10))
-    assert not props["value"].invalid
+                                keep=10))
+    assert not props["keep"].invalid
     assert props["amount_summary"].view.label == "Keeps 10 of 128 samples"
 
     props = _form("export_kept", _ctx(dataset, run_key="tfdp"))
@@ -251,3 +252,351 @@ def test_operator_errors_are_reported(dataset):
         _operator("get_run_info")(dataset, run_key="nope")
     with pytest.raises(Exception, match="Path: label_field"):
         _operator("compute_scores")(dataset, "coco_id")
+
+
+def _ctx_with_view(dataset, view, **params):
+    return ExecutionContext(
+        request_params=dict(dataset_name=dataset.name,
+                            view=view._serialize(), params=params),
+        executor=Executor(),
+    )
+
+
+def test_prune_form_has_a_field_and_default_per_amount(dataset):
+    tfdp.compute_scores(dataset, FIELD)
+    defaults = {"keep_ratio": 0.7, "prune_ratio": 0.3, "keep": 90}
+    for kind, default in defaults.items():
+        # a value of another kind is never carried over
+        props = _form("prune", _ctx(dataset, run_key="tfdp", amount=kind,
+                                    keep_ratio=0.5, prune_ratio=0.5))
+        assert props[kind].default == default
+        others = set(defaults) - {kind}
+        assert not others & set(props)
+        if kind == "keep":
+            assert not props["keep"].invalid
+            assert props["amount_summary"].view.label == (
+                "Keeps 90 of 128 samples")
+
+    # an empty field, in the form's own words
+    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep_ratio",
+                                keep_ratio=None))
+    assert props["keep_ratio"].invalid
+    assert props["keep_ratio"].error_message == (
+        "enter the fraction of samples to keep")
+    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep",
+                                keep=None))
+    assert props["keep"].error_message == "enter the number of samples to keep"
+
+    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep",
+                                keep=0))
+    assert props["keep"].invalid
+    assert props["keep"].error_message == "keep at least 1 sample"
+    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep",
+                                keep=200))
+    assert props["keep"].invalid
+    assert props["keep"].error_message == "200 exceeds the 128 samples"
+    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="prune_ratio",
+                                prune_ratio=0.3))
+    assert props["amount_summary"].view.label == "Keeps 90 of 128 samples"
+    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep_ratio",
+                                keep_ratio=0.001))
+    assert props["keep_ratio"].error_message == "this keeps no sample of 128"
+
+    # refused at execution too, not clamped
+    with pytest.raises(Exception, match="exceeds the 128 samples"):
+        _operator("prune")(dataset, keep=200)
+    result = _operator("prune")(dataset, prune_ratio=0.3)
+    assert result.error is None
+    assert dataset.count_sample_tags() == {"tfdp:keep": 90}
+
+
+def test_an_empty_run_key_shows_one_message(dataset):
+    tfdp.compute_scores(dataset, FIELD)
+    for name in ("compute_scores", "prune"):
+        props = _form(name, _ctx(dataset, run_key=""))
+        assert props["run_key"].invalid
+        assert props["run_key"].error_message == "enter a run key"
+        assert not props["run_key"].required  # no second "Required" message
+        assert "overwrite_warning" not in props
+    # absent, it is the form's first rendering: the default, no error
+    props = _form("compute_scores", _ctx(dataset))
+    assert not props["run_key"].invalid
+    assert props["run_key"].default == "tfdp"
+
+
+def test_the_target_is_explicit_and_the_dataset_by_default(dataset):
+    from fiftyone.operators.constants import ViewTarget
+
+    view = dataset.limit(38)
+    props = _form("compute_scores", _ctx_with_view(dataset, view))
+    target = props["view_target"]
+    assert target.default == ViewTarget.DATASET
+    assert set(target.type.values) == {ViewTarget.DATASET,
+                                       ViewTarget.CURRENT_VIEW}
+    assert props["target_summary"].view.label == (
+        "Scores the 128 samples of the dataset. CB-SCS class totals are "
+        "taken over these samples only")
+    props = _form("compute_scores", _ctx_with_view(
+        dataset, view, view_target=ViewTarget.CURRENT_VIEW))
+    assert props["target_summary"].view.label.startswith(
+        "Scores the 38 samples of the current view.")
+
+    # from the App, with a view on screen and the form's default: the dataset
+    result = foo.execute_operator(
+        "%s/prune" % PLUGIN,
+        dict(view=view),
+        params=dict(run_key="fresh", label_field=FIELD, amount="keep",
+                    keep=10),
+    )
+    assert result.error is None
+    assert dataset.count("fresh_score") == 128
+    assert tfdp.get_run_info(dataset, "fresh")["config"]["num_samples"] == 128
+
+
+def test_forms_default_to_the_run_on_screen_else_the_newest(dataset):
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    tfdp.apply_tfdp(dataset, FIELD, keep=20, run_key="tfdp2")
+    for name in ("export_kept", "get_run_info", "delete_run"):
+        props = _form(name, _ctx(dataset))
+        assert props["run_key"].default == "tfdp2"
+        assert list(props["run_key"].type.values) == ["tfdp2", "tfdp"]
+    assert _form("prune", _ctx(dataset))["run_key"].default == "tfdp2"
+
+    # the grid shows tfdp's kept samples, then its pruned-away samples
+    from tfdp.fo_adapter.preview import pruned_away_view
+
+    for view in (tfdp.load_kept_view(dataset, "tfdp"),
+                 pruned_away_view(dataset, "tfdp", keep_ratio=0.7)):
+        for name in ("export_kept", "get_run_info", "delete_run", "prune"):
+            props = _form(name, _ctx_with_view(dataset, view))
+            assert props["run_key"].default == "tfdp", name
+
+
+def test_operators_are_listed_in_workflow_order():
+    # the App's operator browser sorts by the first character of each
+    # description (then by registration order): the workflow, delete last
+    workflow = ["compute_scores", "prune", "open_panel", "export_kept",
+                "get_run_info", "delete_run"]
+    configs = [_operator(name).config for name in workflow]
+    keys = [ord((c.description or c.label)[0]) for c in configs]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    import yaml
+
+    manifest = yaml.safe_load(open(os.path.join(ROOT, "fiftyone.yml")))
+    assert manifest["operators"] == workflow
+
+
+def test_export_requires_json_and_shows_its_result(dataset, tmp_path):
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    props = _form("export_kept", _ctx(dataset, labels_path=str(
+        tmp_path / "kept.txt")))
+    assert props["labels_path"].invalid
+    assert props["labels_path"].error_message == "give a path ending in .json"
+
+    out = tmp_path / "kept.json"
+    ctx = _ctx(dataset, run_key="tfdp", labels_path=str(out))
+    messages = list(_operator("export_kept").execute(ctx))
+    shown = messages[-1].body
+    assert shown.operator_uri.endswith("show_output")
+    written = json.loads(out.read_text())
+    assert shown.params["results"] == {
+        "mode": "lossless", "labels_path": str(out), "num_samples": 90,
+        "num_annotations": len(written["annotations"]),
+        "source": COCO_SAMPLE}
+    fields = shown.params["outputs"]["type"]["properties"]
+    assert {"labels_path", "num_samples", "num_annotations"} <= set(fields)
+
+
+def test_deleting_the_run_on_screen_resets_the_view(dataset):
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    tfdp.apply_tfdp(dataset, FIELD, keep=20, run_key="other")
+
+    def triggered(ctx):
+        return [r["operator_uri"] for r in ctx.executor.to_json()["requests"]]
+
+    # another run's samples on screen: the view stays
+    ctx = _ctx_with_view(dataset, tfdp.load_kept_view(dataset, "other"),
+                         run_key="tfdp")
+    _operator("delete_run").execute(ctx)
+    assert triggered(ctx) == ["reload_dataset"]
+    ctx = _ctx_with_view(dataset, tfdp.load_kept_view(dataset, "other"),
+                         run_key="other")
+    _operator("delete_run").execute(ctx)
+    assert triggered(ctx) == ["reload_dataset", "clear_view"]
+    assert tfdp.list_runs(dataset) == []
+
+
+def test_run_info_is_a_readable_summary(dataset):
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    info = _operator("get_run_info")(dataset).result
+    summary = info["summary"]
+    report = tfdp.get_run_info(dataset)["report"]
+    worst = report["classes"][0]
+    for text in ("| Method | cb-scs |", "| Label field | `segmentations` |",
+                 "| Status | pruned |", "| Kept | 90 of 128 samples "
+                 "(keep ratio 0.7) |", "| Tag | `tfdp:keep` |",
+                 "| Saved view | `tfdp-kept` |",
+                 "**Retention:** images 90 of 128 (70.3 %%), instances "
+                 "%d of %d" % (report["instances"]["after"],
+                               report["instances"]["before"]),
+                 "worst class **%s** %d of %d" % (
+                     worst["name"], worst["after"], worst["before"])):
+        assert text in summary
+    assert "| Created | 20" in summary
+    outputs = _operator("get_run_info").resolve_output(_ctx(dataset))
+    assert list(outputs.type.properties) == ["summary"]
+
+
+def _panel_event(dataset, state, view=None, **params):
+    request = dict(dataset_name=dataset.name,
+                   params=dict(panel_id="tfdp-panel", panel_state=state,
+                               **params))
+    if view is not None:
+        request["view"] = view._serialize()
+    return ExecutionContext(request_params=request, executor=Executor())
+
+
+def _panel_data(ctx):
+    data = {}
+    for request in ctx.executor.to_json()["requests"]:
+        if request["operator_uri"] == "patch_panel_data":
+            data.update(request["params"]["data"])
+    return data
+
+
+def test_panel_survives_deleted_runs_and_lists_new_ones(dataset):
+    panel = _operator("tfdp_panel")
+    state = {}
+    ctx = _panel_event(dataset, state)
+    panel.on_load(ctx)
+    assert state["run_key"] is None
+    assert "no_runs" in panel.render(ctx).type.properties
+
+    # runs created after the panel opened: an event or Refresh shows them
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    panel.refresh(_panel_event(dataset, state))
+    assert state["run_key"] == "tfdp"
+    assert "keeps 90 of 128 images" in state["summary"]
+    tfdp.compute_scores(dataset, FIELD, run_key="tfdp2", method="scs")
+    ctx = _panel_event(dataset, state, value=0.5)
+    panel.on_change_ratio(ctx)
+    assert state["keep_ratio"] == 0.5
+    assert "keeps 64 of 128 images" in state["summary"]
+    runs = panel.render(ctx).type.properties["run_key"]
+    assert list(runs.type.values) == ["tfdp2", "tfdp"]
+
+    # the run on show is deleted: the next event falls back, no traceback
+    tfdp.delete_run(dataset, "tfdp")
+    ctx = _panel_event(dataset, state, value=0.6)
+    panel.on_change_ratio(ctx)
+    assert state["run_key"] == "tfdp2"
+    assert state["message"] == "Run 'tfdp' was deleted; showing run 'tfdp2'"
+    assert "scs: keeps 90 of 128 images" in state["summary"]
+    props = panel.render(ctx).type.properties
+    assert props["message"].view.label == state["message"]
+    assert list(props["run_key"].type.values) == ["tfdp2"]
+
+    # the last run too: the "no runs yet" state, from any event
+    tfdp.delete_run(dataset, "tfdp2")
+    for event, params in (("on_change_compare", dict(value="scs")),
+                          ("apply", {}), ("show_removed", {}),
+                          ("on_change_run", dict(value="tfdp2"))):
+        ctx = _panel_event(dataset, state, **params)
+        getattr(panel, event)(ctx)
+        assert state["run_key"] is None
+        assert "no_runs" in panel.render(ctx).type.properties
+        assert not any(r["operator_uri"].endswith("/prune")
+                       for r in ctx.executor.to_json()["requests"])
+
+
+def test_panel_shows_an_unfinished_run_without_a_traceback(dataset):
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    config = dataset.get_run_info("tfdp").config
+    config.status = "scoring"  # as a compute still running leaves it
+    dataset.update_run_config("tfdp", config)
+    state = {}
+    ctx = _panel_event(dataset, state)
+    _operator("tfdp_panel").on_load(ctx)
+    assert "did not finish scoring" in state["message"]
+    assert _panel_data(ctx)["classes"] == []
+
+
+def test_panel_opens_on_the_run_on_screen(dataset):
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    tfdp.apply_tfdp(dataset, FIELD, keep=20, run_key="tfdp2")
+    panel = _operator("tfdp_panel")
+    state = {}
+    panel.on_load(_panel_event(dataset, state))
+    assert state["run_key"] == "tfdp2"  # the newest
+    assert state["keep_ratio"] == 0.15  # what it kept, 20 of 128
+    kept = tfdp.load_kept_view(dataset, "tfdp")
+    panel.on_load(_panel_event(dataset, state, view=kept))
+    assert state["run_key"] == "tfdp"
+    assert state["keep_ratio"] == 0.7
+
+
+def test_panel_plots_read_at_a_glance(dataset):
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    panel = _operator("tfdp_panel")
+    state = {}
+    panel.on_load(_panel_event(dataset, state))
+    ctx = _panel_event(dataset, state, value="scs")
+    panel.on_change_compare(ctx)
+    # a ratio low enough that the worst class keeps nothing
+    ctx = _panel_event(dataset, state, value=0.05)
+    panel.on_change_ratio(ctx)
+    data = _panel_data(ctx)
+    props = panel.render(ctx).type.properties
+
+    # every plot has axis titles in Plotly.js's form and a legend
+    for name in ("scores", "classes", "sizes"):
+        layout = props[name].view.layout
+        for axis in ("xaxis", "yaxis"):
+            title = layout[axis].get("title")
+            assert title is None or isinstance(title["text"], str)
+        assert layout["xaxis"].get("title") or layout["yaxis"].get("title")
+        assert layout["showlegend"]  # the App's default hides it
+        assert all(trace["name"] for trace in data[name])
+    assert {t["name"] for t in data["scores"]} == {"kept (cb-scs)",
+                                                   "pruned away"}
+
+    # per class: horizontal bars of the kept share, worst first, the worst
+    # visible even when it keeps 0, hover "kept of total", scs as markers
+    preview = preview_pruning(dataset, keep_ratio=0.05)
+    classes = preview["classes"]
+    assert classes[0]["after"] == 0
+    background, kept, worst, other = data["classes"]
+    assert background["orientation"] == "h"
+    assert background["y"] == [c["name"] for c in classes[:20]]
+    assert worst["y"] == [classes[0]["name"]] and worst["x"] == [0]
+    assert worst["text"] == ["0 of %d kept (0.0%%)" % classes[0]["before"]]
+    assert all(0 <= x <= 100 for x in kept["x"] + other["x"])
+    assert other["name"] == "kept (scs)" and other["mode"] == "markers"
+    assert state["classes_title"].startswith(
+        "**Instances kept per class**, worst first: the 20 worst of %d "
+        "classes (%d more hidden)" % (len(classes), len(classes) - 20))
+    assert props["classes"].view.layout["yaxis"]["dtick"] == 1
+
+    # the slider's tooltip reads 0.05, not 0.050000
+    slider = props["keep_ratio"].view.to_json()
+    assert slider["value_precision"] == 2
+    assert (slider["min"], slider["max"], slider["view_multiple_of"]) == (
+        0.05, 1.0, 0.05)
+
+
+def test_panel_draws_the_plots_once_per_step(dataset):
+    # the App sends each slider change twice, at once
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    panel = _operator("tfdp_panel")
+    state = {}
+    panel.on_load(_panel_event(dataset, state))
+    sent = []
+    for value in (0.5, 0.5, 0.55, 0.5):
+        ctx = _panel_event(dataset, dict(state), value=value)
+        panel.on_change_ratio(ctx)
+        sent.append(sorted(_panel_data(ctx)))
+        assert "keeps %d of 128" % round(value * 128) in (
+            ctx.panel.state.summary)
+    assert sent == [["classes", "scores", "sizes"], [],
+                    ["classes", "scores", "sizes"],
+                    ["classes", "scores", "sizes"]]

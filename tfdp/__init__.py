@@ -5,7 +5,8 @@ the images with the most complex instances, as in "Training-Free Dataset
 Pruning for Instance Segmentation" (ICLR 2025).
 
 The core (:mod:`tfdp.geometry`, :mod:`tfdp.scoring`, :mod:`tfdp.coco`,
-:mod:`tfdp.report`) needs only numpy, OpenCV and pycocotools.
+:mod:`tfdp.jsonio`, :mod:`tfdp.report`) needs only numpy, OpenCV, orjson
+and pycocotools.
 """
 
 __version__ = "0.1.0"

@@ -2,46 +2,117 @@
 folders."""
 
 import argparse
-import json
+import contextlib
+import functools
+import gc
 import os
+import signal
 import sys
+import threading
 
 import tfdp
 from tfdp import coco, inputs, score_tables, scoring
 from tfdp.engine import SCHEDULER_ENV
-from tfdp.errors import TFDPError, describe_problem
+from tfdp.errors import InvalidDataError, TFDPError, describe_problem
 from tfdp.measuring import Runner
 from tfdp.progress import ProgressBar
 from tfdp.report import format_report
+
+OVERWRITE_HINT = "pass --overwrite to replace it"
+SKIP_HINT = "pass --skip-invalid to skip them and list them in the report"
+
+#: exit statuses
+OK, FAILED, USAGE, INTERRUPTED, TERMINATED = 0, 1, 2, 130, 143
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is, so that it cleans up."""
 
 
 def main(argv=None):
     """Runs the command.
 
+    Every argument is checked before the input is read. Outputs are written
+    all together or not at all.
+
     Args:
         argv (None): the arguments, ``sys.argv[1:]`` by default
 
     Returns:
-        the exit status: 0 on success, 1 on a data or file error, 2 on a
-        usage error
+        the exit status: 0 on success, 1 on a data or file error, 130 when
+        interrupted (SIGINT), 143 when terminated (SIGTERM)
+
+    Raises:
+        SystemExit: with status 2 on a usage error (argparse's way), and
+            0 after ``--help`` or ``--version``
     """
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.workers is not None and args.scheduler:
-        parser.error("give --workers or --scheduler, not both")
-    if args.workers is None and not args.scheduler:
-        args.scheduler = os.environ.get(SCHEDULER_ENV) or None
+    _check_arguments(parser, args)
+    args.outputs = []
+    written = []
+    with _command_process():
+        try:
+            args.func(args, written)
+        except InvalidDataError as e:
+            _say("error", "%s\n%s" % (e, SKIP_HINT))
+            return FAILED
+        except TFDPError as e:
+            _say("error", str(e))
+            return FAILED
+        except KeyboardInterrupt:
+            _say_interrupted(args.outputs, written)
+            return INTERRUPTED
+        except Terminated:
+            _say_interrupted(args.outputs, written, "terminated")
+            return TERMINATED
+        except BrokenPipeError:
+            # stdout closed early (e.g. piped into head): the outputs are
+            # complete; say nothing more on that pipe
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return FAILED
+    return OK
+
+
+def _say(kind, message):
+    print("tfdp: %s: %s" % (kind, message), file=sys.stderr)
+
+
+def _say_interrupted(outputs, written, what="interrupted"):
+    if not written:
+        message = "nothing was written"
+    elif len(written) == len(outputs):
+        message = "after every output was written: %s" % ", ".join(written)
+    else:
+        message = "written: %s; not written: %s" % (
+            ", ".join(written),
+            ", ".join(p for p in outputs if p not in written),
+        )
+    print("tfdp: %s; %s" % (what, message), file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _command_process():
+    # One document of millions of acyclic objects: the cyclic garbage
+    # collector would scan them again and again for nothing. SIGTERM raises,
+    # so that temporary files are removed on the way out.
+    gc_enabled = gc.isenabled()
+    gc.disable()
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        if args.command == "prune":
-            args.criteria = _criteria(parser, args)
-        args.func(args)
-    except TFDPError as e:
-        print("tfdp: error: %s" % e, file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("tfdp: interrupted; nothing was written", file=sys.stderr)
-        return 130
-    return 0
+        yield
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        if gc_enabled:
+            gc.enable()
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
 
 
 def _parser():
@@ -115,9 +186,10 @@ def _parser():
     )
     prune.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
-        help="seed of the random method (default: %(default)s)",
+        help="seed of the random method, a non-negative integer "
+        "(default: %(default)s)",
     )
     prune.add_argument(
         "--report", metavar="FILE.json", help="also save the report as JSON"
@@ -174,35 +246,76 @@ def _common_options(parser):
     )
 
 
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            "%r is not a non-negative integer" % text
+        )
+    return value
+
+
+def _check_arguments(parser, args):
+    # usage errors, before anything is read: exit status 2
+    if not args.output:
+        parser.error("-o/--output: the path is empty")
+    if args.workers is not None and args.scheduler:
+        parser.error("give --workers or --scheduler, not both")
+    if args.workers is None and not args.scheduler:
+        args.scheduler = os.environ.get(SCHEDULER_ENV) or None
+    if args.command == "prune":
+        if args.report == "":
+            parser.error("--report: the path is empty")
+        args.criteria = _criteria(parser, args)
+
+
 def _criteria(parser, args):
     # [(criterion, value, output suffix), ...]
-    for option, name, kind in (
-        ("--keep-ratio", "keep_ratio", float),
-        ("--prune-ratio", "prune_ratio", float),
-        ("--keep", "keep", int),
+    for option, name in (
+        ("--keep-ratio", "keep_ratio"),
+        ("--prune-ratio", "prune_ratio"),
+        ("--keep", "keep"),
     ):
         text = getattr(args, name)
         if text is None:
             continue
         criteria = []
-        for item in text.split(","):
-            try:
-                value = kind(item.strip())
-                scoring.keep_count(0, **{name: value})
-            except ValueError:
+        given = {}
+        for item in (i.strip() for i in text.split(",")):
+            value = _criterion_value(name, item)
+            if value is None:
                 parser.error(
                     "%s: %r is not a %s" % (
                         option,
                         item,
-                        "ratio between 0 and 1" if kind is float
-                        else "non-negative integer",
+                        "non-negative integer" if name == "keep"
+                        else "ratio between 0 and 1",
                     )
                 )
-            label = "keep" if name != "prune_ratio" else "prune"
-            criteria.append((name, value, "%s-%s" % (label, item.strip())))
-        if len(set(c[2] for c in criteria)) != len(criteria):
-            parser.error("%s: a value is given twice" % option)
+            if value in given:
+                parser.error(
+                    "%s: %s and %s are the same value; give each once"
+                    % (option, given[value], item)
+                    if given[value] != item
+                    else "%s: %s is given twice" % (option, item)
+                )
+            given[value] = item
+            label = "prune" if name == "prune_ratio" else "keep"
+            criteria.append((name, value, "%s-%s" % (label, item)))
         return criteria
+
+
+def _criterion_value(name, item):
+    # the value as the selection uses it, so that equal values compare equal
+    try:
+        value = int(item) if name == "keep" else float(item)
+        scoring.keep_count(0, **{name: value})
+    except ValueError:
+        return None
+    return value
 
 
 def _output_paths(path, criteria):
@@ -220,46 +333,59 @@ def _runner(args):
     )
 
 
-def _check_outputs(args, targets):
-    _check_distinct(args, targets)
-    for path in targets:
-        coco.check_writable(path, overwrite=args.overwrite)
-
-
-def _check_distinct(args, targets):
-    given = [os.path.abspath(p) for p in args.inputs]
-    absolute = [os.path.abspath(p) for p in targets]
-    if len(set(absolute)) != len(absolute) or set(absolute) & set(given):
-        raise TFDPError(
-            "outputs must differ from each other and from the inputs"
-        )
-
-
-def _folder_mode(args, kind):
-    # several COCO files (or an existing folder as -o): pruned copies
-    return kind == "coco" and (
-        len(args.inputs) > 1 or os.path.isdir(args.output)
+def _open(args, runner, detected):
+    collection = inputs.open_collection(
+        args.inputs, runner, args.skip_invalid, detected=detected
     )
+    for warning in getattr(collection, "warnings", ()):
+        _say("warning", warning if len(args.inputs) > 1
+             else "%s: %s" % (args.inputs[0], warning))
+    if not collection.num_images:
+        source = " ".join(args.inputs)
+        if collection.invalid:
+            raise TFDPError(
+                "%s: nothing is left to %s: all %d malformed records were "
+                "skipped and no valid image remains"
+                % (source, args.command, len(collection.invalid))
+            )
+        raise TFDPError("%s: no images to %s" % (source, args.command))
+    return collection
 
 
-def run_score(args):
-    """``tfdp score``: writes the per-annotation score table."""
-    _check_outputs(args, [args.output])
+def run_score(args, written):
+    """``tfdp score``: writes the per-annotation score table (CSV, or
+    Parquet for a ``.parquet`` output).
+
+    Args:
+        args: the parsed arguments
+        written: a list to which the output is appended once in place
+    """
+    args.outputs = [args.output]
+    coco.check_outputs(
+        args.outputs,
+        inputs=args.inputs,
+        overwrite=args.overwrite,
+        hint=OVERWRITE_HINT,
+    )
     detected = inputs.input_format(args.inputs)
+    rows = []
     with _runner(args) as runner:
-        collection = inputs.open_collection(
-            args.inputs, runner, args.skip_invalid, detected=detected
-        )
-        rows = score_tables.write_table(
-            args.output,
-            collection.score_parts(),
-            collection.id_types(),
-            with_file=getattr(collection, "several", False),
+        collection = _open(args, runner, detected)
+        coco.write_paths_atomic(
+            [(args.output, score_tables.table_writer(
+                args.output,
+                collection.score_parts(),
+                collection.id_types(),
+                with_file=getattr(collection, "several", False),
+                rows=rows,
+            ))],
             overwrite=args.overwrite,
+            hint=OVERWRITE_HINT,
+            written=written,
         )
     print(
         "wrote %d eligible annotations of %d images to %s"
-        % (rows, collection.num_images, args.output)
+        % (rows[0], collection.num_images, args.output)
     )
     _print_not_scored(collection)
 
@@ -277,8 +403,15 @@ def _print_not_scored(collection):
         print("skipped: %s" % describe_problem(problem))
 
 
+def _folder_mode(args, kind):
+    # several COCO files (or an existing folder as -o): pruned copies
+    return kind == "coco" and (
+        len(args.inputs) > 1 or os.path.isdir(args.output)
+    )
+
+
 def _pruned_outputs(args, kind):
-    # [[output path per input or one kept list], ...] per criterion
+    # [[output path per input, or the one kept list], ...] per criterion
     if _folder_mode(args, kind):
         if os.path.exists(args.output) and not os.path.isdir(args.output):
             raise TFDPError(
@@ -298,8 +431,14 @@ def _pruned_outputs(args, kind):
     return [[p] for p in _output_paths(args.output, args.criteria)]
 
 
-def run_prune(args):
-    """``tfdp prune``: writes the pruned files (and report) per criterion."""
+def run_prune(args, written):
+    """``tfdp prune``: writes the pruned files or kept lists (and reports)
+    per criterion, all together or none.
+
+    Args:
+        args: the parsed arguments
+        written: a list to which each output is appended once in place
+    """
     detected = inputs.input_format(args.inputs)
     kind = detected[0]
     outputs = _pruned_outputs(args, kind)
@@ -308,8 +447,12 @@ def run_prune(args):
         if args.report
         else [None] * len(outputs)
     )
-    targets = [p for paths in outputs for p in paths]
-    # a folder of pruned copies is made once everything is measured
+    args.outputs = [
+        path for paths, report in zip(outputs, reports)
+        for path in paths + [report] if path
+    ]
+    # a folder of pruned copies is made once everything is measured; what
+    # goes in it cannot exist before
     make_folder = _folder_mode(args, kind) and not os.path.isdir(args.output)
     if make_folder:
         parent = os.path.dirname(os.path.abspath(args.output))
@@ -317,18 +460,18 @@ def run_prune(args):
             raise TFDPError(
                 "%s: folder %s does not exist" % (args.output, parent)
             )
-        # nothing can exist in a folder that does not exist yet
-        _check_outputs(args, [r for r in reports if r])
-        _check_distinct(args, targets + [r for r in reports if r])
-    else:
-        _check_outputs(args, targets + [r for r in reports if r])
+    coco.check_outputs(
+        [r for r in reports if r] if make_folder else args.outputs,
+        inputs=args.inputs,
+        overwrite=args.overwrite,
+        hint=OVERWRITE_HINT,
+    )
 
+    files = []
+    reports_made = []
     with _runner(args) as runner:
-        collection = inputs.open_collection(
-            args.inputs, runner, args.skip_invalid, detected=detected
-        )
+        collection = _open(args, runner, detected)
         order, _ = collection.rank(args.method, seed=args.seed)
-        plans = []
         for (name, value, _), paths, report_path in zip(
             args.criteria, outputs, reports
         ):
@@ -336,38 +479,43 @@ def run_prune(args):
                 collection.num_images, **{name: value}
             )
             kept = scoring.select(order, count)
-            report = collection.report(kept, args.method)
-            kept_names = (
-                collection.kept_file_names(order, kept)
-                if kind == "sa1b"
-                else None
+            report = dict(
+                input=args.inputs[0] if len(args.inputs) == 1
+                else args.inputs,
+                output=paths[0] if len(paths) == 1 else paths,
+                criterion={name: value},
+                seed=args.seed if args.method == "random" else None,
+                warnings=list(getattr(collection, "warnings", ())),
+                **collection.report(kept, args.method),
             )
-            plans.append((name, value, paths, report_path, kept, report,
-                          kept_names))
+            if kind == "sa1b":
+                files.append((paths[0], coco.file_writer(functools.partial(
+                    _dump_kept_list,
+                    collection.kept_file_names(order, kept)))))
+            else:
+                for path, (data, kept_ids, skipped) in zip(
+                    paths, collection.pruned_selections(kept)
+                ):
+                    files.append((path, coco.file_writer(functools.partial(
+                        _dump_pruned, data, kept_ids, skipped))))
+            if report_path:
+                files.append((report_path, coco.file_writer(
+                    functools.partial(coco.dump_report, report))))
+            reports_made.append((paths, report_path, report))
 
     if make_folder:
         os.mkdir(args.output)
-    for name, value, paths, report_path, kept, report, kept_names in plans:
-        if kind == "sa1b":
-            _write_kept_list(paths[0], kept_names, args.overwrite)
-        else:
-            for path, (_, data) in zip(paths, collection.pruned(kept)):
-                coco.write_json(data, path, overwrite=args.overwrite)
-
-        report = dict(
-            input=args.inputs[0] if len(args.inputs) == 1 else args.inputs,
-            output=paths[0] if len(paths) == 1 else paths,
-            criterion={name: value},
-            seed=args.seed if args.method == "random" else None,
-            **report,
+    try:
+        coco.write_paths_atomic(
+            files, overwrite=args.overwrite, hint=OVERWRITE_HINT,
+            written=written,
         )
-        if report_path:
-            coco.write_atomic(
-                report_path,
-                lambda f: json.dump(report, f, indent=2),
-                overwrite=args.overwrite,
-            )
+    except BaseException:
+        if make_folder and not os.listdir(args.output):
+            os.rmdir(args.output)
+        raise
 
+    for paths, report_path, report in reports_made:
         for path in paths:
             print("wrote %s" % path)
         if report_path:
@@ -378,12 +526,12 @@ def run_prune(args):
         print()
 
 
-def _write_kept_list(path, names, overwrite):
-    def write(f):
-        for name in names:
-            f.write("%s\n" % name)
+def _dump_kept_list(names, f):
+    f.write("".join("%s\n" % name for name in names).encode("utf-8"))
 
-    coco.write_atomic(path, write, overwrite=overwrite)
+
+def _dump_pruned(data, kept_ids, skipped_annotations, f):
+    coco.dump_json(coco.prune(data, kept_ids, skipped_annotations), f)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ class InvalidDataError(TFDPError):
     Attributes:
         source: the file or collection the records come from
         problems: a list of :class:`Problem`
+        hint: what the caller can do about them, in its own terms, or None
     """
 
     #: how many problems the message lists before summarising the rest
@@ -60,8 +61,17 @@ def describe_problem(problem):
 
 
 class OutputExistsError(TFDPError):
-    """An output that exists and may not be overwritten."""
+    """An output that exists and may not be overwritten.
 
-    def __init__(self, path, hint="pass --overwrite to replace it"):
+    Attributes:
+        path: the output
+        hint: how to replace it, in the caller's terms, or None
+    """
+
+    def __init__(self, path, hint=None):
         self.path = path
-        super().__init__("%s already exists; %s" % (path, hint))
+        self.hint = hint
+        message = "%s already exists" % path
+        if hint:
+            message += "; " + hint
+        super().__init__(message)

@@ -9,11 +9,15 @@ computation of TFDP.md, only shifted.
 Only numpy and OpenCV are used.
 """
 
+import itertools
 import math
+import numbers
 from collections import namedtuple
 
 import cv2
 import numpy as np
+
+from tfdp import jsonio
 
 #: Perimeter ``P`` and area ``A`` of the largest external contour, and the
 #: number of mask pixels (used for COCO size buckets, never for scores).
@@ -38,21 +42,30 @@ def contour_shape(mask):
     Returns:
         a :class:`Shape`; perimeter and area are 0 when there is no contour
     """
-    contours, _ = cv2.findContours(
-        mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
-    )
-    pixels = int(cv2.countNonZero(mask))
-    best = None
-    best_area = -1.0
-    for contour in contours:
-        area = cv2.contourArea(contour)
-        if area > best_area:  # strict: the first contour wins a tie
-            best, best_area = contour, area
+    contours, _ = _find_contours(mask, _EXTERNAL, _SIMPLE)
+    pixels = _count_non_zero(mask)
+    if len(contours) == 1:  # most instances
+        best = contours[0]
+        best_area = _contour_area(best)
+    else:
+        best = None
+        best_area = -1.0
+        for contour in contours:
+            area = _contour_area(contour)
+            if area > best_area:  # strict: the first contour wins a tie
+                best, best_area = contour, area
 
     if best is None or best_area == 0:
         return Shape(0.0, 0.0, pixels)
 
     return Shape(float(cv2.arcLength(best, True)), float(best_area), pixels)
+
+
+_find_contours = cv2.findContours
+_count_non_zero = cv2.countNonZero
+_contour_area = cv2.contourArea
+_EXTERNAL = cv2.RETR_EXTERNAL
+_SIMPLE = cv2.CHAIN_APPROX_SIMPLE
 
 
 def polygon_parts(segmentation):
@@ -66,14 +79,15 @@ def polygon_parts(segmentation):
 
     Raises:
         GeometryError: if a part is not a flat list of an even number of
-            finite coordinates within the int32 range
+            finite numbers (not strings, not booleans) within the int32
+            range
     """
     parts = []
     for index, part in enumerate(segmentation):
-        if not isinstance(part, (list, tuple)):
+        if type(part) is not list and not isinstance(part, (list, tuple)):
             raise GeometryError(
                 "polygon part %d is a %s, not a list of coordinates"
-                % (index, type(part).__name__)
+                % (index, _type_name(part))
             )
         if len(part) % 2:
             raise GeometryError(
@@ -82,16 +96,14 @@ def polygon_parts(segmentation):
             )
         if not part:
             continue  # an empty part draws nothing
+        if not _NUMBER_TYPES.issuperset(map(type, part)):
+            _check_numbers(part, "polygon part %d" % index)
         try:
-            coords = np.asarray(part, dtype=np.float64)
-        except (TypeError, ValueError):
+            coords = np.array(part, dtype=np.float64)
+        except OverflowError:  # an integer beyond the range of a double
             raise GeometryError(
-                "polygon part %d has non-numeric coordinates" % index
+                "polygon part %d has coordinates out of range" % index
             ) from None
-        if coords.ndim != 1:
-            raise GeometryError(
-                "polygon part %d is not a flat list of numbers" % index
-            )
         # min and max are NaN or infinite when any coordinate is
         low, high = float(coords.min()), float(coords.max())
         if not (math.isfinite(low) and math.isfinite(high)):
@@ -108,6 +120,42 @@ def polygon_parts(segmentation):
     return parts
 
 
+_NUMBER_TYPES = frozenset((int, float))
+
+
+def _check_numbers(values, what):
+    # the slow path, for types other than int and float: numpy's and other
+    # real numbers pass; strings, booleans, lists and null do not
+    for value in values:
+        if (
+            not isinstance(value, numbers.Real)
+            or isinstance(value, (bool, np.bool_))
+        ):
+            raise GeometryError(
+                "%s has a coordinate that is not a number: %s"
+                % (what, jsonio.brief(value, 40))
+            )
+
+
+def _type_name(value):
+    return {list: "list", dict: "object", str: "string", bool: "boolean",
+            int: "number", float: "number", type(None): "null"}.get(
+                type(value), type(value).__name__)
+
+
+#: The largest crop rasterised, in pixels (1 GiB of mask)
+MAX_CROP_PIXELS = 2**30
+
+
+def _crop(height, width):
+    if height * width > MAX_CROP_PIXELS:
+        raise GeometryError(
+            "mask spans %d x %d pixels, more than can be rasterised"
+            % (width, height)
+        )
+    return np.zeros((height, width), dtype=np.uint8)
+
+
 def polygon_shape(parts, width, height):
     """Measures an instance given as polygon parts.
 
@@ -121,6 +169,9 @@ def polygon_shape(parts, width, height):
 
     Returns:
         a :class:`Shape`
+
+    Raises:
+        GeometryError: if the crop would be too large to rasterise
     """
     if not parts:
         return EMPTY_SHAPE
@@ -133,17 +184,156 @@ def polygon_shape(parts, width, height):
     x, y, w, h = cv2.boundingRect(points)
     # Clip the crop to the image, so that its edges clip the fill where the
     # image's edges would
-    x0, y0 = max(x, 0), max(y, 0)
-    x1, y1 = min(x + w - 1, width - 1), min(y + h - 1, height - 1)
+    x0 = x if x > 0 else 0
+    y0 = y if y > 0 else 0
+    x1 = min(x + w - 1, width - 1)
+    y1 = min(y + h - 1, height - 1)
     if x0 > x1 or y0 > y1:
         return EMPTY_SHAPE
 
-    crop = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=np.uint8)
-    offset = np.array([x0, y0], dtype=np.int32)
+    crop = _crop(y1 - y0 + 1, x1 - x0 + 1)
+    # OpenCV adds the offset in 64 bits: no int32 wrap far off the image
+    offset = (-x0, -y0)
     for part in parts:
-        cv2.fillPoly(crop, [part - offset], 1)
+        cv2.fillPoly(crop, [part], 1, cv2.LINE_8, 0, offset)
 
     return contour_shape(crop)
+
+
+def polygon_shapes(segmentations, widths, heights):
+    """Measures many instances given as COCO polygons, in bulk.
+
+    The same as ``polygon_shape(polygon_parts(s), w, h)`` for each instance
+    (the same crops, fills and contours), with the checks, the conversion
+    to pixels and the crop bounds done once for all of them: the Python
+    work per instance that remains is the OpenCV calls.
+
+    Args:
+        segmentations: a list of polygon segmentations (lists of flat
+            coordinate lists)
+        widths: their images' widths
+        heights: their images' heights
+
+    Returns:
+        a list with, per instance, a :class:`Shape` or the
+        :class:`GeometryError` that says why it cannot be measured
+    """
+    parts, owner = [], []
+    for index, segmentation in enumerate(segmentations):
+        parts.extend(segmentation)
+        owner.extend([index] * len(segmentation))
+    # anything unusual is measured one by one, for the exact message
+    if not _LIST_TYPE.issuperset(map(type, parts)):
+        return _one_by_one(segmentations, widths, heights)
+    lengths = list(map(len, parts))
+    total = sum(lengths)
+    if any(n & 1 for n in lengths) or not _NUMBER_TYPES.issuperset(
+        map(type, itertools.chain.from_iterable(parts))
+    ):
+        return _one_by_one(segmentations, widths, heights)
+    try:
+        coords = np.fromiter(
+            itertools.chain.from_iterable(parts), np.float64, total
+        )
+    except OverflowError:
+        return _one_by_one(segmentations, widths, heights)
+    if total:
+        low, high = float(coords.min()), float(coords.max())
+        if not (
+            math.isfinite(low) and math.isfinite(high)
+            and _INT32_MIN - 1 < low and high < _INT32_MAX + 1
+        ):
+            return _one_by_one(segmentations, widths, heights)
+
+    # Truncation toward zero, as numpy's astype(int32) does
+    points = coords.astype(np.int32).reshape(-1, 2)
+    counts = np.asarray(lengths, dtype=np.int64) // 2
+    filled = counts > 0  # an empty part draws nothing
+    part_start = np.cumsum(counts) - counts
+    part_owner = np.asarray(owner, dtype=np.int64)[filled]
+    part_start, part_end = part_start[filled], (part_start + counts)[filled]
+
+    shapes = [EMPTY_SHAPE] * len(segmentations)
+    if not part_start.size:
+        return shapes
+    # The points of an instance's filled parts are consecutive: its bounds
+    # are reductions over one range per instance
+    first = np.flatnonzero(np.r_[True, part_owner[1:] != part_owner[:-1]])
+    group_start = part_start[first]
+    xs, ys = points[:, 0], points[:, 1]
+    x_min = np.minimum.reduceat(xs, group_start).tolist()
+    x_max = np.maximum.reduceat(xs, group_start).tolist()
+    y_min = np.minimum.reduceat(ys, group_start).tolist()
+    y_max = np.maximum.reduceat(ys, group_start).tolist()
+    owners = part_owner[first].tolist()
+    group_end = np.r_[first[1:], part_owner.size].tolist()
+    part_bounds = list(zip(part_start.tolist(), part_end.tolist()))
+
+    crops = []
+    for index, x_lo, x_hi, y_lo, y_hi in zip(
+        owners, x_min, x_max, y_min, y_max
+    ):
+        width, height = widths[index], heights[index]
+        # the crop is clipped to the image, as polygon_shape does
+        x0 = x_lo if x_lo > 0 else 0
+        y0 = y_lo if y_lo > 0 else 0
+        x1 = x_hi if x_hi < width - 1 else width - 1
+        y1 = y_hi if y_hi < height - 1 else height - 1
+        crops.append((x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+    # Large crops share one buffer: fresh memory for each costs a page
+    # fault per 4 KiB, more than clearing memory already mapped
+    large = [w * h for _, _, w, h in crops
+             if SCRATCH_MIN_PIXELS <= w * h <= SCRATCH_MAX_PIXELS and w > 0
+             and h > 0]
+    scratch = np.empty(max(large), dtype=np.uint8) if len(large) > 1 else None
+
+    for index, a, b, (x0, y0, crop_w, crop_h) in zip(
+        owners, first.tolist(), group_end, crops
+    ):
+        if crop_w <= 0 or crop_h <= 0:
+            continue
+        try:
+            if (
+                scratch is not None
+                and SCRATCH_MIN_PIXELS <= crop_w * crop_h <= scratch.size
+            ):
+                crop = scratch[: crop_w * crop_h].reshape(crop_h, crop_w)
+                crop.fill(0)
+            else:
+                crop = _crop(crop_h, crop_w)
+        except GeometryError as e:
+            shapes[index] = e
+            continue
+        except MemoryError:
+            shapes[index] = GeometryError("mask too large to rasterise")
+            continue
+        offset = (-x0, -y0)
+        for start, end in part_bounds[a:b]:
+            cv2.fillPoly(crop, [points[start:end]], 1, cv2.LINE_8, 0, offset)
+        shapes[index] = contour_shape(crop)
+    return shapes
+
+
+_LIST_TYPE = frozenset((list,))
+
+#: Crops from this size (pixels) share a buffer within one bulk call, up to
+#: the larger size, which gets its own
+SCRATCH_MIN_PIXELS = 1 << 14
+SCRATCH_MAX_PIXELS = 1 << 26
+
+
+def _one_by_one(segmentations, widths, heights):
+    shapes = []
+    for segmentation, width, height in zip(segmentations, widths, heights):
+        try:
+            shapes.append(
+                polygon_shape(polygon_parts(segmentation), width, height)
+            )
+        except GeometryError as e:
+            shapes.append(e)
+        except MemoryError:
+            shapes.append(GeometryError("mask too large to rasterise"))
+    return shapes
 
 
 def rle_counts(counts, height, width):
@@ -163,18 +353,30 @@ def rle_counts(counts, height, width):
         GeometryError: if the counts are malformed
     """
     if isinstance(counts, str):
-        counts = counts.encode("ascii", errors="replace")
+        try:
+            counts = counts.encode("ascii")
+        except UnicodeEncodeError:
+            raise GeometryError(
+                "RLE counts string has invalid characters"
+            ) from None
 
     if isinstance(counts, bytes):
         runs = _decode_compressed_counts(counts)
     elif isinstance(counts, (list, tuple)):
+        if not _NUMBER_TYPES.issuperset(map(type, counts)):
+            _check_numbers(counts, "RLE counts")
         try:
-            runs = np.asarray(counts, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise GeometryError("RLE counts are not numbers") from None
+            runs = np.array(counts, dtype=np.float64)
+        except OverflowError:
+            raise GeometryError("RLE counts are out of range") from None
         if runs.ndim != 1 or not (np.isfinite(runs).all() and (runs >= 0).all()
                                   and (runs == np.floor(runs)).all()):
             raise GeometryError("RLE counts must be non-negative integers")
+        if runs.size and runs.max() > height * width:
+            raise GeometryError(
+                "RLE counts cover more pixels than its size %dx%d has"
+                % (height, width)
+            )
         runs = runs.astype(np.int64)
     else:
         raise GeometryError(
@@ -242,6 +444,9 @@ def rle_shape(runs, height, width):
 
     Returns:
         a :class:`Shape`
+
+    Raises:
+        GeometryError: if the crop would be too large to rasterise
     """
     ends = np.cumsum(runs)
     starts = ends - runs
@@ -256,6 +461,8 @@ def rle_shape(runs, height, width):
     first_col = fg_start // height
     last_col = (fg_end - 1) // height
     pieces = last_col - first_col + 1
+    if int(pieces.sum()) > MAX_CROP_PIXELS:
+        raise GeometryError("mask spans more columns than can be rasterised")
     piece_run = np.repeat(np.arange(fg_start.size), pieces)
     piece_offset = np.arange(piece_run.size) - np.repeat(
         np.cumsum(pieces) - pieces, pieces
@@ -268,6 +475,11 @@ def rle_shape(runs, height, width):
     x0, x1 = int(col.min()), int(col.max())
     y0, y1 = int(y_start.min()), int(y_end.max())
     crop_w, crop_h = x1 - x0 + 1, y1 - y0
+    if crop_w * crop_h > MAX_CROP_PIXELS:
+        raise GeometryError(
+            "mask spans %d x %d pixels, more than can be rasterised"
+            % (crop_w, crop_h)
+        )
 
     # The crop in column-major order: background up to each segment, the
     # segment, ..., background to the end. Segments are in order and never

@@ -99,6 +99,8 @@ class CocoCollection(object):
         ineligible: reasons why annotations were not scored, over all files
         invalid: the skipped :class:`tfdp.errors.Problem` records (their
             messages name their file when there are several)
+        warnings: what is unusual but not wrong (naming its file when
+            there are several)
 
     Raises:
         TFDPError: if two files give one category id different names
@@ -119,6 +121,7 @@ class CocoCollection(object):
         image_file = []
         self.ineligible = {}
         self.invalid = []
+        self.warnings = []
         for file_index, (path, data, shapes) in enumerate(files):
             mapping = np.zeros(len(shapes.categories), dtype=np.int64)
             for local, (category_id, name) in enumerate(shapes.categories):
@@ -150,6 +153,10 @@ class CocoCollection(object):
             image_file.extend([file_index] * shapes.num_images)
             for reason, n in shapes.ineligible.items():
                 self.ineligible[reason] = self.ineligible.get(reason, 0) + n
+            self.warnings.extend(
+                "%s: %s" % (path, warning) if self.several else warning
+                for warning in shapes.warnings
+            )
             for problem in shapes.invalid:
                 if self.several:
                     problem = problem._replace(
@@ -187,15 +194,16 @@ class CocoCollection(object):
             invalid=self.invalid,
         )
 
-    def pruned(self, kept):
-        """Yields ``(path, pruned data)`` for every file."""
+    def pruned_selections(self, kept):
+        """Yields, for every file, ``(data, kept image ids, skipped
+        annotation positions)``: what :func:`tfdp.coco.prune` takes."""
         kept = np.asarray(kept, dtype=bool)
-        for file_index, (path, data, shapes) in enumerate(
-            zip(self.paths, self.datas, self.shapes)
+        for file_index, (data, shapes) in enumerate(
+            zip(self.datas, self.shapes)
         ):
             mine = np.flatnonzero(kept & (self.image_file == file_index))
             kept_ids = [self.image_ids[i] for i in mine.tolist()]
-            yield path, coco.prune(data, kept_ids, shapes.skipped_annotations)
+            yield data, kept_ids, shapes.skipped_annotations
 
     def id_types(self):
         """The score table's id column types (see

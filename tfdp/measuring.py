@@ -119,21 +119,24 @@ class Runner(object):
     def __exit__(self, *exc_info):
         self.close()
 
-    def measure_coco_jobs(self, jobs):
+    def measure_coco_jobs(self, jobs, progress=None):
         """Measures the eligible annotations of a COCO file.
 
         The measuring hook of :func:`tfdp.coco.measure`.
 
         Args:
-            jobs: a list of ``(position, annotation, (image index, width,
-                height), category index)``
+            jobs: a list of ``(position, image index, category index,
+                annotation id, width, height, segmentation, box area)``
+            progress (None): a callable ``progress(done, total)``; the
+                runner's own by default
 
-        Yields:
-            ``(chunk of jobs, [Shape or GeometryError per job])``, in order
+        Returns:
+            one :class:`tfdp.geometry.Shape` or
+            :class:`tfdp.geometry.GeometryError` per job, in order
         """
         if not jobs:
-            return
-        areas = [_box_area(job[1]) for job in jobs]
+            return []
+        areas = [job[7] for job in jobs]
         total_area = float(sum(areas))
         seconds = (
             len(jobs) * SECONDS_PER_INSTANCE
@@ -145,25 +148,21 @@ class Runner(object):
             packed.measure_packed,
             (_pack_jobs(jobs[a:b]) for a, b in bounds),
             weights=[b - a for a, b in bounds],
-            progress=self.progress,
+            progress=progress or self.progress,
         )
-        for (a, b), chunk in zip(bounds, engine.results(handles)):
-            yield jobs[a:b], chunk.shapes()
-
-
-def _box_area(annotation):
-    # eligible annotations have a finite bbox of 4 numbers
-    bbox = annotation["bbox"]
-    return bbox[2] * bbox[3]
+        shapes = []
+        for chunk in engine.results(handles):
+            shapes.extend(chunk.shapes())
+        return shapes
 
 
 def _pack_jobs(jobs):
     from tfdp.coco import measure_segmentation
 
     return packed.pack(
-        [job[1]["segmentation"] for job in jobs],
-        [job[2][1] for job in jobs],
-        [job[2][2] for job in jobs],
+        [job[6] for job in jobs],
+        [job[4] for job in jobs],
+        [job[5] for job in jobs],
         measure_segmentation,
     )
 

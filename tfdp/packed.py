@@ -24,6 +24,10 @@ RLE = 1
 #: measured (or rejected) while packing; the result travels as is
 DONE = 2
 
+#: The message of an instance whose crop does not fit in memory, as the
+#: serial path words it
+TOO_LARGE = "mask too large to rasterise"
+
 _INT32_LOW = -(2.0**31) - 1
 _INT32_HIGH = 2.0**31
 
@@ -203,12 +207,20 @@ def _measure_or_error(measure_segmentation, segmentation, width, height):
         return measure_segmentation(segmentation, width, height)
     except geometry.GeometryError as e:
         return e
+    except MemoryError:
+        return geometry.GeometryError(TOO_LARGE)
+
+
+_NUMBER_TYPES = frozenset((int, float))
 
 
 def _numeric_coords(flat):
+    # JSON numbers only: numpy would also turn "1" and true into floats
+    if not _NUMBER_TYPES.issuperset(map(type, flat)):
+        return None
     try:
         coords = np.asarray(flat, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return coords if coords.ndim == 1 else None
 
@@ -287,16 +299,26 @@ def measure_packed(packed):
                     parts.append(points[start:end].reshape(-1, 2))
                 start = end
             next_part += count
-            shape = geometry.polygon_shape(parts, widths[i], heights[i])
+            try:
+                shape = geometry.polygon_shape(parts, widths[i], heights[i])
+            except geometry.GeometryError as e:
+                errors[i] = str(e)
+                continue
+            except MemoryError:
+                errors[i] = TOO_LARGE
+                continue
         elif kind == RLE:
             rle_start, rle_end = rle_end, int(rle_ends[i])
             counts = packed.rle_bytes[rle_start:rle_end].tobytes()
             try:
                 runs = geometry.rle_counts(counts, heights[i], widths[i])
+                shape = geometry.rle_shape(runs, heights[i], widths[i])
             except geometry.GeometryError as e:
                 errors[i] = str(e)
                 continue
-            shape = geometry.rle_shape(runs, heights[i], widths[i])
+            except MemoryError:
+                errors[i] = TOO_LARGE
+                continue
         else:
             shape = packed.done[i]
             if isinstance(shape, geometry.GeometryError):

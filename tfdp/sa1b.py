@@ -557,12 +557,7 @@ def measure_folder(inputs, runner, skip_invalid=False, source=None):
     )
     shapes = FolderShapes(engine, handles, summaries, source, files)
     if shapes.invalid and not skip_invalid:
-        raise InvalidDataError(
-            source,
-            shapes.invalid,
-            hint="pass --skip-invalid to skip them and list them in the "
-            "report",
-        )
+        raise InvalidDataError(source, shapes.invalid)
     return shapes
 
 

@@ -3,15 +3,13 @@
 The table arrives in parts (dicts of columns), written one after the other,
 so a table larger than memory streams through: the parts of an SA-1B-style
 folder are built by the workers. ``.parquet`` outputs are written with
-pyarrow (imported only then), anything else as CSV. The file appears whole
-or not at all.
+pyarrow (imported only then), anything else as CSV, through the command's
+whole-or-nothing writer.
 """
 
 import csv
 
 import numpy as np
-
-from tfdp.coco import write_path_atomic
 
 #: The columns of a score table (``file`` comes first when there are several
 #: inputs)
@@ -58,8 +56,9 @@ def slice_parts(columns, rows):
         }
 
 
-def write_table(path, parts, id_types, with_file=False, overwrite=False):
-    """Writes a score table.
+def table_writer(path, parts, id_types, with_file=False, rows=None):
+    """A ``write_path(tmp)`` callable that writes a score table, for
+    :func:`tfdp.coco.write_paths_atomic`.
 
     Args:
         path: the output; Parquet when it ends with ``.parquet``, CSV
@@ -70,29 +69,23 @@ def write_table(path, parts, id_types, with_file=False, overwrite=False):
             with ``t`` from :func:`id_type`, the Parquet column types
             (``category_id`` may be ``"null"``: class-agnostic data)
         with_file (False): whether there is a ``file`` column
-        overwrite (False): replace an existing file
+        rows (None): a list to which the number of rows written is appended
 
     Returns:
-        the number of rows written
-
-    Raises:
-        OutputExistsError: if the output exists and ``overwrite`` is False
+        a callable
     """
     names = columns_of(with_file)
-    rows = [0]
-    if is_parquet(path):
 
-        def write_path(tmp):
-            rows[0] = _write_parquet(tmp, parts, names, id_types)
-
-    else:
-
-        def write_path(tmp):
+    def write_path(tmp):
+        if is_parquet(path):
+            count = _write_parquet(tmp, parts, names, id_types)
+        else:
             with open(tmp, "w", encoding="utf-8", newline="") as f:
-                rows[0] = _write_csv(f, parts, names)
+                count = _write_csv(f, parts, names)
+        if rows is not None:
+            rows.append(count)
 
-    write_path_atomic(path, write_path, overwrite=overwrite)
-    return rows[0]
+    return write_path
 
 
 def _write_csv(f, parts, names):

@@ -2,20 +2,21 @@
 
 A COCO file is validated with the same checks as the ``tfdp`` command
 before anything is created, so the command, the loader and the export
-accept and refuse the same files with the same messages. A dataset is
-imported under a temporary name and renamed only once complete: a failed
-load leaves no dataset behind.
+accept and refuse the same files with the same messages. Samples are made
+from the validated records with FiftyOne's own COCO objects, under a
+temporary dataset name that is renamed only once complete: a failed load
+leaves no dataset behind.
 """
 
 import logging
 import os
-import tempfile
 import uuid
 
 import fiftyone as fo
+import fiftyone.utils.coco as fouc
 
 from tfdp import coco
-from tfdp.errors import InvalidDataError, OutputExistsError, TFDPError
+from tfdp.errors import InvalidDataError, TFDPError
 from tfdp.fo_adapter.fields import compatible_label_fields, run_fields
 from tfdp.fo_adapter.runs import load_kept_view, run_config
 
@@ -49,8 +50,17 @@ def read_coco(labels_path, skip_invalid=False):
         shapes = coco.measure(data, source=labels_path, skip_invalid=skip_invalid)
     except InvalidDataError as e:
         raise InvalidDataError(e.source, e.problems, hint=SKIP_HINT) from None
-    for warning in getattr(shapes, "warnings", None) or []:
-        logger.warning("%s", warning)
+    for warning in shapes.warnings:
+        logger.warning("%s: %s", labels_path, warning)
+    if not shapes.num_images:
+        # as the command decides: a file without images is not a dataset
+        if shapes.invalid:
+            raise TFDPError(
+                "%s: nothing is left to load: all %d malformed records were "
+                "skipped and no valid image remains"
+                % (labels_path, len(shapes.invalid))
+            )
+        raise TFDPError("%s: no images to load" % labels_path)
     return data, shapes
 
 
@@ -86,36 +96,23 @@ def load_coco_dataset(
         data = valid_data(data, shapes)
     folder = os.path.abspath(data_path) if data_path else None
     paths = _image_paths(data, labels_path, folder)
+    label_field = label_field or "segmentations"
 
     temp_name = "tfdp-loading-%s" % uuid.uuid4().hex
     dataset = None
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            source = labels_path
-            if shapes.invalid:
-                source = os.path.join(tmp, "valid.json")
-                coco.write_json(data, source)
-            dataset = fo.Dataset.from_dir(
-                dataset_type=fo.types.COCODetectionDataset,
-                data_path=paths,
-                labels_path=source,
-                label_types=["segmentations"],
-                label_field=label_field,
-                include_id=True,
-                include_annotation_id=True,
-                use_polylines=use_polylines,
-                name=temp_name,
-                progress=fiftyone_progress(progress),
-            )
-        schema = dataset.get_field_schema()
-        id_field = next(
-            f for f in ("coco_id", "%s_coco_id" % label_field) if f in schema
+        dataset = fo.Dataset(temp_name)
+        dataset.add_samples(
+            _samples(data, paths, label_field, use_polylines, labels_path),
+            num_samples=len(data["images"]),
+            progress=fiftyone_progress(progress),
         )
         fields = compatible_label_fields(dataset)
+        dataset.info["categories"] = _categories(data)
         dataset.info[SOURCE_INFO_KEY] = {
             "labels_path": labels_path,
-            "id_field": id_field,
-            "label_field": fields[0] if len(fields) == 1 else None,
+            "id_field": "coco_id",
+            "label_field": fields[0] if fields else None,
             "skip_invalid": bool(shapes.invalid),
         }
         dataset.save()
@@ -126,8 +123,6 @@ def load_coco_dataset(
     except BaseException:
         if dataset is not None:
             dataset.delete()
-        elif fo.dataset_exists(temp_name):
-            fo.delete_dataset(temp_name)
         raise
 
     if folder is None:
@@ -145,12 +140,92 @@ def load_coco_dataset(
     return dataset
 
 
+def _categories(data):
+    # the records that validation indexes: a dict with an id, first wins
+    categories, seen = [], set()
+    for record in data.get("categories") or []:
+        if isinstance(record, dict) and coco._is_id(record.get("id")):
+            if record["id"] not in seen:
+                seen.add(record["id"])
+                categories.append(record)
+    return categories
+
+
+def _samples(data, paths, label_field, use_polylines, source):
+    # Validated records only, converted by FiftyOne's own COCO objects: the
+    # labels are those FiftyOne's importer makes, without its assumptions
+    # about the rest of the file
+    categories = _categories(data)
+    classes = {c["id"]: str(c.get("name", c["id"])) for c in categories}
+    supercategories = {classes[c["id"]]: c for c in categories}
+    by_image = {}
+    for ann in data["annotations"]:
+        by_image.setdefault(ann["image_id"], []).append(ann)
+
+    for image in data["images"]:
+        size = (int(image["width"]), int(image["height"]))
+        labels = []
+        for ann in by_image.get(image["id"], []):
+            if coco.is_empty_segmentation(ann.get("segmentation")):
+                continue
+            try:
+                label = _label(ann, size, classes, supercategories,
+                               use_polylines)
+            except Exception as e:
+                raise TFDPError(
+                    "%s: FiftyOne cannot convert annotation %s (image %s): "
+                    "%s" % (source, ann.get("id"), image["id"], e)
+                ) from None
+            if label is not None:
+                labels.append(label)
+        if use_polylines:
+            field = fo.Polylines(polylines=labels) if labels else None
+        else:
+            field = fo.Detections(detections=labels) if labels else None
+        yield fo.Sample(
+            filepath=paths[image["file_name"]],
+            metadata=fo.ImageMetadata(width=size[0], height=size[1]),
+            coco_id=image["id"],
+            **{label_field: field},
+        )
+
+
+def _label(ann, size, classes, supercategories, use_polylines):
+    attributes = {"ignore": ann["ignore"]} if "ignore" in ann else {}
+    obj = fouc.COCOObject(
+        id=ann.get("id"),
+        image_id=ann["image_id"],
+        category_id=ann["category_id"],
+        bbox=ann.get("bbox"),
+        segmentation=ann["segmentation"],
+        iscrowd=ann.get("iscrowd"),
+        **attributes,
+    )
+    if use_polylines:
+        return obj.to_polyline(
+            size, classes_map=classes, supercategory_map=supercategories,
+            include_id=True,
+        )
+    # a Detection needs a box, and is kept only with its mask
+    detection = obj.to_detection(
+        size, classes_map=classes, supercategory_map=supercategories,
+        load_segmentation=True, include_id=True,
+    )
+    return detection if detection is not None and detection.has_mask else None
+
+
 def _image_paths(data, labels_path, folder):
     # FiftyOne's importer maps file names to paths, one sample per name
     base = folder or os.path.dirname(labels_path)
     paths = {}
     owners = {}
     problems = []
+    kinds = {type(image["id"]) for image in data["images"]}
+    if len(kinds) > 1:
+        problems.append(
+            "image ids mix numbers and strings, which one FiftyOne field "
+            "(coco_id) cannot hold"
+        )
     for image in data["images"]:
         file_name = image.get("file_name")
         if not isinstance(file_name, str) or not file_name:
@@ -195,9 +270,7 @@ def export_kept(
     dataset = samples._root_dataset
     config = run_config(dataset, run_key)
     kept = load_kept_view(dataset, run_key)
-    if os.path.exists(labels_path) and not overwrite:
-        raise OutputExistsError(labels_path, hint=OVERWRITE_HINT)
-    coco.check_writable(labels_path, overwrite=True)
+    coco.check_writable(labels_path, overwrite=overwrite, hint=OVERWRITE_HINT)
 
     source = dataset.info.get(SOURCE_INFO_KEY) or {}
     source_path = source_path or source.get("labels_path")
@@ -222,8 +295,9 @@ def export_kept(
                 % (source_path, sorted(set(missing))[:5], id_field)
             )
         pruned = coco.prune(data, kept_ids, shapes.skipped_annotations)
-        _write(lambda: coco.write_json(pruned, labels_path, overwrite=overwrite),
-               labels_path)
+        coco.write_json(
+            pruned, labels_path, overwrite=overwrite, hint=OVERWRITE_HINT
+        )
         return {
             "mode": "lossless",
             "source": source_path,
@@ -236,21 +310,19 @@ def export_kept(
     view = kept.exclude_fields(
         [p for p in list(label_paths) + [sample_field] if dataset.has_field(p)]
     )
-    _write(
-        lambda: coco.write_path_atomic(
-            labels_path,
-            lambda tmp: view.export(
-                dataset_type=fo.types.COCODetectionDataset,
-                labels_path=tmp,
-                label_field=config.label_field,
-                export_media=False,
-                categories=dataset.info.get("categories"),
-                coco_id=id_field,
-                progress=fiftyone_progress(progress),
-            ),
-            overwrite=overwrite,
-        ),
+    coco.write_path_atomic(
         labels_path,
+        lambda tmp: view.export(
+            dataset_type=fo.types.COCODetectionDataset,
+            labels_path=tmp,
+            label_field=config.label_field,
+            export_media=False,
+            categories=dataset.info.get("categories"),
+            coco_id=id_field,
+            progress=fiftyone_progress(progress),
+        ),
+        overwrite=overwrite,
+        hint=OVERWRITE_HINT,
     )
     return {
         "mode": "fiftyone",
@@ -270,10 +342,3 @@ def fiftyone_progress(progress):
     if progress is None or isinstance(progress, bool):
         return progress
     return lambda bar: progress(bar.iteration, bar.total or bar.iteration)
-
-
-def _write(write, path):
-    try:
-        write()
-    except OutputExistsError:
-        raise OutputExistsError(path, hint=OVERWRITE_HINT) from None

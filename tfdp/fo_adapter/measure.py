@@ -226,18 +226,15 @@ def check_metadata(samples):
 
 
 def _flag(record, name):
-    # iscrowd and ignore: missing, 0/1 or booleans (TFDP.md section 1)
+    # iscrowd and ignore: 0, 1 or booleans as in COCO files (TFDP.md
+    # section 1); a label without the attribute reads as None, which is 0
     value = record[name]
     if value is None or value is False or value is True:
         return bool(value)
-    if (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and value in (0, 1)
-    ):
+    if type(value) is int and value in (0, 1):
         return bool(value)
     raise geometry.GeometryError(
-        "%s is %r, not 0, 1 or a boolean" % (name, value)
+        "%s %r is not 0, 1, true or false" % (name, value)
     )
 
 

@@ -1,0 +1,73 @@
+"""Property-based tests: ``tfdp.load_coco_dataset`` accepts and refuses
+exactly the documents that the command accepts and refuses, with the same
+records named, and never leaves a dataset behind when it refuses.
+
+The documents come from the strategies of ``test_fuzz.py``. Loading a
+dataset costs about a second, so the default run is short; set
+``TFDP_FUZZ_EXAMPLES`` for a longer one.
+"""
+
+import json
+import os
+import tempfile
+import uuid
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import fiftyone as fo
+import tfdp
+from test_fuzz import corrupted_documents, documents, run_cli
+
+FUZZ = settings(
+    max_examples=max(1, int(os.environ.get("TFDP_FUZZ_EXAMPLES", "30")) // 2),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def _file_names_are_usable(doc):
+    # FiftyOne makes one sample per file name: the loader alone needs them
+    images = doc.get("images") if isinstance(doc, dict) else None
+    if not isinstance(images, list):
+        return True
+    names = [im.get("file_name") for im in images if isinstance(im, dict)]
+    return all(isinstance(n, str) and n for n in names) and len(
+        set(names)) == len(names)
+
+
+def check_same_decision(doc):
+    assume(_file_names_are_usable(doc))
+    before = set(fo.list_datasets())
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "in.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        status, _, err = run_cli(["score", path, "-o",
+                                  os.path.join(folder, "s.csv")])
+        name = "tfdp-fuzz-%s" % uuid.uuid4().hex[:8]
+        try:
+            dataset = tfdp.load_coco_dataset(path, name=name)
+        except tfdp.TFDPError as e:
+            assert status == 1, (str(e), err)
+            records = [line.strip() for line in str(e).splitlines()
+                       if line.startswith("  ")]
+            for record in records:
+                assert record in err, (record, err)
+            assert set(fo.list_datasets()) == before
+            return
+        try:
+            assert status == 0, err
+            assert len(dataset) == len(doc["images"])
+            fields = tfdp.fo_adapter.fields.compatible_label_fields(dataset)
+            for field in fields:
+                tfdp.compute_scores(dataset, field)
+        finally:
+            dataset.delete()
+
+
+@FUZZ
+@given(doc=st.one_of(documents(), corrupted_documents()))
+def test_the_loader_decides_as_the_command(doc):
+    check_same_decision(doc)

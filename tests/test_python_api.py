@@ -1,0 +1,47 @@
+"""What Python users see of the API: signatures, help and messages in
+Python's words."""
+
+import inspect
+import pydoc
+import uuid
+
+import pytest
+
+import fiftyone as fo
+
+import tfdp
+from conftest import COCO_SAMPLE
+
+
+def test_apply_tfdp_method_shows_the_real_signature():
+    for cls in (fo.Dataset, fo.DatasetView):
+        params = list(inspect.signature(cls.apply_tfdp).parameters)
+        assert params == ["self", "label_field", "method", "keep_ratio",
+                          "prune_ratio", "keep", "run_key", "tag", "seed",
+                          "skip_invalid", "overwrite", "progress"]
+    dataset = fo.Dataset()
+    try:
+        bound = inspect.signature(dataset.apply_tfdp)
+        assert str(bound).startswith("(label_field, method='cb-scs', "
+                                     "keep_ratio=None, prune_ratio=None")
+        text = pydoc.render_doc(dataset.apply_tfdp, renderer=pydoc.plaintext)
+        assert "apply_tfdp(label_field, method='cb-scs'" in text
+        assert "keep_ratio (None): the fraction of samples to keep" in text
+    finally:
+        dataset.delete()
+
+
+def test_export_kept_names_the_python_argument(tmp_path):
+    dataset = tfdp.load_coco_dataset(
+        COCO_SAMPLE, name="tfdp-test-api-%s" % uuid.uuid4().hex[:8]
+    )
+    try:
+        dataset.apply_tfdp("segmentations", keep=5)
+        out = tmp_path / "kept.json"
+        tfdp.export_kept(dataset, str(out))
+        with pytest.raises(tfdp.OutputExistsError) as raised:
+            tfdp.export_kept(dataset, str(out))
+        assert "overwrite=True" in str(raised.value)
+        assert "--overwrite" not in str(raised.value)
+    finally:
+        dataset.delete()
