@@ -64,6 +64,18 @@ class MallocTuning(WorkerPlugin):
             pass
 
 
+class SingleThreaded(WorkerPlugin):
+    """Each worker measures on one thread: OpenCV's own thread pool is
+    turned off, the workers are the parallelism."""
+
+    name = "tfdp-single-threaded"
+
+    def setup(self, worker):
+        import cv2
+
+        cv2.setNumThreads(1)
+
+
 class IgnoreInterrupts(WorkerPlugin):
     """Leaves Ctrl-C to the command, for the workers it starts.
 
@@ -134,6 +146,7 @@ class ClusterEngine(Engine):
             self.close()
             raise
         self.client.register_plugin(MallocTuning())
+        self.client.register_plugin(SingleThreaded())
         if self.cluster is not None:
             self.client.register_plugin(IgnoreInterrupts())
         threads = self.client.nthreads()

@@ -1,6 +1,9 @@
 """The in-process engine: one thread, or a few for large objects."""
 
 import concurrent.futures
+import contextlib
+
+import cv2
 
 from tfdp.engine import Engine
 
@@ -23,6 +26,10 @@ class LocalEngine(Engine):
         self.workers = max(1, int(threads))
 
     def map(self, function, tasks, weights=None, progress=None):
+        with opencv_single_threaded():
+            return self._map(function, tasks, weights, progress)
+
+    def _map(self, function, tasks, weights, progress):
         tasks = list(tasks)
         weights = [1] * len(tasks) if weights is None else list(weights)
         total = sum(weights)
@@ -54,3 +61,18 @@ class LocalEngine(Engine):
 
     def results(self, handles):
         return iter(handles)
+
+
+@contextlib.contextmanager
+def opencv_single_threaded():
+    """OpenCV on the calling thread only, for the time of a run.
+
+    OpenCV spreads some calls over a pool of its own threads; the engines
+    are the only parallelism, so that one thread means one core.
+    """
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
