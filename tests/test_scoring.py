@@ -109,3 +109,30 @@ def test_zero_score_images_kept_only_when_asked_for():
 def test_unknown_method():
     with pytest.raises(ValueError, match="unknown method"):
         scoring.validate_method("el2n")
+
+
+def test_class_totals_are_exact_whatever_the_order():
+    """Totals are the correctly rounded sums (math.fsum), so any split or
+    order of the instances gives the same bits."""
+    import math
+
+    rng = np.random.default_rng(7)
+    values = rng.random(5000) * 10.0 ** rng.integers(-8, 8, 5000)
+    category = rng.integers(0, 4, 5000)
+    totals = scoring.class_totals(values, category)
+    for c in range(4):
+        assert totals[category == c][0] == math.fsum(values[category == c])
+    shuffled = rng.permutation(5000)
+    again = scoring.class_totals(values[shuffled], category[shuffled])
+    assert again.tobytes() == totals[shuffled].tobytes()
+    halves = [
+        scoring.exact_group_sums(values[s], category[s], 4)
+        for s in (slice(0, 1234), slice(1234, None))
+    ]
+    whole = scoring.exact_group_sums(values, category, 4)
+    assert [a + b for a, b in zip(*halves)] == whole
+    # subnormals and cancellation
+    tiny = [5e-324, 1e-320, 1e308, -1e308, 0.1, 0.2]
+    assert scoring.exact_to_float(
+        scoring.exact_group_sums(tiny, [0] * 6, 1)[0]
+    ) == math.fsum(tiny)

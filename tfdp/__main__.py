@@ -2,4 +2,7 @@ import sys
 
 from tfdp.cli import main
 
-sys.exit(main())
+# Worker processes of a local cluster import the main module again: only
+# the command itself may run the command
+if __name__ == "__main__":
+    sys.exit(main())

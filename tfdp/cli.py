@@ -1,4 +1,5 @@
-"""The ``tfdp`` command: score and prune COCO-format files."""
+"""The ``tfdp`` command: score and prune COCO-format files and SA-1B-style
+folders."""
 
 import argparse
 import contextlib
@@ -10,10 +11,12 @@ import sys
 import threading
 
 import tfdp
-from tfdp import coco, scoring
+from tfdp import coco, inputs, score_tables, scoring
+from tfdp.engine import SCHEDULER_ENV
 from tfdp.errors import InvalidDataError, TFDPError, describe_problem
+from tfdp.measuring import Runner
 from tfdp.progress import ProgressBar
-from tfdp.report import format_report, retention_report
+from tfdp.report import format_report
 
 OVERWRITE_HINT = "pass --overwrite to replace it"
 SKIP_HINT = "pass --skip-invalid to skip them and list them in the report"
@@ -130,13 +133,16 @@ def _parser():
         "score",
         help="write the shape and scores of every eligible annotation",
         description=(
-            "Write one CSV row per eligible annotation: "
-            + ",".join(coco.SCORE_COLUMNS)
+            "Write one row per eligible annotation: "
+            + ",".join(score_tables.COLUMNS)
+            + " (and file first, with several COCO files). An output "
+            "ending in .parquet is written as Parquet, anything else as CSV."
         ),
     )
-    score.add_argument("input", help="COCO-format JSON file")
+    score.add_argument("inputs", nargs="+", metavar="INPUT", help=INPUT_HELP)
     score.add_argument(
-        "-o", "--output", required=True, help="CSV file to write"
+        "-o", "--output", required=True,
+        help="CSV or .parquet file to write",
     )
     _common_options(score)
     score.set_defaults(func=run_score)
@@ -148,12 +154,17 @@ def _parser():
             "Keep the highest-scoring images with all of their annotations. "
             "Several comma-separated values write one file each, named "
             "OUTPUT with .keep-R or .prune-R before its extension, from one "
-            "scoring pass."
+            "scoring pass. With several COCO files, OUTPUT is a folder that "
+            "gets one pruned file per input, with the input's name. With "
+            "SA-1B-style files, OUTPUT is a text file listing the kept "
+            "images' file names, highest score first."
         ),
     )
-    prune.add_argument("input", help="COCO-format JSON file")
+    prune.add_argument("inputs", nargs="+", metavar="INPUT", help=INPUT_HELP)
     prune.add_argument(
-        "-o", "--output", required=True, help="pruned JSON file to write"
+        "-o", "--output", required=True,
+        help="pruned JSON file, folder (several COCO files) or kept list "
+        "(SA-1B-style files) to write",
     )
     amount = prune.add_mutually_exclusive_group(required=True)
     amount.add_argument(
@@ -189,7 +200,39 @@ def _parser():
     return parser
 
 
+INPUT_HELP = (
+    "COCO-format JSON files, or SA-1B-style per-image JSON files: a folder, "
+    "a quoted glob or the files"
+)
+
+
+def _workers(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            "%r is not a positive number of workers" % text
+        )
+    return value
+
+
 def _common_options(parser):
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="measure in N processes of a local Dask cluster; 1 measures in "
+        "this process. Default: every core, when the input is large enough "
+        "to pay for starting them",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="measure on the Dask cluster of this scheduler, e.g. "
+        "tcp://10.0.0.5:8786 (default: $%s)" % SCHEDULER_ENV,
+    )
     parser.add_argument(
         "--skip-invalid",
         action="store_true",
@@ -219,6 +262,10 @@ def _check_arguments(parser, args):
     # usage errors, before anything is read: exit status 2
     if not args.output:
         parser.error("-o/--output: the path is empty")
+    if args.workers is not None and args.scheduler:
+        parser.error("give --workers or --scheduler, not both")
+    if args.workers is None and not args.scheduler:
+        args.scheduler = os.environ.get(SCHEDULER_ENV) or None
     if args.command == "prune":
         if args.report == "":
             parser.error("--report: the path is empty")
@@ -278,29 +325,36 @@ def _output_paths(path, criteria):
     return ["%s.%s%s" % (root, suffix, ext) for _, _, suffix in criteria]
 
 
-def _measure(args):
-    data = coco.load_json(args.input)
-    shapes = coco.measure(
-        data,
-        source=args.input,
-        skip_invalid=args.skip_invalid,
-        progress=ProgressBar("scoring"),
+def _runner(args):
+    return Runner(
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=ProgressBar("measuring"),
     )
-    for warning in shapes.warnings:
-        _say("warning", "%s: %s" % (args.input, warning))
-    if not shapes.num_images:
-        if shapes.invalid:
+
+
+def _open(args, runner, detected):
+    collection = inputs.open_collection(
+        args.inputs, runner, args.skip_invalid, detected=detected
+    )
+    for warning in getattr(collection, "warnings", ()):
+        _say("warning", warning if len(args.inputs) > 1
+             else "%s: %s" % (args.inputs[0], warning))
+    if not collection.num_images:
+        source = " ".join(args.inputs)
+        if collection.invalid:
             raise TFDPError(
                 "%s: nothing is left to %s: all %d malformed records were "
                 "skipped and no valid image remains"
-                % (args.input, args.command, len(shapes.invalid))
+                % (source, args.command, len(collection.invalid))
             )
-        raise TFDPError("%s: no images to %s" % (args.input, args.command))
-    return data, shapes
+        raise TFDPError("%s: no images to %s" % (source, args.command))
+    return collection
 
 
 def run_score(args, written):
-    """``tfdp score``: writes the per-annotation CSV.
+    """``tfdp score``: writes the per-annotation score table (CSV, or
+    Parquet for a ``.parquet`` output).
 
     Args:
         args: the parsed arguments
@@ -309,109 +363,171 @@ def run_score(args, written):
     args.outputs = [args.output]
     coco.check_outputs(
         args.outputs,
-        inputs=[args.input],
+        inputs=args.inputs,
         overwrite=args.overwrite,
         hint=OVERWRITE_HINT,
     )
-    _, shapes = _measure(args)
-    coco.write_paths_atomic(
-        [(args.output, coco.file_writer(
-            functools.partial(coco.dump_scores, shapes)))],
-        overwrite=args.overwrite,
-        hint=OVERWRITE_HINT,
-        written=written,
-    )
+    detected = inputs.input_format(args.inputs)
+    rows = []
+    with _runner(args) as runner:
+        collection = _open(args, runner, detected)
+        coco.write_paths_atomic(
+            [(args.output, score_tables.table_writer(
+                args.output,
+                collection.score_parts(),
+                collection.id_types(),
+                with_file=getattr(collection, "several", False),
+                rows=rows,
+            ))],
+            overwrite=args.overwrite,
+            hint=OVERWRITE_HINT,
+            written=written,
+        )
     print(
         "wrote %d eligible annotations of %d images to %s"
-        % (len(shapes.table), shapes.num_images, args.output)
+        % (rows[0], collection.num_images, args.output)
     )
-    _print_not_scored(shapes)
+    _print_not_scored(collection)
 
 
-def _print_not_scored(shapes):
-    if shapes.ineligible:
+def _print_not_scored(collection):
+    if collection.ineligible:
         print(
             "not scored: "
             + ", ".join(
-                "%d %s" % (n, r) for r, n in sorted(shapes.ineligible.items())
+                "%d %s" % (n, r)
+                for r, n in sorted(collection.ineligible.items())
             )
         )
-    for problem in shapes.invalid:
+    for problem in collection.invalid:
         print("skipped: %s" % describe_problem(problem))
 
 
+def _folder_mode(args, kind):
+    # several COCO files (or an existing folder as -o): pruned copies
+    return kind == "coco" and (
+        len(args.inputs) > 1 or os.path.isdir(args.output)
+    )
+
+
+def _pruned_outputs(args, kind):
+    # [[output path per input, or the one kept list], ...] per criterion
+    if _folder_mode(args, kind):
+        if os.path.exists(args.output) and not os.path.isdir(args.output):
+            raise TFDPError(
+                "%s: with several inputs, -o names a folder" % args.output
+            )
+        names = [os.path.basename(p) for p in args.inputs]
+        if len(set(names)) != len(names):
+            raise TFDPError(
+                "inputs must have different names: their pruned copies "
+                "go into one folder"
+            )
+        per_input = [
+            _output_paths(inputs.pruned_path(args.output, p), args.criteria)
+            for p in args.inputs
+        ]
+        return [list(paths) for paths in zip(*per_input)]
+    return [[p] for p in _output_paths(args.output, args.criteria)]
+
+
 def run_prune(args, written):
-    """``tfdp prune``: writes one pruned file (and report) per criterion,
-    all together or none.
+    """``tfdp prune``: writes the pruned files or kept lists (and reports)
+    per criterion, all together or none.
 
     Args:
         args: the parsed arguments
         written: a list to which each output is appended once in place
     """
-    outputs = _output_paths(args.output, args.criteria)
+    detected = inputs.input_format(args.inputs)
+    kind = detected[0]
+    outputs = _pruned_outputs(args, kind)
     reports = (
         _output_paths(args.report, args.criteria)
         if args.report
         else [None] * len(outputs)
     )
     args.outputs = [
-        path for pair in zip(outputs, reports) for path in pair if path
+        path for paths, report in zip(outputs, reports)
+        for path in paths + [report] if path
     ]
+    # a folder of pruned copies is made once everything is measured; what
+    # goes in it cannot exist before
+    make_folder = _folder_mode(args, kind) and not os.path.isdir(args.output)
+    if make_folder:
+        parent = os.path.dirname(os.path.abspath(args.output))
+        if not os.path.isdir(parent):
+            raise TFDPError(
+                "%s: folder %s does not exist" % (args.output, parent)
+            )
     coco.check_outputs(
-        args.outputs,
-        inputs=[args.input],
+        [r for r in reports if r] if make_folder else args.outputs,
+        inputs=args.inputs,
         overwrite=args.overwrite,
         hint=OVERWRITE_HINT,
     )
 
-    data, shapes = _measure(args)
-    order, _ = scoring.rank(
-        shapes.table, shapes.num_images, args.method, seed=args.seed
-    )
-
     files = []
     reports_made = []
-    for (name, value, _), output, report_path in zip(
-        args.criteria, outputs, reports
-    ):
-        count = scoring.keep_count(shapes.num_images, **{name: value})
-        kept = scoring.select(order, count)
-        kept_ids = [i for i, k in zip(shapes.image_ids, kept.tolist()) if k]
-        report = retention_report(
-            shapes.table,
-            kept,
-            lambda index: shapes.categories[index],
-            args.method,
-            ineligible=shapes.ineligible,
-            invalid=shapes.invalid,
-        )
-        report = dict(
-            input=args.input,
-            output=output,
-            criterion={name: value},
-            seed=args.seed if args.method == "random" else None,
-            warnings=shapes.warnings,
-            **report,
-        )
-        files.append((output, coco.file_writer(functools.partial(
-            _dump_pruned, data, kept_ids, shapes.skipped_annotations))))
-        if report_path:
-            files.append((report_path, coco.file_writer(
-                functools.partial(coco.dump_report, report))))
-        reports_made.append((output, report_path, report))
+    with _runner(args) as runner:
+        collection = _open(args, runner, detected)
+        order, _ = collection.rank(args.method, seed=args.seed)
+        for (name, value, _), paths, report_path in zip(
+            args.criteria, outputs, reports
+        ):
+            count = scoring.keep_count(
+                collection.num_images, **{name: value}
+            )
+            kept = scoring.select(order, count)
+            report = dict(
+                input=args.inputs[0] if len(args.inputs) == 1
+                else args.inputs,
+                output=paths[0] if len(paths) == 1 else paths,
+                criterion={name: value},
+                seed=args.seed if args.method == "random" else None,
+                warnings=list(getattr(collection, "warnings", ())),
+                **collection.report(kept, args.method),
+            )
+            if kind == "sa1b":
+                files.append((paths[0], coco.file_writer(functools.partial(
+                    _dump_kept_list,
+                    collection.kept_file_names(order, kept)))))
+            else:
+                for path, (data, kept_ids, skipped) in zip(
+                    paths, collection.pruned_selections(kept)
+                ):
+                    files.append((path, coco.file_writer(functools.partial(
+                        _dump_pruned, data, kept_ids, skipped))))
+            if report_path:
+                files.append((report_path, coco.file_writer(
+                    functools.partial(coco.dump_report, report))))
+            reports_made.append((paths, report_path, report))
 
-    coco.write_paths_atomic(
-        files, overwrite=args.overwrite, hint=OVERWRITE_HINT, written=written
-    )
+    if make_folder:
+        os.mkdir(args.output)
+    try:
+        coco.write_paths_atomic(
+            files, overwrite=args.overwrite, hint=OVERWRITE_HINT,
+            written=written,
+        )
+    except BaseException:
+        if make_folder and not os.listdir(args.output):
+            os.rmdir(args.output)
+        raise
 
-    for output, report_path, report in reports_made:
-        print("wrote %s" % output)
+    for paths, report_path, report in reports_made:
+        for path in paths:
+            print("wrote %s" % path)
         if report_path:
             print("wrote %s" % report_path)
         print(format_report(report, max_classes=15))
-        for problem in shapes.invalid:
+        for problem in collection.invalid:
             print("skipped: %s" % describe_problem(problem))
         print()
+
+
+def _dump_kept_list(names, f):
+    f.write("".join("%s\n" % name for name in names).encode("utf-8"))
 
 
 def _dump_pruned(data, kept_ids, skipped_annotations, f):

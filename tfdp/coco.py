@@ -114,6 +114,19 @@ def load_json(path):
             nested too deeply, or not a COCO-format object with ``images``
             and ``annotations`` lists
     """
+    data = read_json(path)
+    check_structure(data, path)
+    return data
+
+
+def read_json(path):
+    """Parses a JSON file losslessly, whatever it holds (see
+    :func:`load_json`).
+
+    Raises:
+        TFDPError: if the file is missing, unreadable, not UTF-8 JSON or
+            nested too deeply
+    """
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -130,8 +143,6 @@ def load_json(path):
         raise TFDPError("%s: %s" % (path, e)) from None
     finally:
         del raw  # the text is as large as a tenth of the parsed document
-
-    check_structure(data, path)
     return data
 
 
@@ -170,7 +181,9 @@ def _json_type(value):
 # Validation and measuring
 
 
-def measure(data, source="<data>", skip_invalid=False, progress=None):
+def measure(
+    data, source="<data>", skip_invalid=False, progress=None, measure_jobs=None
+):
     """Validates a COCO-format dict and measures its eligible instances.
 
     This decides whether a document is accepted. Malformed records are
@@ -190,6 +203,11 @@ def measure(data, source="<data>", skip_invalid=False, progress=None):
         skip_invalid (False): skip malformed images and annotations (and
             list them in :attr:`CocoShapes.invalid`) rather than raise
         progress (None): a callable ``progress(done, total)``
+        measure_jobs (None): ``measure_jobs(jobs, progress)`` measures the
+            eligible annotations where an engine runs them and returns one
+            Shape or GeometryError per job (see
+            :meth:`tfdp.measuring.Runner.measure_coco_jobs`); by default, in
+            this process
 
     Returns:
         a :class:`CocoShapes`
@@ -275,7 +293,7 @@ def measure(data, source="<data>", skip_invalid=False, progress=None):
                      image[2], ann["segmentation"], bbox[2] * bbox[3]))
     del seen_ids
 
-    shapes = _measure_jobs(jobs, progress)
+    shapes = (measure_jobs or _measure_jobs)(jobs, progress)
     ids, image_index, category, perimeter, area, pixels = (
         [], [], [], [], [], []
     )

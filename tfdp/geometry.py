@@ -433,7 +433,9 @@ def rle_shape(runs, height, width):
 
     The mask is decoded straight into the crop that holds its pixels: runs
     are column-major, so each foreground run is split at column boundaries
-    into vertical segments, which are painted through a difference array.
+    into vertical segments, and the crop, read column by column, is again a
+    sequence of runs, expanded with one ``np.repeat`` of bytes (a hi-res
+    mask's crop holds millions of pixels: one byte each, one pass).
 
     Args:
         runs: run lengths from :func:`rle_counts`
@@ -479,18 +481,21 @@ def rle_shape(runs, height, width):
             % (crop_w, crop_h)
         )
 
-    # Difference array with one spare row, accumulated down each column
-    diff_w = crop_w
-    diff = np.bincount(
-        (y_start - y0) * diff_w + (col - x0),
-        minlength=(crop_h + 1) * diff_w,
-    ) - np.bincount(
-        (y_end - y0) * diff_w + (col - x0),
-        minlength=(crop_h + 1) * diff_w,
-    )
-    mask = np.cumsum(diff.reshape(crop_h + 1, diff_w), axis=0)[:crop_h]
+    # The crop in column-major order: background up to each segment, the
+    # segment, ..., background to the end. Segments are in order and never
+    # overlap.
+    begin = (col - x0) * crop_h + (y_start - y0)
+    end = begin + (y_end - y_start)
+    lengths = np.empty(2 * begin.size + 1, dtype=np.int64)
+    lengths[0] = begin[0]
+    lengths[1::2] = end - begin
+    lengths[2:-1:2] = begin[1:] - end[:-1]
+    lengths[-1] = crop_w * crop_h - end[-1]
+    values = np.zeros(lengths.size, dtype=np.uint8)
+    values[1::2] = 1
+    columns = np.repeat(values, lengths).reshape(crop_w, crop_h)
 
-    return contour_shape((mask > 0).astype(np.uint8))
+    return contour_shape(np.ascontiguousarray(columns.T))
 
 
 def bitmap_shape(mask):

@@ -54,22 +54,96 @@ def si_scs(perimeter, area):
     return out
 
 
+#: Exact sums are integers in units of 2**-1127: the smallest subnormal
+#: double (2**-1074) times its 53-bit mantissa's scale
+_EXACT_SCALE = 1127
+_HALF_BITS = 26
+#: Items summed per pass: float64 sums of up to 2**26 halves of 27 bits stay
+#: below 2**53, so they are exact
+_EXACT_SLICE = 1 << 26
+
+
+def exact_group_sums(values, groups, num_groups):
+    """Exact sums of values per group, as integers.
+
+    Each float is split into integer halves of its 53-bit mantissa and added
+    per exponent without rounding, so the sums are the same whatever the
+    order or the grouping of the values, and partial sums of any split of
+    the values add up (with ``+``) to the sums of the whole.
+    :func:`exact_to_float` rounds a sum once.
+
+    Args:
+        values: finite per-item values
+        groups: per-item group indices in ``[0, num_groups)``
+        num_groups: the number of groups
+
+    Returns:
+        a list of ``num_groups`` Python ints, each a sum in units of
+        ``2**-1127``
+
+    Raises:
+        ValueError: if a value is not finite
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    groups = np.asarray(groups, dtype=np.int64).ravel()
+    sums = [0] * num_groups
+    for start in range(0, values.size, _EXACT_SLICE):
+        _add_exact(
+            sums,
+            values[start : start + _EXACT_SLICE],
+            groups[start : start + _EXACT_SLICE],
+        )
+    return sums
+
+
+def _add_exact(sums, values, groups):
+    if not np.isfinite(values).all():
+        raise ValueError("exact sums need finite values")
+    mantissa, exponent = np.frexp(values)
+    whole = (mantissa * 2.0**53).astype(np.int64)  # exact: 53 bits
+    high = (whole >> _HALF_BITS).astype(np.float64)
+    low = (whole & ((1 << _HALF_BITS) - 1)).astype(np.float64)
+    low_exponent = int(exponent.min())
+    span = int(exponent.max()) - low_exponent + 1
+    # one bin per (group, exponent)
+    bins = groups * span + (exponent - low_exponent)
+    size = len(sums) * span
+    high_sums = np.bincount(bins, weights=high, minlength=size)
+    low_sums = np.bincount(bins, weights=low, minlength=size)
+    for b in np.flatnonzero((high_sums != 0) | (low_sums != 0)).tolist():
+        group, e = divmod(b, span)
+        shift = e + low_exponent - 53 + _EXACT_SCALE
+        sums[group] += (
+            (int(high_sums[b]) << _HALF_BITS) + int(low_sums[b])
+        ) << shift
+
+
+def exact_to_float(total):
+    """The double nearest to an exact sum of :func:`exact_group_sums`."""
+    # int / int is correctly rounded in Python
+    return total / (1 << _EXACT_SCALE) if total else 0.0
+
+
 def class_totals(values, category):
-    """Sums values per category.
+    """Sums values per category, exactly, then rounds once.
+
+    The totals do not depend on the order of the instances, so a collection
+    split across files, chunks or workers gets the same totals to the bit.
 
     Args:
         values: per-instance values
         category: per-instance category labels (any hashable numpy dtype)
 
     Returns:
-        per-instance totals of their category, summed in instance order
+        per-instance totals of their category
     """
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0:
         return values.copy()
     _, inverse = np.unique(np.asarray(category), return_inverse=True)
     inverse = inverse.ravel()
-    totals = np.bincount(inverse, weights=values)
+    sums = exact_group_sums(values, inverse, int(inverse.max()) + 1)
+    totals = np.array([exact_to_float(t) for t in sums], dtype=np.float64)
     return totals[inverse]
 
 

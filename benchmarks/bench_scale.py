@@ -1,0 +1,245 @@
+"""Scale-out: ``--workers 2`` against ``--workers 1``, the default against
+today's threaded path, and the driver's memory on 1M SA-1B-style masks.
+
+Each row runs in its own process. ``--workers 1`` is one process and one
+thread, the baseline of every speed-up.
+
+1. SA-1B-style folder of hi-res masks (TACO's real masks, images up to
+   4000x3000, 300 files of 100 masks): ``tfdp score`` whole process.
+2. COCO train2017-sized file (859k small polygons, built by
+   make_coco_scale.py): the measuring part (the engine's hook: pack the
+   polygons, ship them, measure, return the shapes; local cluster start and
+   shutdown included), and ``coco.measure`` around it, whose validation of
+   every record runs in the driver. Loading the JSON is not timed.
+3. TACO (8,334 hi-res polygons): the default ``tfdp prune`` against today's
+   threaded path (``coco.measure`` on its thread pool, then the same
+   ranking and writing), whole process; the outputs must be identical.
+4. SA-1B-style folders of VOC's real masks, 2,500 and 10,000 files (250k and
+   1M masks, unique ids): ``tfdp score -o scores.parquet --workers 2``:
+   masks per second per worker, and the driver's peak memory at both sizes.
+
+Generated data goes to the repository's ignored out/ folder.
+
+Usage: python benchmarks/bench_scale.py [--skip-coco]
+"""
+
+import argparse
+import filecmp
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+
+from common import DATA, HERE, ROOT, python, require_data, run_process
+
+OUT = os.path.join(ROOT, "out")
+TACO = require_data(DATA + "/taco-unofficial/annotations_unofficial.json")
+VOC = require_data(DATA + "/voc2012-instances/instances_train.json")
+
+# the command, reporting this process's own peak memory (not its workers')
+COMMAND = (
+    "import resource, sys\n"
+    "from tfdp.cli import main\n"
+    "status = main(sys.argv[1:])\n"
+    "print('DRIVER_PEAK_MIB %.1f' % (resource.getrusage("
+    "resource.RUSAGE_SELF).ru_maxrss / 1024))\n"
+    "sys.exit(status)\n"
+)
+
+# times coco.measure (validation included) and, within it, the measuring
+# hook: packing, shipping, measuring and returning the shapes
+MEASURE = (
+    "import sys, time\n"
+    "from tfdp import coco\n"
+    "from tfdp.measuring import Runner\n"
+    "data = coco.load_json(sys.argv[1])\n"
+    "hook = [0.0]\n"
+    "def timed(generator):\n"
+    "    while True:\n"
+    "        start = time.perf_counter()\n"
+    "        try:\n"
+    "            item = next(generator)\n"
+    "        except StopIteration:\n"
+    "            hook[0] += time.perf_counter() - start\n"
+    "            return\n"
+    "        hook[0] += time.perf_counter() - start\n"
+    "        yield item\n"
+    "start = time.perf_counter()\n"
+    "with Runner(workers=int(sys.argv[2])) as runner:\n"
+    "    shapes = coco.measure(\n"
+    "        data, source=sys.argv[1],\n"
+    "        measure_jobs=lambda jobs: timed(runner.measure_coco_jobs(jobs)))\n"
+    "print('MEASURE_S %.3f' % (time.perf_counter() - start))\n"
+    "print('HOOK_S %.3f' % hook[0])\n"
+)
+
+# today's path: the thread pool of coco.measure, same ranking and output
+THREADED = (
+    "import sys\n"
+    "from tfdp import coco, scoring\n"
+    "data = coco.load_json(sys.argv[1])\n"
+    "shapes = coco.measure(data, source=sys.argv[1])\n"
+    "order, _ = scoring.rank(shapes.table, shapes.num_images, 'cb-scs')\n"
+    "kept = scoring.select(order, scoring.keep_count(shapes.num_images,\n"
+    "                                                keep_ratio=0.7))\n"
+    "ids = [i for i, k in zip(shapes.image_ids, kept) if k]\n"
+    "coco.write_json(coco.prune(data, ids, shapes.skipped_annotations),\n"
+    "                sys.argv[2], overwrite=True)\n"
+)
+
+
+def load():
+    return os.getloadavg()[0]
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_output(args):
+    """Runs a command; returns (seconds, CPU seconds, its stdout).
+
+    The CPU seconds are the command's and its workers' (every process it
+    waited for), so they show what the other tenants of a loaded machine
+    took away from the wall time.
+    """
+    cpu = children_cpu()
+    start = time.perf_counter()
+    result = subprocess.run(args, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit("benchmark step failed: %s\n%s"
+                         % (" ".join(args), result.stderr[-2000:]))
+    return seconds, children_cpu() - cpu, result.stdout
+
+
+def value(pattern, text):
+    return float(re.search(pattern + r" ([0-9.]+)", text).group(1))
+
+
+def tfdp(*argv):
+    return python("-c", COMMAND, *[str(a) for a in argv])
+
+
+def make_folder(name, files, masks, source=None):
+    folder = os.path.join(OUT, name)
+    if not os.path.isdir(folder) or len(os.listdir(folder)) != files:
+        print("building %s ..." % folder, flush=True)
+        run_process(python(os.path.join(HERE, "make_sa1b.py"), folder,
+                           str(files), str(masks))
+                    + ([source] if source else []))
+    return folder
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--skip-coco", action="store_true",
+                        help="leave out the COCO train2017-sized rows")
+    args = parser.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    rows = []
+    loads = [load()]
+
+    # 1. hi-res SA-1B-style folder, whole process
+    taco_folder = make_folder("sa1b-taco-30k", 300, 100)
+    times, cpus = {}, {}
+    for workers in (1, 2):
+        print("SA-1B-style hi-res folder, --workers %d ..." % workers,
+              flush=True)
+        out = os.path.join(OUT, "taco-scores-%d.csv" % workers)
+        times[workers], cpus[workers], _ = timed_output(
+            tfdp("score", taco_folder, "-o", out, "--overwrite",
+                 "--workers", workers))
+    same = filecmp.cmp(os.path.join(OUT, "taco-scores-1.csv"),
+                       os.path.join(OUT, "taco-scores-2.csv"), shallow=False)
+    rows.append(("SA-1B-style hi-res folder (300 files, 30k TACO masks), "
+                 "whole `tfdp score`", times[1], times[2], same, cpus))
+    loads.append(load())
+
+    # 2. COCO train2017-sized file
+    if not args.skip_coco:
+        big = os.path.join(OUT, "coco-train-sized.json")
+        if not os.path.exists(big):
+            print("building %s ..." % big, flush=True)
+            run_process(python(os.path.join(HERE, "make_coco_scale.py"),
+                               big))
+        measure, hook, cpus = {}, {}, {}
+        for workers in (1, 2):
+            print("COCO train2017 size, measuring, --workers %d ..."
+                  % workers, flush=True)
+            _, cpus[workers], text = timed_output(
+                python("-c", MEASURE, big, str(workers)))
+            measure[workers] = value("MEASURE_S", text)
+            hook[workers] = value("HOOK_S", text)
+        rows.append(("COCO train2017 size (859k polygons), measuring: "
+                     "pack, ship, measure, return", hook[1], hook[2], None,
+                     None))
+        rows.append(("COCO train2017 size, `coco.measure` (validation "
+                     "included; CPU: the whole process, loading included)",
+                     measure[1], measure[2], None, cpus))
+        loads.append(load())
+
+    # 3. TACO: the default against today's threaded path
+    print("TACO: today's threaded path ...", flush=True)
+    threaded_out = os.path.join(OUT, "taco-threaded.json")
+    default_out = os.path.join(OUT, "taco-default.json")
+    threaded_s, _, _ = timed_output(
+        python("-c", THREADED, TACO, threaded_out))
+    print("TACO: tfdp prune, default workers ...", flush=True)
+    default_s, _, _ = timed_output(
+        tfdp("prune", TACO, "-o", default_out, "--keep-ratio", "0.7",
+             "--overwrite"))
+    taco_same = filecmp.cmp(threaded_out, default_out, shallow=False)
+    loads.append(load())
+
+    # 4. 250k and 1M masks on two workers: rate and driver memory
+    scale = []
+    for name, files in (("sa1b-voc-250k", 2500), ("sa1b-voc-1m", 10000)):
+        folder = make_folder(name, files, 100, VOC)
+        print("%s: tfdp score -o scores.parquet --workers 2 ..." % name,
+              flush=True)
+        seconds, cpu, text = timed_output(
+            tfdp("score", folder, "-o", os.path.join(OUT, name + ".parquet"),
+                 "--overwrite", "--workers", "2"))
+        masks = int(re.search(r"wrote (\d+) eligible", text).group(1))
+        scale.append((name, files, masks, seconds, cpu,
+                      value("DRIVER_PEAK_MIB", text)))
+        loads.append(load())
+
+    print()
+    print("load average (1 min) during the runs: %s on %d cores"
+          % (", ".join("%.1f" % x for x in loads), os.cpu_count()))
+    print()
+    print("| run | --workers 1 (s) | --workers 2 (s) | speed-up | "
+          "CPU s, 1 / 2 workers | identical outputs |")
+    print("|---|---:|---:|---:|---:|---|")
+    for name, one, two, same, cpus in rows:
+        print("| %s | %.1f | %.1f | %.2fx | %s | %s |"
+              % (name, one, two, one / two,
+                 "%.1f / %.1f" % (cpus[1], cpus[2]) if cpus else "",
+                 "" if same is None else same))
+    print()
+    print("TACO hi-res file, whole `tfdp prune --keep-ratio 0.7`: today's "
+          "threaded path %.2f s, default %.2f s (%.2fx); identical: %s"
+          % (threaded_s, default_s, threaded_s / default_s, taco_same))
+    print()
+    print("| SA-1B-style folder (VOC masks) | files | masks | time (s) | "
+          "masks/s per worker | masks per CPU s | driver peak (MiB) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, files, masks, seconds, cpu, peak in scale:
+        print("| %s | %d | %d | %.1f | %.0f | %.0f | %.0f |"
+              % (name, files, masks, seconds, masks / seconds / 2,
+                 masks / cpu, peak))
+    print()
+    print("driver peak memory, 1M masks over 250k masks: %.2fx "
+          "(goal: flat)" % (scale[1][5] / scale[0][5]))
+    for name, one, two, _, _ in rows:
+        print("speed-up %s: %.2fx (goal: at least 1.7x)"
+              % (name, one / two))
+
+
+if __name__ == "__main__":
+    main()

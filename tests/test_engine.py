@@ -1,0 +1,317 @@
+"""Engines: the same bits serially, on a local cluster and on a loopback
+cluster of separate ``dask scheduler`` and ``dask worker`` processes; a
+worker killed mid-run; Dask left alone for small runs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import make_sa1b
+from conftest import COCO_SAMPLE, VOC
+from tfdp import coco, measuring, sa1b, scoring
+from tfdp.cli import main
+from tfdp.engine import make_engine
+from tfdp.measuring import Runner
+
+DASK = os.path.join(os.path.dirname(sys.executable), "dask")
+
+
+def run(*argv):
+    return main([str(a) for a in argv])
+
+
+@pytest.fixture(scope="module")
+def voc_folder(tmp_path_factory):
+    """VOC's real masks as an SA-1B-style folder, one file per image."""
+    folder = tmp_path_factory.mktemp("voc-sa1b")
+    with open(VOC) as f:
+        make_sa1b.write_per_image(json.load(f), str(folder))
+    return str(folder)
+
+
+def _start(args, log):
+    return subprocess.Popen(
+        args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def _end(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def loopback_scheduler(tmp_path_factory):
+    """A ``dask scheduler`` and two single-threaded ``dask worker``
+    processes on 127.0.0.1, always ended afterwards."""
+    folder = tmp_path_factory.mktemp("loopback")
+    scheduler_file = folder / "scheduler.json"
+    log = open(folder / "dask.log", "w")
+    processes = []
+    try:
+        processes.append(_start(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
+             "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+            log,
+        ))
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists():
+            assert time.monotonic() < deadline, "scheduler did not start"
+            assert processes[0].poll() is None, "scheduler exited"
+            time.sleep(0.1)
+        time.sleep(0.2)  # the file is written whole, then read
+        address = json.loads(scheduler_file.read_text())["address"]
+        for _ in range(2):
+            processes.append(_start(
+                [DASK, "worker", address, "--nthreads", "1",
+                 "--host", "127.0.0.1", "--no-dashboard"],
+                log,
+            ))
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for process in reversed(processes):
+            _end(process)
+        log.close()
+
+
+def test_same_bits_serial_local_cluster_and_loopback(
+    tmp_path, loopback_scheduler, voc_folder
+):
+    """Scores, pruned files and kept lists, byte for byte."""
+    runs = {
+        "serial": ["--workers", "1"],
+        "local": ["--workers", "2"],
+        "loopback": ["--scheduler", loopback_scheduler],
+    }
+    for name, options in runs.items():
+        out = tmp_path / name
+        out.mkdir()
+        assert run("score", COCO_SAMPLE, "-o", out / "coco.csv",
+                   *options) == 0
+        assert run("prune", COCO_SAMPLE, "-o", out / "pruned.json",
+                   "--keep-ratio", "0.6", *options) == 0
+        assert run("score", voc_folder, "-o", out / "voc.csv",
+                   *options) == 0
+        assert run("prune", voc_folder, "-o", out / "kept.txt",
+                   "--keep-ratio", "0.3", "--report", out / "report.json",
+                   *options) == 0
+    for output in ("coco.csv", "pruned.json", "voc.csv", "kept.txt"):
+        serial = (tmp_path / "serial" / output).read_bytes()
+        for name in ("local", "loopback"):
+            assert (tmp_path / name / output).read_bytes() == serial, (
+                name, output
+            )
+    reports = {
+        name: json.loads((tmp_path / name / "report.json").read_text())
+        for name in runs
+    }
+    for report in reports.values():
+        assert report.pop("output").endswith("kept.txt")
+    assert reports["local"] == reports["serial"] == reports["loopback"]
+    assert len((tmp_path / "serial" / "voc.csv").read_text().splitlines()) \
+        == 3504 + 1
+
+
+def test_chunking_and_order_do_not_change_a_bit(monkeypatch):
+    """Tiny tasks, and a result order reversed by the engine, give the same
+    table as the default."""
+    data = coco.load_json(COCO_SAMPLE)
+    with Runner(workers=1) as runner:
+        reference = coco.measure(data, measure_jobs=runner.measure_coco_jobs)
+
+    class ReversedEngine(make_engine("local").__class__):
+        # runs the tasks last to first, returns them in task order
+        def map(self, function, tasks, weights=None, progress=None):
+            tasks = list(tasks)
+            results = [function(t) for t in reversed(tasks)]
+            return results[::-1]
+
+    monkeypatch.setattr(measuring, "MIN_CHUNK_INSTANCES", 1)
+    monkeypatch.setattr(measuring, "MAX_CHUNK_INSTANCES", 7)
+    runner = Runner(workers=1)
+    runner.engine = ReversedEngine()
+    chunks = []
+    original = measuring.chunk_bounds
+    monkeypatch.setattr(
+        measuring, "chunk_bounds",
+        lambda costs, workers: chunks.append(original(costs, 5)) or chunks[-1],
+    )
+    shapes = coco.measure(data, measure_jobs=runner.measure_coco_jobs)
+    assert len(chunks[0]) > 100
+    for name in ("perimeter", "area", "pixels", "image_index", "category"):
+        assert np.array_equal(
+            getattr(shapes.table, name), getattr(reference.table, name)
+        )
+    for method in ("cb-scs", "si-scs", "scs"):
+        a = scoring.rank(shapes.table, shapes.num_images, method)
+        b = scoring.rank(reference.table, reference.num_images, method)
+        assert np.array_equal(a[0], b[0])
+        assert a[1].tobytes() == b[1].tobytes()
+
+
+def test_worker_killed_mid_run_changes_nothing(tmp_path, voc_folder):
+    """A local cluster loses a worker (SIGKILL) after its first tasks: the
+    scheduler recomputes what it held; the outputs are the serial ones."""
+    with Runner(workers=1) as runner:
+        serial = sa1b.measure_folder([voc_folder], runner)
+        serial_order, serial_scores = serial.rank("cb-scs")
+        serial_rows = list(serial.score_parts())
+        serial_kept = scoring.select(serial_order, 500)
+        serial_names = serial.kept_file_names(serial_order, serial_kept)
+        serial_report = serial.report(serial_kept, "cb-scs")
+
+    killed = []
+
+    def kill_a_worker(done, total):
+        if done and not killed:
+            client = runner.engine.client
+            pids = client.run(os.getpid)
+            pid = sorted(pids.values())[0]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    runner = Runner(workers=2, progress=kill_a_worker)
+    with runner:
+        shapes = sa1b.measure_folder([voc_folder], runner)
+        order, scores = shapes.rank("cb-scs")
+        rows = list(shapes.score_parts())
+        kept = scoring.select(order, 500)
+        names = shapes.kept_file_names(order, kept)
+        report = shapes.report(kept, "cb-scs")
+        assert len(runner.engine.client.nthreads()) >= 1
+    assert killed
+    assert shapes.num_images == serial.num_images == 1463
+    assert shapes.num_instances == serial.num_instances == 3504
+    assert scores.tobytes() == serial_scores.tobytes()
+    assert np.array_equal(order, serial_order)
+    assert names == serial_names
+    assert report == serial_report
+    # the parts follow the tasks, which depend on the number of workers;
+    # the rows do not
+    for column in rows[0]:
+        ours = np.concatenate([np.asarray(r[column]) for r in rows])
+        theirs = np.concatenate([np.asarray(r[column]) for r in serial_rows])
+        assert len(ours) == 3504
+        assert ours.tobytes() == theirs.tobytes(), column
+
+
+def _imports(code):
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True,
+        check=True,
+    )
+    return result.stdout.split()
+
+
+def test_small_runs_and_one_worker_never_import_dask(tmp_path):
+    code = (
+        "import sys\n"
+        "from tfdp.cli import main\n"
+        "main(%r)\n"
+        "print('dask' in sys.modules, 'distributed' in sys.modules, "
+        "'pyarrow' in sys.modules)\n"
+    )
+    for argv in (
+        ["score", COCO_SAMPLE, "-o", str(tmp_path / "a.csv")],
+        ["prune", COCO_SAMPLE, "-o", str(tmp_path / "a.json"),
+         "--keep-ratio", "0.5", "--workers", "1"],
+    ):
+        assert _imports(code % (argv,))[-3:] == ["False"] * 3
+    assert _imports(
+        "import sys, tfdp.cli; print('dask' in sys.modules, "
+        "'fiftyone' in sys.modules)"
+    ) == ["False", "False"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--workers", "0"], "is not a positive number of workers"),
+        (["--workers", "two"], "is not a positive number of workers"),
+        (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
+         "give --workers or --scheduler, not both"),
+    ],
+)
+def test_engine_usage_errors(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        run("score", COCO_SAMPLE, "-o", tmp_path / "a.csv", *argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys,
+                                                monkeypatch):
+    from tfdp.engine import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
+    monkeypatch.setenv("TFDP_SCHEDULER", "tcp://127.0.0.1:9")
+    assert run("score", COCO_SAMPLE, "-o", tmp_path / "a.csv") == 1
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_ctrl_c_shuts_the_local_cluster_down(tmp_path):
+    """SIGINT to the command's process group, as a terminal sends it, once
+    the local cluster's workers run: exit 130, no output, no traceback, no
+    process left."""
+    psutil = pytest.importorskip("psutil")
+    folder = tmp_path / "sa1b"
+    with open(VOC) as f:
+        make_sa1b.write_replicated(json.load(f), str(folder), 200, 100)
+    out = tmp_path / "kept.txt"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tfdp", "prune", str(folder), "-o", str(out),
+         "--keep-ratio", "0.5", "--workers", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(psutil.Process(process.pid).children(recursive=True)) < 2:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no workers started"
+            time.sleep(0.1)
+        time.sleep(1.0)  # the workers are measuring
+        assert process.poll() is None, "the run ended before Ctrl-C"
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        time.sleep(0.5)
+        left = _group(psutil, process.pid)
+    finally:
+        for leftover in _group(psutil, process.pid):
+            leftover.kill()
+    assert process.returncode == 130
+    assert "interrupted; nothing was written" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert left == []
+
+
+def _group(psutil, group):
+    # live processes of a process group (zombies are gone already)
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if (os.getpgid(proc.pid) == group
+                    and proc.status() != psutil.STATUS_ZOMBIE):
+                found.append(proc)
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            pass
+    return found

@@ -1,0 +1,252 @@
+"""Several COCO files as one dataset, SA-1B-style folders, Parquet tables."""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+import make_sa1b
+from conftest import COCO_SAMPLE
+from tfdp.cli import main
+
+
+def run(*argv):
+    return main([str(a) for a in argv])
+
+
+def read_rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def split_coco(data, parts, renumber=False):
+    """Splits a COCO dict by image, round-robin, keeping every record's
+    order; with ``renumber``, each part numbers its images and annotations
+    from 1, so ids repeat across parts.
+
+    Returns:
+        a list of ``(dict, {(new image id): original image id})``
+    """
+    out = []
+    for k in range(parts):
+        images = data["images"][k::parts]
+        ids = {image["id"]: (i + 1 if renumber else image["id"])
+               for i, image in enumerate(images)}
+        annotations = [
+            dict(a, image_id=ids[a["image_id"]],
+                 id=(n + 1 if renumber else a["id"]))
+            for n, a in enumerate(
+                a for a in data["annotations"] if a["image_id"] in ids
+            )
+        ]
+        part = dict(data, images=[dict(im, id=ids[im["id"]]) for im in images],
+                    annotations=annotations)
+        out.append((part, {v: k for k, v in ids.items()},
+                    {(ids[a["image_id"]], n + 1 if renumber else a["id"]):
+                     a["id"] for n, a in enumerate(
+                         a for a in data["annotations"]
+                         if a["image_id"] in ids)}))
+    return out
+
+
+@pytest.mark.parametrize("renumber", [False, True])
+def test_three_files_score_and_prune_like_one(tmp_path, capsys, renumber):
+    data = json.load(open(COCO_SAMPLE))
+    paths, original_image, original_ann = [], {}, {}
+    for k, (part, images, anns) in enumerate(split_coco(data, 3, renumber)):
+        path = tmp_path / ("part%d.json" % k)
+        path.write_text(json.dumps(part))
+        paths.append(str(path))
+        original_image.update({(str(path), i): o for i, o in images.items()})
+        original_ann.update({(str(path), key): o for key, o in anns.items()})
+
+    assert run("score", COCO_SAMPLE, "-o", tmp_path / "one.csv") == 0
+    assert run("score", *paths, "-o", tmp_path / "three.csv") == 0
+    one = {row["annotation_id"]: row for row in read_rows(tmp_path / "one.csv")}
+    three = read_rows(tmp_path / "three.csv")
+    assert list(three[0])[0] == "file"
+    assert len(three) == len(one) == 929
+    for row in three:
+        ann = original_ann[(row["file"], (int(row["image_id"]),
+                                          int(row["annotation_id"])))]
+        reference = one[str(ann)]
+        assert int(reference["image_id"]) == original_image[
+            (row["file"], int(row["image_id"]))
+        ]
+        # to the bit: the text of a float is its shortest exact repr
+        for column in ("category_id", "perimeter", "area", "scs", "si_scs",
+                       "cb_scs"):
+            assert row[column] == reference[column], column
+
+    out = tmp_path / "pruned"
+    assert run("prune", *paths, "-o", out, "--keep-ratio", "0.7",
+               "--report", tmp_path / "report.json") == 0
+    assert run("prune", COCO_SAMPLE, "-o", tmp_path / "one.json",
+               "--keep-ratio", "0.7") == 0
+    expected = {im["id"] for im in json.load(open(tmp_path / "one.json"))
+                ["images"]}
+    kept = set()
+    for path in paths:
+        pruned = json.load(open(out / os.path.basename(path)))
+        kept |= {original_image[(path, im["id"])] for im in pruned["images"]}
+        assert {a["image_id"] for a in pruned["annotations"]} <= {
+            im["id"] for im in pruned["images"]
+        }
+    assert kept == expected and len(kept) == 90
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["images"]["after"] == 90
+    assert report["input"] == paths
+
+
+def test_one_category_id_with_two_names_is_an_error(tmp_path, capsys):
+    data = json.load(open(COCO_SAMPLE))
+    (a, _, _), (b, _, _) = split_coco(data, 2)
+    b["categories"] = [dict(c, name=c["name"] + "-x") if c["id"] == 1 else c
+                       for c in b["categories"]]
+    (tmp_path / "a.json").write_text(json.dumps(a))
+    (tmp_path / "b.json").write_text(json.dumps(b))
+    assert run("prune", tmp_path / "a.json", tmp_path / "b.json", "-o",
+               tmp_path / "out", "--keep-ratio", "0.5") == 1
+    err = capsys.readouterr().err
+    assert "category id 1 is 'person' in %s but 'person-x' in %s" % (
+        tmp_path / "a.json", tmp_path / "b.json") in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_sa1b_folder_scores_like_one_coco_rle_file(tmp_path, capsys):
+    """The real masks of the COCO sample, as SA-1B stores them (one RLE
+    file per image), and the same masks as one COCO RLE file."""
+    folder = tmp_path / "sa1b"
+    reference = make_sa1b.write_per_image(json.load(open(COCO_SAMPLE)),
+                                          str(folder))
+    coco_file = tmp_path / "masks.json"
+    coco_file.write_text(json.dumps(reference))
+
+    assert run("score", folder, "-o", tmp_path / "folder.csv") == 0
+    assert run("score", coco_file, "-o", tmp_path / "file.csv") == 0
+    folder_rows = read_rows(tmp_path / "folder.csv")
+    file_rows = read_rows(tmp_path / "file.csv")
+    assert len(folder_rows) == len(file_rows) == 929
+    for a, b in zip(folder_rows, file_rows):
+        assert a.pop("category_id") == "" and b.pop("category_id") == "1"
+        assert a == b
+
+    assert run("prune", folder, "-o", tmp_path / "kept.txt", "--keep",
+               "40") == 0
+    assert run("prune", coco_file, "-o", tmp_path / "kept.json", "--keep",
+               "40") == 0
+    kept = (tmp_path / "kept.txt").read_text().splitlines()
+    # the kept list is in ranking order, highest score first
+    scores = {}
+    for row in file_rows:
+        name = "sa_%08d.jpg" % [im["id"] for im in reference["images"]].index(
+            int(row["image_id"]))
+        scores[name] = scores.get(name, 0.0) + float(row["cb_scs"])
+    assert len(kept) == 40
+    assert [scores[n] for n in kept] == sorted(
+        (scores[n] for n in kept), reverse=True
+    )
+    assert set(kept) == {
+        im["file_name"] for im in json.load(open(tmp_path / "kept.json"))
+        ["images"]
+    }
+    text = capsys.readouterr().out
+    assert "mask" in text
+
+
+def _record(image_id, annotations, width=20, height=10):
+    return {"image": {"image_id": image_id, "width": width, "height": height,
+                      "file_name": "%s.jpg" % image_id},
+            "annotations": annotations}
+
+
+def _square_counts():
+    # a 5x5 square at x=0, y=2 of a 10x20 image, as SA-1B encodes it
+    from pycocotools import mask as mask_utils
+
+    mask = np.zeros((10, 20), dtype=np.uint8)
+    mask[2:7, 0:5] = 1
+    return mask_utils.encode(np.asfortranarray(mask))["counts"].decode()
+
+
+def _mask(ann_id, counts=None, bbox=(0, 2, 5, 5)):
+    return {"id": ann_id,
+            "segmentation": {"size": [10, 20],
+                             "counts": counts or _square_counts()},
+            "bbox": list(bbox), "area": 25}
+
+
+def test_bad_files_in_a_folder_are_named_or_skipped(tmp_path, capsys):
+    folder = tmp_path / "sa1b"
+    folder.mkdir()
+    good = [_record(i, [_mask(1), _mask(2, bbox=(0, 0, 0.5, 3))])
+            for i in (1, 2, 3)]
+    for i, record in enumerate(good):
+        (folder / ("sa_%d.json" % i)).write_text(json.dumps(record))
+    (folder / "sa_broken.json").write_text('{"image": ')
+    (folder / "sa_width.json").write_text(json.dumps(
+        _record(9, [_mask(1)], width=-3)))
+    (folder / "sa_mask.json").write_text(json.dumps(
+        _record(8, [_mask(1), _mask(7, counts="not rle!")])))
+    (folder / "notes.txt").write_text("not a JSON file: not read")
+
+    assert run("prune", folder, "-o", tmp_path / "kept.txt", "--keep-ratio",
+               "0.5") == 1
+    err = capsys.readouterr().err
+    assert "image %s: invalid JSON at line 1" % (folder / "sa_broken.json") \
+        in err
+    assert "image %s: image width -3 is not a positive integer" % (
+        folder / "sa_width.json") in err
+    assert "annotation 7 (image %s): RLE counts string" % (
+        folder / "sa_mask.json") in err
+    assert "--skip-invalid" in err and "Traceback" not in err
+    assert not (tmp_path / "kept.txt").exists()
+
+    assert run("prune", folder, "-o", tmp_path / "kept.txt", "--keep-ratio",
+               "0.5", "--skip-invalid", "--report",
+               tmp_path / "report.json") == 0
+    out = capsys.readouterr().out
+    assert "skipped: image %s" % (folder / "sa_broken.json") in out
+    report = json.loads((tmp_path / "report.json").read_text())
+    # the two unreadable files are not images; the bad mask's image is
+    assert report["images"]["before"] == 4
+    assert report["instances"]["before"] == 4
+    assert report["ineligible"] == {"bbox under 1 pixel": 3}
+    assert len(report["invalid"]) == 3
+    assert len((tmp_path / "kept.txt").read_text().splitlines()) == 2
+
+
+def test_folder_and_glob_errors(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run("score", empty, "-o", tmp_path / "a.csv") == 1
+    assert "%s: no JSON file found" % empty in capsys.readouterr().err
+    assert run("score", str(tmp_path / "nothing*.json"), "-o",
+               tmp_path / "a.csv") == 1
+    assert "no JSON file found" in capsys.readouterr().err
+
+
+def test_parquet_has_the_csv_columns_and_values(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    data = json.load(open(COCO_SAMPLE))
+    (a, _, _), (b, _, _) = split_coco(data, 2)
+    (tmp_path / "a.json").write_text(json.dumps(a))
+    (tmp_path / "b.json").write_text(json.dumps(b))
+    inputs = [tmp_path / "a.json", tmp_path / "b.json"]
+    assert run("score", *inputs, "-o", tmp_path / "s.parquet") == 0
+    assert run("score", *inputs, "-o", tmp_path / "s.csv") == 0
+    table = pq.read_table(tmp_path / "s.parquet").to_pylist()
+    rows = read_rows(tmp_path / "s.csv")
+    assert list(table[0]) == list(rows[0]) == [
+        "file", "image_id", "annotation_id", "category_id", "perimeter",
+        "area", "scs", "si_scs", "cb_scs"]
+    assert [{k: str(v) for k, v in r.items()} for r in table] == rows
+
+    folder = tmp_path / "sa1b"
+    make_sa1b.write_per_image(a, str(folder))
+    assert run("score", folder, "-o", tmp_path / "f.parquet") == 0
+    table = pq.read_table(tmp_path / "f.parquet")
+    assert "file" not in table.column_names
+    assert table.column("category_id").null_count == table.num_rows > 0

@@ -1,0 +1,125 @@
+"""Execution engines: where the per-instance measurement runs.
+
+Every engine offers the same small interface, so the command and the
+formats never know which one runs them:
+
+- :meth:`Engine.map` runs a function over tasks (coarse chunks of thousands
+  of instances) and returns one handle per task, in task order; the results
+  stay where they were computed (in this process, or on a Dask worker);
+- :meth:`Engine.apply` runs a function on each result where it lives, with
+  per-task arguments, and returns new handles;
+- :meth:`Engine.results` brings results to this process one at a time, in
+  task order, so that a large table streams through it in parts.
+
+Engines, chosen by name with :func:`make_engine`:
+
+- ``"local"`` (:mod:`tfdp.engine.local`): in this process, on one thread
+  or, for large objects, a few threads;
+- ``"cluster"`` (:mod:`tfdp.engine.cluster`): Dask distributed, either a
+  local cluster of single-threaded worker processes started for the run, or
+  an existing cluster reached at a scheduler address.
+
+Neither this module nor the local engine imports Dask.
+"""
+
+import os
+
+#: The environment variable naming a Dask scheduler to attach to
+SCHEDULER_ENV = "TFDP_SCHEDULER"
+
+ENGINES = ("local", "cluster")
+
+
+class Engine(object):
+    """The interface of the engines (see the module's documentation)."""
+
+    #: the engine's name, one of :data:`ENGINES`
+    name = None
+
+    #: how many tasks run at once
+    workers = 1
+
+    def map(self, function, tasks, weights=None, progress=None):
+        """Runs ``function(task)`` on every task.
+
+        Args:
+            function: a module-level function (workers import it)
+            tasks: an iterable of tasks, consumed as they are submitted
+            weights (None): per-task amounts of work (instances or files)
+                for the progress bar; 1 each by default
+            progress (None): a callable ``progress(done, total)`` counting
+                weights, called as tasks finish
+
+        Returns:
+            a list of handles, in task order, all of them finished
+        """
+        raise NotImplementedError
+
+    def apply(self, function, handles, arguments=None):
+        """Runs ``function(result, *arguments[i])`` on each result where it
+        lives.
+
+        Args:
+            function: a module-level function
+            handles: handles from :meth:`map` or :meth:`apply`
+            arguments (None): a list of argument tuples, one per handle
+
+        Returns:
+            a list of handles, in the same order
+        """
+        raise NotImplementedError
+
+    def results(self, handles):
+        """Yields the results of handles, in order, one at a time."""
+        raise NotImplementedError
+
+    def close(self):
+        """Releases the engine's resources (a local cluster is shut down)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def default_workers():
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def make_engine(name, workers=None, scheduler=None, threads=1):
+    """Creates an engine.
+
+    Args:
+        name: ``"local"`` or ``"cluster"``
+        workers (None): the number of worker processes of a local cluster,
+            :func:`default_workers` by default
+        scheduler (None): the address of an existing Dask scheduler
+            (``"cluster"`` attaches to it instead of starting a local
+            cluster)
+        threads (1): threads of the ``"local"`` engine
+
+    Returns:
+        an :class:`Engine`, to be closed (it is a context manager)
+
+    Raises:
+        ValueError: if the name is unknown
+        TFDPError: if the cluster cannot be started or reached
+    """
+    if name == "local":
+        from tfdp.engine.local import LocalEngine
+
+        return LocalEngine(threads=threads)
+    if name == "cluster":
+        from tfdp.engine.cluster import ClusterEngine
+
+        return ClusterEngine(
+            workers=workers or default_workers(), scheduler=scheduler
+        )
+    raise ValueError(
+        "unknown engine %r; expected one of %s" % (name, ", ".join(ENGINES))
+    )

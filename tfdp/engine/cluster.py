@@ -1,0 +1,212 @@
+"""The Dask engine: a local cluster of worker processes, or any cluster.
+
+With a worker count, the engine starts a ``distributed.LocalCluster`` of
+that many single-threaded worker processes for the run and shuts it down at
+the end (also on Ctrl-C or an error). With a scheduler address, it attaches
+to a cluster that is already running (``dask scheduler`` plus ``dask
+worker``, dask-jobqueue on SLURM or PBS, Kubernetes, ...) and leaves it
+running. The tasks are the same either way.
+
+Every task's input travels inside the task itself (never scattered), so
+when a worker dies the scheduler can recompute whatever it held, on
+another worker, from the task alone.
+"""
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import signal
+import threading
+
+import dask
+from distributed import Client, LocalCluster, WorkerPlugin, as_completed
+from distributed.client import FutureCancelledError
+
+from tfdp.engine import Engine
+from tfdp.errors import TFDPError
+
+try:
+    from distributed import KilledWorker
+except ImportError:  # older distributed
+    from distributed.scheduler import KilledWorker
+
+#: Seconds to wait for a scheduler to answer
+CONNECT_TIMEOUT = 20
+
+
+#: glibc's mallopt parameter, and the size from which blocks are mapped
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD = 64 * 2**20
+
+
+class MallocTuning(WorkerPlugin):
+    """Gives workers back glibc's fast path for mask-sized buffers.
+
+    Dask's nannies start workers with ``MALLOC_TRIM_THRESHOLD_`` set, which
+    also turns off glibc's adaptive mmap threshold: every buffer over 128
+    KiB (a crop of a large mask) is then mapped and unmapped, page by page,
+    and measuring hi-res masks runs 3x slower. Raising the mmap threshold
+    restores the speed and keeps the trimming Dask wants.
+    """
+
+    name = "tfdp-malloc-tuning"
+
+    def setup(self, worker):
+        if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+            return
+        path = ctypes.util.find_library("c")
+        if not path:
+            return
+        try:
+            ctypes.CDLL(path).mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+        except (OSError, AttributeError):  # not glibc
+            pass
+
+
+class SingleThreaded(WorkerPlugin):
+    """Each worker measures on one thread: OpenCV's own thread pool is
+    turned off, the workers are the parallelism."""
+
+    name = "tfdp-single-threaded"
+
+    def setup(self, worker):
+        import cv2
+
+        cv2.setNumThreads(1)
+
+
+class IgnoreInterrupts(WorkerPlugin):
+    """Leaves Ctrl-C to the command, for the workers it starts.
+
+    A terminal sends SIGINT to every process of the command, the local
+    cluster's workers included; the command then shuts them down itself,
+    without each of them printing a traceback first.
+    """
+
+    name = "tfdp-ignore-interrupts"
+
+    def setup(self, worker):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _local_worker_environment():
+    # the local cluster's workers keep glibc's defaults (see MallocTuning)
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return environ
+
+
+class ClusterEngine(Engine):
+    """Runs tasks on Dask workers.
+
+    Args:
+        workers: the number of worker processes of the local cluster to
+            start (ignored with ``scheduler``)
+        scheduler (None): the address of a running scheduler, e.g.
+            ``tcp://10.0.0.5:8786``
+    """
+
+    name = "cluster"
+
+    def __init__(self, workers, scheduler=None):
+        self.cluster = None
+        self.client = None
+        try:
+            if scheduler:
+                self.client = Client(
+                    scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False
+                )
+            else:
+                dask.config.set(
+                    {
+                        "distributed.nanny.pre-spawn-environ": (
+                            _local_worker_environment()
+                        )
+                    }
+                )
+                self.cluster = LocalCluster(
+                    n_workers=int(workers),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=logging.ERROR,
+                )
+                self.client = Client(self.cluster, set_as_default=False)
+        except (OSError, TimeoutError) as e:
+            self.close()
+            where = (
+                "the Dask scheduler at %s" % scheduler
+                if scheduler
+                else "a local Dask cluster"
+            )
+            raise TFDPError("cannot reach %s: %s" % (where, e)) from None
+        except BaseException:
+            self.close()
+            raise
+        self.client.register_plugin(MallocTuning())
+        self.client.register_plugin(SingleThreaded())
+        if self.cluster is not None:
+            self.client.register_plugin(IgnoreInterrupts())
+        threads = self.client.nthreads()
+        if scheduler and not threads:
+            # workers may still be joining; wait for one
+            self.client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+            threads = self.client.nthreads()
+        self.workers = max(1, sum(threads.values()))
+
+    def map(self, function, tasks, weights=None, progress=None):
+        futures = []
+        for task in tasks:
+            futures.append(self.client.submit(function, task, pure=False))
+        weights = [1] * len(futures) if weights is None else list(weights)
+        total = sum(weights)
+        weight_of = {f.key: w for f, w in zip(futures, weights)}
+        done = 0
+        if progress is not None:
+            progress(0, total)
+        try:
+            for future in as_completed(futures, loop=self.client.loop):
+                # re-raises a task's exception, or KilledWorker
+                if future.status == "error":
+                    future.result()
+                done += weight_of[future.key]
+                if progress is not None:
+                    progress(done, total)
+        except KilledWorker as e:
+            raise TFDPError(
+                "Dask workers died again and again running one task; "
+                "giving up: %s" % e
+            ) from None
+        except FutureCancelledError as e:
+            raise TFDPError("the Dask cluster went away: %s" % e) from None
+        return futures
+
+    def apply(self, function, handles, arguments=None):
+        if arguments is None:
+            return [
+                self.client.submit(function, h, pure=False) for h in handles
+            ]
+        return [
+            self.client.submit(function, h, *a, pure=False)
+            for h, a in zip(handles, arguments)
+        ]
+
+    def results(self, handles):
+        for future in handles:
+            try:
+                yield future.result()
+            except KilledWorker as e:
+                raise TFDPError(
+                    "Dask workers died again and again running one task; "
+                    "giving up: %s" % e
+                ) from None
+
+    def close(self):
+        client, cluster = self.client, self.cluster
+        self.client = self.cluster = None
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,329 @@
+"""COCO segmentations packed into numpy columns, and measured from them.
+
+The command reads a COCO file once, in one process, and measures its
+instances wherever an engine runs them (threads, worker processes, a
+cluster). What travels to the workers is a :class:`PackedSegmentations`: a
+few flat arrays per chunk of thousands of instances, which pickle as raw
+buffers, rather than lists of Python dicts. What comes back is three arrays
+and the few error messages.
+
+Packing validates every segmentation exactly as
+:func:`tfdp.coco.measure_segmentation` does: the common, well-formed cases
+are checked with vectorised tests, and anything else is measured right away
+by :func:`tfdp.coco.measure_segmentation` itself, so every message and every
+shape is the one the serial code gives.
+"""
+
+import numpy as np
+
+from tfdp import geometry
+
+#: Kinds of packed instances
+POLYGON = 0
+RLE = 1
+#: measured (or rejected) while packing; the result travels as is
+DONE = 2
+
+#: The message of an instance whose crop does not fit in memory, as the
+#: serial path words it
+TOO_LARGE = "mask too large to rasterise"
+
+_INT32_LOW = -(2.0**31) - 1
+_INT32_HIGH = 2.0**31
+
+
+class PackedSegmentations(object):
+    """Segmentations of a chunk of instances, as flat arrays.
+
+    Attributes:
+        kind: ``uint8`` per instance: :data:`POLYGON`, :data:`RLE` or
+            :data:`DONE`
+        width: ``int64`` image width per instance
+        height: ``int64`` image height per instance
+        part_count: ``int64`` polygon parts per instance (0 unless
+            :data:`POLYGON`)
+        part_length: ``int64`` number of coordinates of each part, empty
+            parts included, for all polygon instances in order
+        coords: ``int32`` coordinates of all parts, concatenated, already
+            truncated toward zero (validated in ``float64`` first)
+        rle_length: ``int64`` bytes of compressed RLE counts per instance
+            (0 unless :data:`RLE`)
+        rle_bytes: ``uint8`` compressed counts of all RLE instances
+        done: ``{position: Shape or GeometryError}`` of :data:`DONE`
+            instances
+    """
+
+    def __init__(
+        self,
+        kind,
+        width,
+        height,
+        part_count,
+        part_length,
+        coords,
+        rle_length,
+        rle_bytes,
+        done,
+    ):
+        self.kind = kind
+        self.width = width
+        self.height = height
+        self.part_count = part_count
+        self.part_length = part_length
+        self.coords = coords
+        self.rle_length = rle_length
+        self.rle_bytes = rle_bytes
+        self.done = done
+
+    def __len__(self):
+        return len(self.kind)
+
+
+class MeasuredChunk(object):
+    """Shapes of a packed chunk, as arrays.
+
+    Attributes:
+        perimeter: ``float64`` per instance
+        area: ``float64`` per instance
+        pixels: ``int64`` per instance
+        errors: ``{position: message}`` of the instances that could not be
+            measured (their shape values are 0)
+    """
+
+    def __init__(self, perimeter, area, pixels, errors):
+        self.perimeter = perimeter
+        self.area = area
+        self.pixels = pixels
+        self.errors = errors
+
+    def __len__(self):
+        return len(self.perimeter)
+
+    def shapes(self):
+        """One :class:`tfdp.geometry.Shape` or
+        :class:`tfdp.geometry.GeometryError` per instance."""
+        out = [
+            geometry.Shape(p, a, n)
+            for p, a, n in zip(
+                self.perimeter.tolist(),
+                self.area.tolist(),
+                self.pixels.tolist(),
+            )
+        ]
+        for position, message in self.errors.items():
+            out[position] = geometry.GeometryError(message)
+        return out
+
+
+def pack(segmentations, widths, heights, measure_segmentation):
+    """Packs the segmentations of a chunk of instances.
+
+    Args:
+        segmentations: the COCO ``segmentation`` values
+        widths: the width of each one's image
+        heights: the height of each one's image
+        measure_segmentation: the serial measuring function
+            (:func:`tfdp.coco.measure_segmentation`), used for whatever the
+            fast checks do not accept
+
+    Returns:
+        a :class:`PackedSegmentations`
+    """
+    n = len(segmentations)
+    kind = np.full(n, DONE, dtype=np.uint8)
+    part_count = np.zeros(n, dtype=np.int64)
+    rle_length = np.zeros(n, dtype=np.int64)
+    part_length = []
+    flat = []
+    rle = []
+    polygon_positions = []
+    done = {}
+
+    for i, (segmentation, width, height) in enumerate(
+        zip(segmentations, widths, heights)
+    ):
+        cls = type(segmentation)
+        if cls is list:
+            lengths = [
+                len(part) if type(part) is list else -1
+                for part in segmentation
+            ]
+            if lengths and all(k >= 0 and k % 2 == 0 for k in lengths):
+                kind[i] = POLYGON
+                part_count[i] = len(lengths)
+                part_length.extend(lengths)
+                for part in segmentation:
+                    flat.extend(part)
+                polygon_positions.append(i)
+                continue
+        elif cls is dict:
+            size = segmentation.get("size")
+            counts = segmentation.get("counts")
+            if (
+                type(size) is list
+                and len(size) == 2
+                and type(size[0]) is int
+                and type(size[1]) is int
+                and size[0] == height
+                and size[1] == width
+                and type(counts) in (str, bytes)
+            ):
+                if type(counts) is str:
+                    counts = counts.encode("ascii", errors="replace")
+                kind[i] = RLE
+                rle_length[i] = len(counts)
+                rle.append(counts)
+                continue
+        done[i] = _measure_or_error(
+            measure_segmentation, segmentation, width, height
+        )
+
+    coords = _numeric_coords(flat)
+    if coords is None or not _coords_in_range(coords):
+        # a part has non-numeric, nested, non-finite or out-of-range
+        # coordinates: measure the polygons one by one to say which
+        return _repack_polygons(
+            segmentations, widths, heights, measure_segmentation,
+            polygon_positions, kind, part_count, rle_length, rle, done,
+        )
+
+    return PackedSegmentations(
+        kind,
+        np.asarray(widths, dtype=np.int64),
+        np.asarray(heights, dtype=np.int64),
+        part_count,
+        np.asarray(part_length, dtype=np.int64),
+        # Truncation toward zero, as numpy's astype(int32) does; half the
+        # bytes of the floats to ship
+        coords.astype(np.int32),
+        rle_length,
+        np.frombuffer(b"".join(rle), dtype=np.uint8),
+        done,
+    )
+
+
+def _measure_or_error(measure_segmentation, segmentation, width, height):
+    try:
+        return measure_segmentation(segmentation, width, height)
+    except geometry.GeometryError as e:
+        return e
+    except MemoryError:
+        return geometry.GeometryError(TOO_LARGE)
+
+
+_NUMBER_TYPES = frozenset((int, float))
+
+
+def _numeric_coords(flat):
+    # JSON numbers only: numpy would also turn "1" and true into floats
+    if not _NUMBER_TYPES.issuperset(map(type, flat)):
+        return None
+    try:
+        coords = np.asarray(flat, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return coords if coords.ndim == 1 else None
+
+
+def _coords_in_range(coords):
+    if coords.size == 0:
+        return True
+    low, high = float(coords.min()), float(coords.max())
+    # NaN fails both comparisons
+    return low > _INT32_LOW and high < _INT32_HIGH
+
+
+def _repack_polygons(
+    segmentations, widths, heights, measure_segmentation,
+    polygon_positions, kind, part_count, rle_length, rle, done,
+):
+    part_length = []
+    flat = []
+    for i in polygon_positions:
+        segmentation = segmentations[i]
+        try:
+            geometry.polygon_parts(segmentation)
+        except geometry.GeometryError as e:
+            kind[i] = DONE
+            part_count[i] = 0
+            done[i] = e
+            continue
+        part_length.extend(len(part) for part in segmentation)
+        for part in segmentation:
+            flat.extend(part)
+    return PackedSegmentations(
+        kind,
+        np.asarray(widths, dtype=np.int64),
+        np.asarray(heights, dtype=np.int64),
+        part_count,
+        np.asarray(part_length, dtype=np.int64),
+        np.asarray(flat, dtype=np.float64).astype(np.int32),
+        rle_length,
+        np.frombuffer(b"".join(rle), dtype=np.uint8),
+        done,
+    )
+
+
+def measure_packed(packed):
+    """Measures a packed chunk (the task that engines run on workers).
+
+    Args:
+        packed: a :class:`PackedSegmentations`
+
+    Returns:
+        a :class:`MeasuredChunk`
+    """
+    n = len(packed)
+    perimeter = np.zeros(n, dtype=np.float64)
+    area = np.zeros(n, dtype=np.float64)
+    pixels = np.zeros(n, dtype=np.int64)
+    errors = {}
+
+    points = packed.coords
+    part_ends = np.cumsum(packed.part_length)
+    rle_ends = np.cumsum(packed.rle_length)
+    next_part = 0
+    rle_end = 0
+    kinds = packed.kind.tolist()
+    widths = packed.width.tolist()
+    heights = packed.height.tolist()
+    part_counts = packed.part_count.tolist()
+    for i in range(n):
+        kind = kinds[i]
+        if kind == POLYGON:
+            count = part_counts[i]
+            parts = []
+            start = int(part_ends[next_part - 1]) if next_part else 0
+            for end in part_ends[next_part : next_part + count].tolist():
+                if end > start:  # an empty part draws nothing
+                    parts.append(points[start:end].reshape(-1, 2))
+                start = end
+            next_part += count
+            try:
+                shape = geometry.polygon_shape(parts, widths[i], heights[i])
+            except geometry.GeometryError as e:
+                errors[i] = str(e)
+                continue
+            except MemoryError:
+                errors[i] = TOO_LARGE
+                continue
+        elif kind == RLE:
+            rle_start, rle_end = rle_end, int(rle_ends[i])
+            counts = packed.rle_bytes[rle_start:rle_end].tobytes()
+            try:
+                runs = geometry.rle_counts(counts, heights[i], widths[i])
+                shape = geometry.rle_shape(runs, heights[i], widths[i])
+            except geometry.GeometryError as e:
+                errors[i] = str(e)
+                continue
+            except MemoryError:
+                errors[i] = TOO_LARGE
+                continue
+        else:
+            shape = packed.done[i]
+            if isinstance(shape, geometry.GeometryError):
+                errors[i] = str(shape)
+                continue
+        perimeter[i], area[i], pixels[i] = shape
+
+    return MeasuredChunk(perimeter, area, pixels, errors)

@@ -1,0 +1,139 @@
+"""Score tables: one row per eligible instance, as CSV or Parquet.
+
+The table arrives in parts (dicts of columns), written one after the other,
+so a table larger than memory streams through: the parts of an SA-1B-style
+folder are built by the workers. ``.parquet`` outputs are written with
+pyarrow (imported only then), anything else as CSV, through the command's
+whole-or-nothing writer.
+"""
+
+import csv
+
+import numpy as np
+
+#: The columns of a score table (``file`` comes first when there are several
+#: inputs)
+COLUMNS = (
+    "image_id",
+    "annotation_id",
+    "category_id",
+    "perimeter",
+    "area",
+    "scs",
+    "si_scs",
+    "cb_scs",
+)
+
+FLOAT_COLUMNS = COLUMNS[3:]
+
+#: Rows per part when a table is cut from columns held in memory
+ROWS_PER_PART = 65536
+
+
+def is_parquet(path):
+    """Whether an output path asks for Parquet."""
+    return path.lower().endswith((".parquet", ".pq"))
+
+
+def columns_of(with_file):
+    """The column names, with ``file`` first or not."""
+    return (("file",) if with_file else ()) + COLUMNS
+
+
+def id_type(kinds):
+    """The column type of ids of the given Python type names: ``"int"``
+    when they are all ints (or there are none), ``"str"`` otherwise."""
+    kinds = set(kinds) - {"NoneType"}
+    return "int" if kinds <= {"int"} else "str"
+
+
+def slice_parts(columns, rows):
+    """Cuts in-memory columns into parts of :data:`ROWS_PER_PART` rows."""
+    for start in range(0, rows, ROWS_PER_PART):
+        yield {
+            name: values[start : start + ROWS_PER_PART]
+            for name, values in columns.items()
+        }
+
+
+def table_writer(path, parts, id_types, with_file=False, rows=None):
+    """A ``write_path(tmp)`` callable that writes a score table, for
+    :func:`tfdp.coco.write_paths_atomic`.
+
+    Args:
+        path: the output; Parquet when it ends with ``.parquet``, CSV
+            otherwise
+        parts: an iterable of dicts of columns (lists or arrays), each with
+            every column of :func:`columns_of`
+        id_types: ``{"image_id": t, "annotation_id": t, "category_id": t}``
+            with ``t`` from :func:`id_type`, the Parquet column types
+            (``category_id`` may be ``"null"``: class-agnostic data)
+        with_file (False): whether there is a ``file`` column
+        rows (None): a list to which the number of rows written is appended
+
+    Returns:
+        a callable
+    """
+    names = columns_of(with_file)
+
+    def write_path(tmp):
+        if is_parquet(path):
+            count = _write_parquet(tmp, parts, names, id_types)
+        else:
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                count = _write_csv(f, parts, names)
+        if rows is not None:
+            rows.append(count)
+
+    return write_path
+
+
+def _write_csv(f, parts, names):
+    writer = csv.writer(f, lineterminator="\n")
+    writer.writerow(names)
+    rows = 0
+    for part in parts:
+        columns = [
+            part[n].tolist() if isinstance(part[n], np.ndarray) else part[n]
+            for n in names
+        ]
+        # str(float) is repr: the shortest text that reads back exactly
+        writer.writerows(zip(*columns))
+        rows += len(columns[0])
+    return rows
+
+
+def _arrow_schema(names, id_types):
+    import pyarrow as pa
+
+    kinds = {"int": pa.int64(), "str": pa.string(), "null": pa.int64()}
+    fields = []
+    for name in names:
+        if name == "file":
+            fields.append(pa.field(name, pa.string()))
+        elif name in FLOAT_COLUMNS:
+            fields.append(pa.field(name, pa.float64()))
+        else:
+            fields.append(pa.field(name, kinds[id_types[name]]))
+    return pa.schema(fields)
+
+
+def _write_parquet(path, parts, names, id_types):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _arrow_schema(names, id_types)
+    rows = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        for part in parts:
+            arrays = []
+            for field in schema:
+                values = part[field.name]
+                if field.type == pa.string() and field.name != "file":
+                    # ids of mixed types: their text, as in the CSV
+                    values = [None if v is None else str(v) for v in values]
+                arrays.append(pa.array(values, type=field.type))
+            table = pa.Table.from_arrays(arrays, schema=schema)
+            writer.write_table(table)
+            rows += table.num_rows
+    return rows
