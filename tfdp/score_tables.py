@@ -11,18 +11,11 @@ import csv
 
 import numpy as np
 
+from tfdp.coco import SCORE_COLUMNS
+
 #: The columns of a score table (``file`` comes first when there are several
 #: inputs)
-COLUMNS = (
-    "image_id",
-    "annotation_id",
-    "category_id",
-    "perimeter",
-    "area",
-    "scs",
-    "si_scs",
-    "cb_scs",
-)
+COLUMNS = SCORE_COLUMNS
 
 FLOAT_COLUMNS = COLUMNS[3:]
 
