@@ -71,3 +71,11 @@ def check_same_decision(doc):
 @given(doc=st.one_of(documents(), corrupted_documents()))
 def test_the_loader_decides_as_the_command(doc):
     check_same_decision(doc)
+
+
+def test_found_by_fuzzing_categories_not_a_list():
+    check_same_decision({
+        "images": [{"id": 0, "width": 1, "height": 1, "file_name": "0.jpg"}],
+        "annotations": [],
+        "categories": 1,
+    })

@@ -143,7 +143,8 @@ def load_coco_dataset(
 def _categories(data):
     # the records that validation indexes: a dict with an id, first wins
     categories, seen = [], set()
-    for record in data.get("categories") or []:
+    records = data.get("categories")
+    for record in records if isinstance(records, list) else []:
         if isinstance(record, dict) and coco._is_id(record.get("id")):
             if record["id"] not in seen:
                 seen.add(record["id"])
