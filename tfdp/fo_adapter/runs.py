@@ -246,15 +246,17 @@ def compute_scores(
         samples, label_field, method, run_key, skip_invalid, overwrite
     )
     dataset = samples._root_dataset
-    label_paths, sample_field = run_fields(samples, run_key, label_field)
-    if method == "random":
-        label_paths, sample_field = label_paths[:3], None
-    new_fields = list(label_paths) + ([sample_field] if sample_field else [])
-    all_paths = run_fields(samples, run_key, label_field)
+    all_label_paths, score_field = run_fields(samples, run_key, label_field)
     _check_key_is_ours(dataset, run_key, overwrite)
     _check_fields_are_free(
-        dataset, run_key, list(all_paths[0]) + [all_paths[1]]
+        dataset, run_key, list(all_label_paths) + [score_field]
     )
+    # the random method stores shapes but no scores
+    if method == "random":
+        label_paths, sample_field = all_label_paths[:3], None
+    else:
+        label_paths, sample_field = all_label_paths, score_field
+    new_fields = list(label_paths) + ([sample_field] if sample_field else [])
 
     measured = measure_labels(
         samples, label_field, skip_invalid=skip_invalid, progress=progress
