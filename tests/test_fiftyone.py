@@ -2,6 +2,7 @@
 source COCO file."""
 
 import json
+import os
 import uuid
 
 import numpy as np
@@ -19,6 +20,15 @@ from tfdp.errors import InvalidDataError, TFDPError
 
 IMAGES = DATA + "/coco2017-sample/images"
 FIELD = "segmentations"
+
+
+def test_the_tests_run_in_their_own_database():
+    import fiftyone.core.odm.database as fod
+
+    uri = os.environ["FIFTYONE_DATABASE_URI"]
+    assert fo.config.database_uri == uri
+    host, port = fod.get_db_client().address
+    assert "mongodb://%s:%d" % (host, port) == uri
 
 
 def _load(use_polylines):
