@@ -1,6 +1,7 @@
 """Form inputs and progress reporting shared by the TFDP operators."""
 
 import json
+import os
 import queue
 import re
 import threading
@@ -11,6 +12,7 @@ from fiftyone.operators.constants import ViewTarget
 
 import tfdp
 from tfdp import scoring
+from tfdp.engine import SCHEDULER_ENV, default_workers
 from tfdp.fo_adapter.fields import compatible_label_fields, validate_run_key
 
 METHOD_LABELS = {
@@ -246,6 +248,47 @@ def method_input(ctx, inputs, default="cb-scs", label="Method"):
         choices.add_choice(method, label=METHOD_LABELS[method])
     inputs.enum("method", choices.values(), default=default, view=choices)
     return ctx.params.get("method") or default
+
+
+def workers_input(ctx, inputs):
+    """How many worker processes measure the masks.
+
+    Returns:
+        the number, or None when the value is invalid
+    """
+    value = ctx.params.get("num_workers", 1)
+    error = None
+    if value is None or value == "":
+        error = "enter the number of worker processes"
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        error = "enter a number"
+    elif int(value) != value or value < 1:
+        error = "enter a whole number of at least 1"
+    inputs.int(
+        "num_workers",
+        default=1,
+        required=False,
+        min=1,
+        label="Worker processes",
+        description="More than 1 measures on a local Dask cluster of that "
+        "many processes, started for the run (this machine has %d cores). "
+        "A scheduled run uses the Dask cluster in %s instead, when the "
+        "process that runs it has that variable set"
+        % (default_workers(), SCHEDULER_ENV),
+        invalid=error is not None,
+        error_message=error or "",
+    )
+    return None if error is not None else int(value)
+
+
+def workers_from_params(ctx):
+    """The ``num_workers`` and ``scheduler`` kwargs of a scoring request:
+    delegated, the cluster in ``TFDP_SCHEDULER`` when it is set."""
+    scheduler = os.environ.get(SCHEDULER_ENV) if ctx.delegated else None
+    return dict(
+        num_workers=int(ctx.params.get("num_workers") or 1),
+        scheduler=scheduler or None,
+    )
 
 
 TARGET_NAMES = {

@@ -19,6 +19,8 @@ from .common import (
     target_input,
     target_samples,
     tfdp_runs,
+    workers_from_params,
+    workers_input,
 )
 
 
@@ -41,6 +43,7 @@ class ComputeScores(foo.Operator):
         label_field,
         method="cb-scs",
         run_key="tfdp",
+        num_workers=1,
         delegate=False,
     ):
         """Scores a collection.
@@ -51,12 +54,14 @@ class ComputeScores(foo.Operator):
                 field
             method ("cb-scs"): the scoring method
             run_key ("tfdp"): the run key
+            num_workers (1): worker processes of a local Dask cluster
             delegate (False): queue the work as a delegated operation
         """
         return call_operator(
             self,
             sample_collection,
-            dict(label_field=label_field, method=method, run_key=run_key),
+            dict(label_field=label_field, method=method, run_key=run_key,
+                 num_workers=num_workers),
             delegate=delegate,
         )
 
@@ -66,6 +71,7 @@ class ComputeScores(foo.Operator):
         label_field_input(ctx, inputs, target)
         method_input(ctx, inputs)
         new_run_key_input(ctx, inputs)
+        workers_input(ctx, inputs)
         return types.Property(
             inputs, view=types.View(label="TFDP: compute scores")
         )
@@ -85,6 +91,7 @@ class ComputeScores(foo.Operator):
                 method=method,
                 run_key=run_key,
                 progress=progress,
+                **workers_from_params(ctx),
             ),
         )
         ctx.log(
@@ -115,6 +122,7 @@ class Prune(foo.Operator):
         run_key="tfdp",
         tag=None,
         seed=None,
+        num_workers=None,
         delegate=False,
     ):
         """Prunes a collection: from the stored shapes of run ``run_key``
@@ -131,6 +139,8 @@ class Prune(foo.Operator):
             run_key ("tfdp"): the run key
             tag (None): the tag of kept samples
             seed (None): the seed of the "random" method
+            num_workers (None): worker processes of a local Dask cluster
+                that measures, when scoring
             delegate (False): queue the work as a delegated operation
         """
         amounts = dict(keep_ratio=keep_ratio, prune_ratio=prune_ratio,
@@ -147,7 +157,8 @@ class Prune(foo.Operator):
         )
         params[given[0]] = amounts[given[0]]
         for name, value in (("label_field", label_field), ("method", method),
-                            ("tag", tag), ("seed", seed)):
+                            ("tag", tag), ("seed", seed),
+                            ("num_workers", num_workers)):
             if value is not None:
                 params[name] = value
         return call_operator(
@@ -175,6 +186,7 @@ class Prune(foo.Operator):
         if rescore:
             target = target_input(ctx, inputs)
             label_field_input(ctx, inputs, target)
+            workers_input(ctx, inputs)
             num_samples = len(target)
             default_method = "cb-scs"
         else:
@@ -212,6 +224,7 @@ class Prune(foo.Operator):
                     method=method or "cb-scs",
                     run_key=run_key,
                     progress=progress,
+                    **workers_from_params(ctx),
                 ),
             )
 

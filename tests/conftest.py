@@ -1,8 +1,14 @@
 """Test setup: paths to the shared data and a private FiftyOne database."""
 
 import atexit
+import json
 import os
+import signal
+import subprocess
 import sys
+import time
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -51,3 +57,62 @@ _LINK = os.path.join(PLUGINS_DIR, "tfdp")
 if not os.path.islink(_LINK):
     os.symlink(ROOT, _LINK)
 os.environ["FIFTYONE_PLUGINS_DIR"] = PLUGINS_DIR
+
+
+# A loopback Dask cluster: separate `dask scheduler` and `dask worker`
+# processes, as on a real cluster
+DASK = os.path.join(os.path.dirname(sys.executable), "dask")
+
+
+def _start(args, log):
+    return subprocess.Popen(
+        args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def _end(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def loopback_scheduler(tmp_path_factory):
+    """A ``dask scheduler`` and two single-threaded ``dask worker``
+    processes on 127.0.0.1, always ended afterwards."""
+    folder = tmp_path_factory.mktemp("loopback")
+    scheduler_file = folder / "scheduler.json"
+    log = open(folder / "dask.log", "w")
+    processes = []
+    try:
+        processes.append(_start(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
+             "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+            log,
+        ))
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists():
+            assert time.monotonic() < deadline, "scheduler did not start"
+            assert processes[0].poll() is None, "scheduler exited"
+            time.sleep(0.1)
+        time.sleep(0.2)  # the file is written whole, then read
+        address = json.loads(scheduler_file.read_text())["address"]
+        for _ in range(2):
+            processes.append(_start(
+                [DASK, "worker", address, "--nthreads", "1",
+                 "--host", "127.0.0.1", "--no-dashboard"],
+                log,
+            ))
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for process in reversed(processes):
+            _end(process)
+        log.close()

@@ -19,9 +19,6 @@ from tfdp.cli import main
 from tfdp.engine import make_engine
 from tfdp.measuring import Runner
 
-DASK = os.path.join(os.path.dirname(sys.executable), "dask")
-
-
 def run(*argv):
     return main([str(a) for a in argv])
 
@@ -33,60 +30,6 @@ def voc_folder(tmp_path_factory):
     with open(VOC) as f:
         make_sa1b.write_per_image(json.load(f), str(folder))
     return str(folder)
-
-
-def _start(args, log):
-    return subprocess.Popen(
-        args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-
-
-def _end(process):
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-@pytest.fixture(scope="module")
-def loopback_scheduler(tmp_path_factory):
-    """A ``dask scheduler`` and two single-threaded ``dask worker``
-    processes on 127.0.0.1, always ended afterwards."""
-    folder = tmp_path_factory.mktemp("loopback")
-    scheduler_file = folder / "scheduler.json"
-    log = open(folder / "dask.log", "w")
-    processes = []
-    try:
-        processes.append(_start(
-            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
-             "--no-dashboard", "--scheduler-file", str(scheduler_file)],
-            log,
-        ))
-        deadline = time.monotonic() + 60
-        while not scheduler_file.exists():
-            assert time.monotonic() < deadline, "scheduler did not start"
-            assert processes[0].poll() is None, "scheduler exited"
-            time.sleep(0.1)
-        time.sleep(0.2)  # the file is written whole, then read
-        address = json.loads(scheduler_file.read_text())["address"]
-        for _ in range(2):
-            processes.append(_start(
-                [DASK, "worker", address, "--nthreads", "1",
-                 "--host", "127.0.0.1", "--no-dashboard"],
-                log,
-            ))
-        from distributed import Client
-
-        with Client(address, timeout=30) as client:
-            client.wait_for_workers(2, timeout=60)
-        yield address
-    finally:
-        for process in reversed(processes):
-            _end(process)
-        log.close()
 
 
 def test_same_bits_serial_local_cluster_and_loopback(

@@ -14,6 +14,7 @@ from fiftyone.operators.delegated import DelegatedOperationService
 from fiftyone.operators.executor import ExecutionContext, Executor
 
 import tfdp
+from tfdp.fo_adapter.fields import label_list_path
 from tfdp.fo_adapter.preview import preview_pruning
 from conftest import COCO_SAMPLE, DATA, ROOT
 from tfdp import coco
@@ -600,3 +601,52 @@ def test_panel_draws_the_plots_once_per_step(dataset):
     assert sent == [["classes", "scores", "sizes"], [],
                     ["classes", "scores", "sizes"],
                     ["classes", "scores", "sizes"]]
+
+
+def _measure_tasks_run(address):
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        return client.run_on_scheduler(
+            lambda dask_scheduler: dask_scheduler.task_prefixes[
+                "measure_task"].state_counts["memory"]
+            if "measure_task" in dask_scheduler.task_prefixes else 0
+        )
+
+
+def test_workers_in_the_form_and_the_cluster_of_scheduled_runs(
+    dataset, loopback_scheduler, monkeypatch
+):
+    for value, message in ((0, "at least 1"), (1.5, "at least 1"),
+                           ("", "enter the number")):
+        props = _form("compute_scores", _ctx(dataset, label_field=FIELD,
+                                              num_workers=value))
+        assert props["num_workers"].invalid
+        assert message in props["num_workers"].error_message
+    props = _form("compute_scores", _ctx(dataset, label_field=FIELD,
+                                         num_workers=2))
+    assert not props["num_workers"].invalid
+
+    # the same fields measured here, on 2 local workers, and, scheduled,
+    # on the cluster that TFDP_SCHEDULER names
+    _operator("compute_scores")(dataset, FIELD, run_key="here")
+    _operator("compute_scores")(dataset, FIELD, run_key="local",
+                                num_workers=2)
+    monkeypatch.setenv("TFDP_SCHEDULER", loopback_scheduler)
+    before = _measure_tasks_run(loopback_scheduler)
+    _operator("compute_scores")(dataset, FIELD, run_key="cluster",
+                                delegate=True)
+    _run_delegated(dataset)
+    assert _measure_tasks_run(loopback_scheduler) > before
+
+    path = label_list_path(dataset, FIELD)
+
+    def fields(key):
+        return dataset.values(
+            ["%s.%s_%s" % (path, key, n)
+             for n in ("perimeter", "area", "pixels", "score")]
+            + ["%s_score" % key]
+        )
+
+    assert dataset.count(path + ".cluster_score") == 929
+    assert fields("here") == fields("local") == fields("cluster")

@@ -18,7 +18,8 @@ def test_apply_tfdp_method_shows_the_real_signature():
         params = list(inspect.signature(cls.apply_tfdp).parameters)
         assert params == ["self", "label_field", "method", "keep_ratio",
                           "prune_ratio", "keep", "run_key", "tag", "seed",
-                          "skip_invalid", "overwrite", "progress"]
+                          "skip_invalid", "overwrite", "num_workers",
+                          "scheduler", "progress"]
     dataset = fo.Dataset()
     try:
         bound = inspect.signature(dataset.apply_tfdp)

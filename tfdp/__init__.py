@@ -29,6 +29,8 @@ def compute_scores(
     run_key="tfdp",
     skip_invalid=False,
     overwrite=True,
+    num_workers=1,
+    scheduler=None,
     progress=None,
 ):
     """Measures every eligible label of a collection and stores its scores.
@@ -53,6 +55,12 @@ def compute_scores(
         skip_invalid (False): skip malformed labels, recording them in the
             run, rather than raise
         overwrite (True): replace an existing TFDP run with the same key
+        num_workers (1): measure on a local Dask cluster of this many
+            single-threaded worker processes, started for the run; 1
+            measures in this process. The fields written are the same
+        scheduler (None): the address of a running Dask scheduler, e.g.
+            ``"tcp://10.0.0.5:8786"``, whose workers measure instead; they
+            must reach this process's database
         progress (None): whether to render a progress bar (True/False), or a
             callable ``progress(done, total)``
 
@@ -74,6 +82,8 @@ def compute_scores(
         run_key=run_key,
         skip_invalid=skip_invalid,
         overwrite=overwrite,
+        num_workers=num_workers,
+        scheduler=scheduler,
         progress=_progress(progress, "measuring"),
     )
 
@@ -143,6 +153,8 @@ def apply_tfdp(
     seed=0,
     skip_invalid=False,
     overwrite=True,
+    num_workers=1,
+    scheduler=None,
     progress=None,
 ):
     """Scores, prunes, tags and records a TFDP run in one call.
@@ -165,6 +177,12 @@ def apply_tfdp(
         seed (0): the seed of the ``"random"`` method
         skip_invalid (False): skip malformed labels rather than raise
         overwrite (True): replace an existing TFDP run with the same key
+        num_workers (1): measure on a local Dask cluster of this many
+            single-threaded worker processes, started for the run; 1
+            measures in this process. The fields written are the same
+        scheduler (None): the address of a running Dask scheduler, e.g.
+            ``"tcp://10.0.0.5:8786"``, whose workers measure instead; they
+            must reach this process's database
         progress (None): whether to render a progress bar (True/False), or a
             callable ``progress(done, total)``
 
@@ -192,6 +210,8 @@ def apply_tfdp(
         seed=seed,
         skip_invalid=skip_invalid,
         overwrite=overwrite,
+        num_workers=num_workers,
+        scheduler=scheduler,
         progress=_progress(progress, "measuring"),
     )
 

@@ -21,6 +21,9 @@ from tfdp.fo_adapter.fields import collection_name, label_list_path
 #: Samples read per batch: one batch of masks is in memory at a time
 BATCH_SIZE = 1000
 
+#: Samples per task on Dask workers
+SHARD_SIZE = 1000
+
 NOT_FILLED = "polyline not filled"
 
 SKIP_HINT = "pass skip_invalid=True to skip them and record them in the run"
@@ -65,29 +68,104 @@ def label_table(ids, image_index, category, perimeter, area, pixels):
     )
 
 
-def measure_labels(samples, label_field, skip_invalid=False, progress=None):
+def measure_labels(
+    samples,
+    label_field,
+    skip_invalid=False,
+    num_workers=1,
+    scheduler=None,
+    progress=None,
+):
     """Measures every eligible label of a collection, in batches.
+
+    With one worker, the labels are measured in this process. With more, or
+    with a scheduler, shards of :data:`SHARD_SIZE` samples are measured on
+    Dask workers (see :mod:`tfdp.engine.cluster`): each reads its shard from
+    the same database and returns columns, which are joined in sample
+    order, so the result is the same whatever the workers.
 
     Args:
         samples: a :class:`fiftyone.core.collections.SampleCollection`
         label_field: a ``Detections`` field whose labels have masks, or a
             ``Polylines`` field of filled polylines
         skip_invalid (False): skip malformed labels rather than raise
-        progress (None): a callable ``progress(done, total)``
+        num_workers (1): the number of worker processes of a local Dask
+            cluster started for the run; 1 measures in this process
+        scheduler (None): the address of a running Dask scheduler whose
+            workers measure instead
+        progress (None): a callable ``progress(done, total)`` counting
+            samples
 
     Returns:
         a :class:`MeasuredLabels`
 
     Raises:
         ValueError: if the field cannot be scored
-        TFDPError: if samples have no image size
+        TFDPError: if samples have no image size, or the workers cannot
+            reach the dataset
         InvalidDataError: if labels are malformed and ``skip_invalid`` is
             False
     """
     path = label_list_path(samples, label_field)
-    is_polylines = path.endswith(".polylines")
     check_metadata(samples)
+    sample_ids = samples.values("id")
+    if num_workers == 1 and scheduler is None:
+        shards = [measure_shard(samples, path, sample_ids, 0, progress)]
+    else:
+        shards = _measure_on_cluster(
+            samples, path, sample_ids, num_workers, scheduler, progress
+        )
 
+    problems = [p for shard in shards for p in shard["problems"]]
+    if problems and not skip_invalid:
+        raise InvalidDataError(
+            "%s field %r" % (collection_name(samples), label_field),
+            problems,
+            hint=SKIP_HINT,
+        )
+
+    def joined(name, dtype):
+        return np.concatenate(
+            [np.asarray([], dtype=dtype)] + [s[name] for s in shards]
+        )
+
+    table = label_table(
+        joined("ids", str).tolist(),
+        joined("image_index", np.int64),
+        joined("category", str),
+        joined("perimeter", np.float64),
+        joined("area", np.float64),
+        joined("pixels", np.int64),
+    )
+    return MeasuredLabels(
+        sample_ids,
+        table,
+        joined("positions", np.int64),
+        joined("list_sizes", np.int64),
+        sum((s["ineligible"] for s in shards), collections.Counter()),
+        problems,
+    )
+
+
+def measure_shard(samples, path, sample_ids, start, progress=None):
+    """Measures the labels of some samples of a collection.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        path: the label list path, e.g. ``"ground_truth.detections"``
+        sample_ids: the ids of the samples to measure, in collection order
+        start: the index of the first of them in the collection
+        progress (None): a callable ``progress(done, total)`` counting
+            samples of the shard
+
+    Returns:
+        a dict of numpy columns, one value per eligible label (``ids``,
+        ``image_index``, ``category``, ``perimeter``, ``area``, ``pixels``,
+        ``positions``) or per sample (``list_sizes``), plus ``ineligible``
+        (a Counter of reasons) and ``problems`` (a list of
+        :class:`tfdp.errors.Problem`)
+    """
+    is_polylines = path.endswith(".polylines")
     attrs = ["label", "iscrowd", "ignore"]
     attrs += ["points", "filled"] if is_polylines else [
         "bounding_box", "mask", "mask_path"
@@ -101,19 +179,18 @@ def measure_labels(samples, label_field, skip_invalid=False, progress=None):
     positions = []
     list_sizes = []
 
-    sample_ids = samples.values("id")
     total = len(sample_ids)
-    for start, label_ids, db_positions, sizes, columns in read_batches(
+    for first, label_ids, db_positions, sizes, columns in read_batches(
         samples, path, sample_ids, fields
     ):
         if progress is not None:
-            progress(start, total)
+            progress(first, total)
         list_sizes.extend(sizes)
         for offset, row in enumerate(zip(label_ids, db_positions, *columns)):
             sample_labels, sample_positions, width, height = row[:4]
             if not sample_labels:
                 continue
-            sample_id = sample_ids[start + offset]
+            sample_id = sample_ids[first + offset]
             for label_id, position, *values in zip(
                 sample_labels, sample_positions, *row[4:]
             ):
@@ -137,7 +214,7 @@ def measure_labels(samples, label_field, skip_invalid=False, progress=None):
                     )
                     continue
                 ids.append(label_id)
-                image_index.append(start + offset)
+                image_index.append(start + first + offset)
                 positions.append(position)
                 category.append(
                     "" if record["label"] is None else str(record["label"])
@@ -148,18 +225,100 @@ def measure_labels(samples, label_field, skip_invalid=False, progress=None):
 
     if progress is not None:
         progress(total, total)
-
-    if problems and not skip_invalid:
-        raise InvalidDataError(
-            "%s field %r" % (collection_name(samples), label_field),
-            problems,
-            hint=SKIP_HINT,
-        )
-
-    table = label_table(ids, image_index, category, perimeter, area, pixels)
-    return MeasuredLabels(
-        sample_ids, table, positions, list_sizes, ineligible, problems
+    return dict(
+        ids=np.asarray(ids, dtype=str),
+        image_index=np.asarray(image_index, dtype=np.int64),
+        category=np.asarray(category, dtype=str),
+        perimeter=np.asarray(perimeter, dtype=np.float64),
+        area=np.asarray(area, dtype=np.float64),
+        pixels=np.asarray(pixels, dtype=np.int64),
+        positions=np.asarray(positions, dtype=np.int64),
+        list_sizes=np.asarray(list_sizes, dtype=np.int64),
+        ineligible=ineligible,
+        problems=problems,
     )
+
+
+def _measure_on_cluster(
+    samples, path, sample_ids, num_workers, scheduler, progress
+):
+    from tfdp.engine import make_engine
+
+    if samples._is_generated or samples._is_dynamic_groups:
+        raise ValueError(
+            "patches, frames, clips and dynamic group views are measured in "
+            "one process: use num_workers=1"
+        )
+    dataset = samples._root_dataset
+    stages = (
+        samples._serialize() if isinstance(samples, fov.DatasetView) else None
+    )
+    source = (database_uri(), dataset.name, str(dataset._doc.id), stages)
+    starts = range(0, len(sample_ids), SHARD_SIZE)
+    tasks = (
+        (source, path, sample_ids[s : s + SHARD_SIZE], s) for s in starts
+    )
+    weights = [len(sample_ids[s : s + SHARD_SIZE]) for s in starts]
+    with make_engine(
+        "cluster", workers=num_workers, scheduler=scheduler
+    ) as engine:
+        handles = engine.map(
+            measure_task, tasks, weights=weights, progress=progress
+        )
+        return list(engine.results(handles))
+
+
+def database_uri():
+    """The URI of the database this process is connected to."""
+    import fiftyone as fo
+    import fiftyone.core.odm.database as fod
+
+    if fo.config.database_uri:
+        return fo.config.database_uri
+    return "mongodb://%s:%d" % fod.get_db_client().address
+
+
+def measure_task(task):
+    """Measures one shard on a Dask worker.
+
+    Args:
+        task: a tuple ``((database_uri, dataset_name, dataset_id, stages),
+            path, sample_ids, start)``; ``stages`` are the view's
+            serialized stages, or None for the whole dataset
+
+    Returns:
+        the shard's columns, as :func:`measure_shard` returns them
+
+    Raises:
+        TFDPError: if the worker cannot find the dataset in that database
+    """
+    source, path, sample_ids, start = task
+    samples = _open_collection(*source)
+    return measure_shard(samples, path, sample_ids, start)
+
+
+def _open_collection(uri, name, dataset_id, stages):
+    import fiftyone as fo
+    import fiftyone.core.odm.database as fod
+
+    if fo.config.database_uri != uri:
+        # a worker may outlive a run, and serve a run on another database
+        fod._disconnect()
+        fo.config.database_uri = uri
+    try:
+        dataset = fo.load_dataset(name)
+    except ValueError:
+        dataset = None
+    if dataset is None or str(dataset._doc.id) != dataset_id:
+        raise TFDPError(
+            "a Dask worker connected to the database at %s cannot find the "
+            "dataset %r being scored: the workers must reach the database "
+            "of the process that starts the run" % (uri, name)
+        )
+    dataset.reload()  # a field may have been added since the worker saw it
+    if stages is None:
+        return dataset
+    return fov.DatasetView._build(dataset, stages)
 
 
 def read_batches(samples, path, sample_ids, fields):

@@ -218,7 +218,7 @@ def _check_fields_are_free(dataset, run_key, paths):
 
 
 def validate_compute_args(samples, label_field, method, run_key, skip_invalid,
-                          overwrite):
+                          overwrite, num_workers=1, scheduler=None):
     """Checks the arguments of a scoring run before anything is read."""
     scoring.validate_method(method)
     validate_run_key(run_key)
@@ -227,6 +227,22 @@ def validate_compute_args(samples, label_field, method, run_key, skip_invalid,
                         ("overwrite", overwrite)):
         if not isinstance(value, bool):
             raise ValueError("%s must be True or False, not %r" % (name, value))
+    if (
+        not isinstance(num_workers, int)
+        or isinstance(num_workers, bool)
+        or num_workers < 1
+    ):
+        raise ValueError(
+            "num_workers must be a whole number of at least 1, not %r"
+            % (num_workers,)
+        )
+    if scheduler is not None and (
+        not isinstance(scheduler, str) or not scheduler.strip()
+    ):
+        raise ValueError(
+            "scheduler must be the address of a Dask scheduler, e.g. "
+            "'tcp://10.0.0.5:8786', not %r" % (scheduler,)
+        )
 
 
 def compute_scores(
@@ -236,6 +252,8 @@ def compute_scores(
     run_key="tfdp",
     skip_invalid=False,
     overwrite=True,
+    num_workers=1,
+    scheduler=None,
     progress=None,
 ):
     """Measures and scores the labels of a collection and records a run.
@@ -243,7 +261,8 @@ def compute_scores(
     See :func:`tfdp.compute_scores`.
     """
     validate_compute_args(
-        samples, label_field, method, run_key, skip_invalid, overwrite
+        samples, label_field, method, run_key, skip_invalid, overwrite,
+        num_workers, scheduler,
     )
     dataset = samples._root_dataset
     all_label_paths, score_field = run_fields(samples, run_key, label_field)
@@ -259,7 +278,12 @@ def compute_scores(
     new_fields = list(label_paths) + ([sample_field] if sample_field else [])
 
     measured = measure_labels(
-        samples, label_field, skip_invalid=skip_invalid, progress=progress
+        samples,
+        label_field,
+        skip_invalid=skip_invalid,
+        num_workers=num_workers,
+        scheduler=scheduler,
+        progress=progress,
     )
     table = measured.table
     columns = dict(
@@ -444,12 +468,15 @@ def apply_tfdp(
     seed=0,
     skip_invalid=False,
     overwrite=True,
+    num_workers=1,
+    scheduler=None,
     progress=None,
 ):
     """Scores, prunes, tags and records a run. See :func:`tfdp.apply_tfdp`."""
     # every argument is checked before anything is read or written
     validate_compute_args(
-        samples, label_field, method, run_key, skip_invalid, overwrite
+        samples, label_field, method, run_key, skip_invalid, overwrite,
+        num_workers, scheduler,
     )
     validate_prune_args(0, keep_ratio, prune_ratio, keep, None, tag, seed)
     dataset = samples._root_dataset
@@ -467,6 +494,8 @@ def apply_tfdp(
         run_key=run_key,
         skip_invalid=skip_invalid,
         overwrite=overwrite,
+        num_workers=num_workers,
+        scheduler=scheduler,
         progress=progress,
     )
     return prune_samples(

@@ -1,0 +1,102 @@
+"""FiftyOne runs measured on Dask workers write the same fields, bit for
+bit, as runs measured in one process."""
+
+import uuid
+
+import pytest
+
+import tfdp
+from conftest import COCO_SAMPLE, DATA
+from tfdp.errors import TFDPError
+from tfdp.fo_adapter import measure
+from tfdp.fo_adapter.fields import label_list_path
+
+IMAGES = DATA + "/coco2017-sample/images"
+FIELD = "segmentations"
+
+
+def _load(use_polylines):
+    return tfdp.load_coco_dataset(
+        COCO_SAMPLE,
+        data_path=IMAGES,
+        name="tfdp-test-workers-%s" % uuid.uuid4().hex[:8],
+        use_polylines=use_polylines,
+    )
+
+
+@pytest.fixture(scope="module", params=["polylines", "masks"])
+def dataset(request):
+    loaded = _load(request.param == "polylines")
+    yield loaded
+    loaded.delete()
+
+
+def _fields(samples, run_key):
+    path = label_list_path(samples, FIELD)
+    names = ["perimeter", "area", "pixels", "score"]
+    return samples.values(
+        ["%s.%s_%s" % (path, run_key, n) for n in names]
+        + ["%s_score" % run_key]
+    )
+
+
+def _same_run(dataset, key_a, key_b):
+    a = dataset.get_run_info(key_a).config
+    b = dataset.get_run_info(key_b).config
+    values = _fields(dataset, key_a)
+    assert sum(s is not None for s in values[-1]) > 50
+    assert values == _fields(dataset, key_b)
+    assert a.num_instances == b.num_instances
+    assert a.ineligible == b.ineligible
+
+
+def test_local_cluster_writes_the_serial_fields(dataset, monkeypatch):
+    # several shards, the last one short, so that the join order matters
+    monkeypatch.setattr(measure, "SHARD_SIZE", 13)
+    serial = tfdp.compute_scores(dataset, FIELD, run_key="serial")
+    workers = tfdp.compute_scores(
+        dataset, FIELD, run_key="workers", num_workers=2
+    )
+    assert len(serial.table) == len(workers.table) == 929
+    _same_run(dataset, "serial", "workers")
+    for key in ("serial", "workers"):
+        tfdp.delete_run(dataset, key)
+
+
+def test_a_filtered_view_on_a_loopback_cluster(dataset, loopback_scheduler,
+                                               monkeypatch):
+    # labels filtered out keep their positions: values land where read
+    from fiftyone import ViewField as F
+
+    monkeypatch.setattr(measure, "SHARD_SIZE", 17)
+    view = dataset.filter_labels(FIELD, F("label") != "person").skip(3)
+    serial = tfdp.apply_tfdp(view, FIELD, keep_ratio=0.4, run_key="serial")
+    workers = view.apply_tfdp(
+        FIELD, keep_ratio=0.4, run_key="workers",
+        scheduler=loopback_scheduler,
+    )
+    assert serial.values("id") == workers.values("id")
+    _same_run(dataset, "serial", "workers")
+    for key in ("serial", "workers"):
+        tfdp.delete_run(dataset, key)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(num_workers=0), "num_workers must be a whole number"),
+    (dict(num_workers="2"), "num_workers must be a whole number"),
+    (dict(num_workers=True), "num_workers must be a whole number"),
+    (dict(scheduler=""), "scheduler must be the address"),
+    (dict(scheduler=8786), "scheduler must be the address"),
+])
+def test_worker_arguments_are_checked_first(dataset, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tfdp.compute_scores(dataset, FIELD, run_key="bad", **kwargs)
+    assert "bad" not in dataset.list_runs()
+
+
+def test_a_worker_that_cannot_find_the_dataset_says_so(dataset):
+    uri = measure.database_uri()
+    with pytest.raises(TFDPError, match="cannot find the dataset"):
+        measure._open_collection(uri, dataset.name, "0" * 24, None)
+    with pytest.raises(TFDPError, match="cannot find the dataset"):
+        measure._open_collection(uri, "no-such-dataset", "0" * 24, None)
