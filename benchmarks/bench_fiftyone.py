@@ -14,6 +14,10 @@ its own process:
   batches, measure every mask, score CB-SCS, write perimeter, area, pixels
   and score per label and the image score per sample, record the run;
 
+- tfdp with ``num_workers=2``: the same on a local Dask cluster of two
+  worker processes, each reading and measuring its shards of samples
+  (checked: the fields written are the same);
+
 and then times the TFDP panel's preview of one keep ratio on the run.
 
 Usage: python benchmarks/bench_fiftyone.py
@@ -91,14 +95,26 @@ dataset.set_values(path + ".floor", values, dynamic=True)
 OURS = """
 import fiftyone as fo, tfdp
 dataset = fo.load_dataset(%(name)r)
-tfdp.compute_scores(dataset, %(field)r, run_key="bench")
+tfdp.compute_scores(dataset, %(field)r, run_key=%(key)r,
+                    num_workers=%(workers)d)
+"""
+
+SAME = """
+import fiftyone as fo
+dataset = fo.load_dataset(%(name)r)
+path = %(field)r + ".detections."
+fields = lambda key: dataset.values(
+    [path + key + "_" + n for n in ("perimeter", "area", "pixels", "score")]
+    + [key + "_score"])
+assert fields("bench") == fields("bench_workers"), "workers differ"
 """
 
 RESET = """
 import fiftyone as fo, tfdp
 dataset = fo.load_dataset(%(name)r)
-if "bench" in dataset.list_runs():
-    tfdp.delete_run(dataset, "bench")
+for key in ("bench", "bench_workers"):
+    if key in dataset.list_runs():
+        tfdp.delete_run(dataset, key)
 if dataset.has_field(%(field)r + ".detections.floor"):
     dataset.delete_sample_field(%(field)r + ".detections.floor")
 """
@@ -160,8 +176,11 @@ def bench(env):
             print("floor ...", flush=True)
             floor = step(FLOOR)
             print("tfdp.compute_scores ...", flush=True)
-            ours = step(OURS)
-            rows.append((copies * 939, copies * 128, floor, ours))
+            ours = step(OURS, key="bench", workers=1)
+            print("tfdp.compute_scores, num_workers=2 ...", flush=True)
+            workers = step(OURS, key="bench_workers", workers=2)
+            step(SAME)
+            rows.append((copies * 939, copies * 128, floor, ours, workers))
             preview = subprocess.run(
                 python("-c", PREVIEW % args), env=env, capture_output=True,
                 text=True, check=True,
@@ -174,17 +193,24 @@ def bench(env):
     print("| labels | samples | floor (s) | tfdp (s) | time ratio | "
           "floor memory (MiB) | tfdp memory (MiB) | memory ratio |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for labels, samples, (floor_s, floor_mb), (ours_s, ours_mb) in rows:
+    for labels, samples, (floor_s, floor_mb), (ours_s, ours_mb), _ in rows:
         print("| {:,} | {:,} | {:.1f} | {:.1f} | {:.2f}x | {:.0f} | {:.0f} | "
               "{:.2f}x |".format(labels, samples, floor_s, ours_s,
                                  ours_s / floor_s, floor_mb, ours_mb,
                                  ours_mb / floor_mb))
     print()
-    (small, _, _, (t1, m1)), (large, _, _, (t2, m2)) = rows
+    (small, _, _, (t1, m1), _), (large, _, _, (t2, m2), _) = rows
     print("tfdp from %s to %s labels: time x%.2f (labels x%.2f), "
           "memory x%.2f" % (f"{small:,}", f"{large:,}", t2 / t1,
                             large / small, m2 / m1))
     print("goal: within 1.5x of the floor, time linear, memory flat")
+    print()
+    print("num_workers=2 (a local Dask cluster, started in the time "
+          "shown; same fields, checked):")
+    for labels, _, _, (ours_s, _), (workers_s, workers_mb) in rows:
+        print("- {:,} labels: {:.1f} s, {:.2f}x the speed of num_workers=1; "
+              "peak memory {:.0f} MiB".format(
+                  labels, workers_s, ours_s / workers_s, workers_mb))
     print()
     print("TFDP panel preview at %s labels, one keep ratio (mean / max of "
           "5 ratios):" % f"{large:,}")
