@@ -29,7 +29,6 @@ import os
 import re
 import resource
 import subprocess
-import sys
 import time
 
 from common import DATA, HERE, ROOT, python, require_data, run_process
@@ -56,21 +55,15 @@ MEASURE = (
     "from tfdp.measuring import Runner\n"
     "data = coco.load_json(sys.argv[1])\n"
     "hook = [0.0]\n"
-    "def timed(generator):\n"
-    "    while True:\n"
-    "        start = time.perf_counter()\n"
-    "        try:\n"
-    "            item = next(generator)\n"
-    "        except StopIteration:\n"
-    "            hook[0] += time.perf_counter() - start\n"
-    "            return\n"
-    "        hook[0] += time.perf_counter() - start\n"
-    "        yield item\n"
     "start = time.perf_counter()\n"
     "with Runner(workers=int(sys.argv[2])) as runner:\n"
-    "    shapes = coco.measure(\n"
-    "        data, source=sys.argv[1],\n"
-    "        measure_jobs=lambda jobs: timed(runner.measure_coco_jobs(jobs)))\n"
+    "    def timed(jobs, progress=None):\n"
+    "        begin = time.perf_counter()\n"
+    "        try:\n"
+    "            return runner.measure_coco_jobs(jobs, progress)\n"
+    "        finally:\n"
+    "            hook[0] += time.perf_counter() - begin\n"
+    "    shapes = coco.measure(data, source=sys.argv[1], measure_jobs=timed)\n"
     "print('MEASURE_S %.3f' % (time.perf_counter() - start))\n"
     "print('HOOK_S %.3f' % hook[0])\n"
 )

@@ -49,6 +49,24 @@ REAL_FILES = {
     "panoptic": PANOPTIC,
 }
 
+COCO_SAMPLE_IMAGES = os.path.join(DATA, "coco2017-sample", "images")
+
+
+def load_coco_sample(prefix, use_polylines):
+    """The COCO sample as a new FiftyOne dataset named ``prefix-<random>``:
+    polygons as polylines, or as masks rasterised by FiftyOne."""
+    import uuid
+
+    import tfdp
+
+    return tfdp.load_coco_dataset(
+        COCO_SAMPLE,
+        data_path=COCO_SAMPLE_IMAGES,
+        name="%s-%s" % (prefix, uuid.uuid4().hex[:8]),
+        use_polylines=use_polylines,
+    )
+
+
 # The plugin, as a user would install it: a plugins folder linking to the
 # repository (hidden folders are not searched, so the link cannot loop)
 PLUGINS_DIR = os.path.join(ROOT, ".fiftyone", "plugins")

@@ -210,6 +210,24 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys,
     assert not (tmp_path / "a.csv").exists()
 
 
+def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path):
+    # each worker imports the main script again, which exits before the
+    # worker starts
+    script = tmp_path / "prune.py"
+    script.write_text(
+        "import sys\n"
+        "from tfdp.cli import main\n"
+        "sys.exit(main(['score', %r, '-o', %r, '--workers', '2']))\n"
+        % (COCO_SAMPLE, str(tmp_path / "a.csv"))
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1
+    assert "workers did not start" in done.stderr
+    assert 'if __name__ == "__main__":' in done.stderr
+    assert not (tmp_path / "a.csv").exists()
+
+
 def test_ctrl_c_shuts_the_local_cluster_down(tmp_path):
     """SIGINT to the command's process group, as a terminal sends it, once
     the local cluster's workers run: exit 130, no output, no traceback, no

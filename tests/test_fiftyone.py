@@ -3,7 +3,6 @@ source COCO file."""
 
 import json
 import os
-import uuid
 
 import numpy as np
 import pytest
@@ -12,13 +11,12 @@ from pycocotools.coco import COCO
 import fiftyone as fo
 import naive
 import tfdp
-from conftest import COCO_SAMPLE, DATA
+from conftest import COCO_SAMPLE, load_coco_sample
 from tfdp import coco, scoring
 from tfdp.fo_adapter import io
 from tfdp.fo_adapter.preview import preview_pruning
 from tfdp.errors import InvalidDataError, TFDPError
 
-IMAGES = DATA + "/coco2017-sample/images"
 FIELD = "segmentations"
 
 
@@ -32,12 +30,7 @@ def test_the_tests_run_in_their_own_database():
 
 
 def _load(use_polylines):
-    return tfdp.load_coco_dataset(
-        COCO_SAMPLE,
-        data_path=IMAGES,
-        name="tfdp-test-base-%s" % uuid.uuid4().hex[:8],
-        use_polylines=use_polylines,
-    )
+    return load_coco_sample("tfdp-test-base", use_polylines)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 import fiftyone as fo
 import tfdp
 from conftest import COCO_SAMPLE, DATA, ROOT
-from tfdp import cli, coco, scoring
+from tfdp import cli, coco
 from tfdp.errors import InvalidDataError, OutputExistsError, TFDPError
 
 FIELD = "segmentations"
@@ -470,7 +470,7 @@ def test_load_refuses_a_taken_name_and_never_leaves_a_partial_dataset(
     tmp_path, monkeypatch
 ):
     name = _name("taken")
-    first = fo.Dataset(name)
+    fo.Dataset(name)
     try:
         with pytest.raises(TFDPError, match="overwrite=True"):
             tfdp.load_coco_dataset(COCO_SAMPLE, name=name)

@@ -1,32 +1,22 @@
 """FiftyOne runs measured on Dask workers write the same fields, bit for
 bit, as runs measured in one process."""
 
-import uuid
-
 import pytest
 
 import tfdp
-from conftest import COCO_SAMPLE, DATA
+from conftest import load_coco_sample
 from tfdp.errors import TFDPError
 from tfdp.fo_adapter import measure
 from tfdp.fo_adapter.fields import label_list_path
 
-IMAGES = DATA + "/coco2017-sample/images"
 FIELD = "segmentations"
-
-
-def _load(use_polylines):
-    return tfdp.load_coco_dataset(
-        COCO_SAMPLE,
-        data_path=IMAGES,
-        name="tfdp-test-workers-%s" % uuid.uuid4().hex[:8],
-        use_polylines=use_polylines,
-    )
 
 
 @pytest.fixture(scope="module", params=["polylines", "masks"])
 def dataset(request):
-    loaded = _load(request.param == "polylines")
+    loaded = load_coco_sample(
+        "tfdp-test-workers", request.param == "polylines"
+    )
     yield loaded
     loaded.delete()
 

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 
 import pytest
 
@@ -16,14 +15,13 @@ from fiftyone.operators.executor import ExecutionContext, Executor
 import tfdp
 from tfdp.fo_adapter.fields import label_list_path
 from tfdp.fo_adapter.preview import preview_pruning
-from conftest import COCO_SAMPLE, DATA, ROOT
+from conftest import COCO_SAMPLE, ROOT, load_coco_sample
 from tfdp import coco
 from tfdp.cli import main
 
 PLUGIN = "@tfdp/tfdp"
 OPERATORS = ["compute_scores", "prune", "export_kept", "get_run_info",
              "delete_run", "open_panel", "tfdp_panel"]
-IMAGES = DATA + "/coco2017-sample/images"
 FIELD = "segmentations"
 
 
@@ -51,11 +49,8 @@ def test_plugin_is_discovered_in_a_fresh_process(tmp_path):
 
 @pytest.fixture(scope="module", params=["polylines", "masks"])
 def base(request):
-    dataset = tfdp.load_coco_dataset(
-        COCO_SAMPLE,
-        data_path=IMAGES,
-        name="tfdp-test-plugin-%s" % uuid.uuid4().hex[:8],
-        use_polylines=request.param == "polylines",
+    dataset = load_coco_sample(
+        "tfdp-test-plugin", request.param == "polylines"
     )
     yield dataset
     dataset.delete()

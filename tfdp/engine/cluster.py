@@ -142,6 +142,16 @@ class ClusterEngine(Engine):
                 else "a local Dask cluster"
             )
             raise TFDPError("cannot reach %s: %s" % (where, e)) from None
+        except RuntimeError as e:
+            self.close()
+            if scheduler:
+                raise
+            raise TFDPError(
+                "the local Dask cluster's workers did not start (%s). Python "
+                "starts each worker by importing the main script again: a "
+                "script that uses several workers must run its code under "
+                "`if __name__ == \"__main__\":`" % e
+            ) from None
         except BaseException:
             self.close()
             raise
