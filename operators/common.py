@@ -285,10 +285,13 @@ def workers_from_params(ctx):
     """The ``num_workers`` and ``scheduler`` kwargs of a scoring request:
     delegated, the cluster in ``TFDP_SCHEDULER`` when it is set."""
     scheduler = os.environ.get(SCHEDULER_ENV) if ctx.delegated else None
-    return dict(
-        num_workers=int(ctx.params.get("num_workers") or 1),
-        scheduler=scheduler or None,
-    )
+    num_workers = ctx.params.get("num_workers")
+    if num_workers in (None, ""):
+        num_workers = 1
+    elif isinstance(num_workers, float) and num_workers.is_integer():
+        num_workers = int(num_workers)  # a JSON number from the form
+    # anything else is refused by compute_scores, in its words
+    return dict(num_workers=num_workers, scheduler=scheduler or None)
 
 
 TARGET_NAMES = {

@@ -621,6 +621,10 @@ def test_workers_in_the_form_and_the_cluster_of_scheduled_runs(
     props = _form("compute_scores", _ctx(dataset, label_field=FIELD,
                                          num_workers=2))
     assert not props["num_workers"].invalid
+    with pytest.raises(Exception, match="num_workers"):
+        _operator("compute_scores")(dataset, FIELD, run_key="none",
+                                    num_workers=0)
+    assert "none" not in dataset.list_runs()
 
     # the same fields measured here, on 2 local workers, and, scheduled,
     # on the cluster that TFDP_SCHEDULER names
