@@ -67,6 +67,31 @@ def load_coco_sample(prefix, use_polylines):
     )
 
 
+def coco_sample_fixture(name, prefix):
+    """A module-scoped fixture ``name``: the COCO sample loaded with
+    polylines, then with masks, deleted afterwards."""
+
+    @pytest.fixture(scope="module", params=["polylines", "masks"], name=name)
+    def fixture(request):
+        dataset = load_coco_sample(prefix, request.param == "polylines")
+        yield dataset
+        dataset.delete()
+
+    return fixture
+
+
+def run_values(samples, label_field, run_key):
+    """Every value a TFDP run wrote: the four per label, the image score."""
+    from tfdp.fo_adapter.fields import label_list_path
+
+    path = label_list_path(samples, label_field)
+    return samples.values(
+        ["%s.%s_%s" % (path, run_key, name)
+         for name in ("perimeter", "area", "pixels", "score")]
+        + ["%s_score" % run_key]
+    )
+
+
 # The plugin, as a user would install it: a plugins folder linking to the
 # repository (hidden folders are not searched, so the link cannot loop)
 PLUGINS_DIR = os.path.join(ROOT, ".fiftyone", "plugins")

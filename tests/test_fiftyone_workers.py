@@ -4,38 +4,22 @@ bit, as runs measured in one process."""
 import pytest
 
 import tfdp
-from conftest import load_coco_sample
+from conftest import coco_sample_fixture, run_values
 from tfdp.errors import TFDPError
 from tfdp.fo_adapter import measure
-from tfdp.fo_adapter.fields import label_list_path
 
 FIELD = "segmentations"
 
 
-@pytest.fixture(scope="module", params=["polylines", "masks"])
-def dataset(request):
-    loaded = load_coco_sample(
-        "tfdp-test-workers", request.param == "polylines"
-    )
-    yield loaded
-    loaded.delete()
-
-
-def _fields(samples, run_key):
-    path = label_list_path(samples, FIELD)
-    names = ["perimeter", "area", "pixels", "score"]
-    return samples.values(
-        ["%s.%s_%s" % (path, run_key, n) for n in names]
-        + ["%s_score" % run_key]
-    )
+dataset = coco_sample_fixture("dataset", "tfdp-test-workers")
 
 
 def _same_run(dataset, key_a, key_b):
     a = dataset.get_run_info(key_a).config
     b = dataset.get_run_info(key_b).config
-    values = _fields(dataset, key_a)
+    values = run_values(dataset, FIELD, key_a)
     assert sum(s is not None for s in values[-1]) > 50
-    assert values == _fields(dataset, key_b)
+    assert values == run_values(dataset, FIELD, key_b)
     assert a.num_instances == b.num_instances
     assert a.ineligible == b.ineligible
 

@@ -15,7 +15,7 @@ from fiftyone.operators.executor import ExecutionContext, Executor
 import tfdp
 from tfdp.fo_adapter.fields import label_list_path
 from tfdp.fo_adapter.preview import preview_pruning
-from conftest import COCO_SAMPLE, ROOT, load_coco_sample
+from conftest import COCO_SAMPLE, ROOT, coco_sample_fixture, run_values
 from tfdp import coco
 from tfdp.cli import main
 
@@ -47,13 +47,7 @@ def test_plugin_is_discovered_in_a_fresh_process(tmp_path):
     assert "ops %r" % expected in done.stdout
 
 
-@pytest.fixture(scope="module", params=["polylines", "masks"])
-def base(request):
-    dataset = load_coco_sample(
-        "tfdp-test-plugin", request.param == "polylines"
-    )
-    yield dataset
-    dataset.delete()
+base = coco_sample_fixture("base", "tfdp-test-plugin")
 
 
 @pytest.fixture
@@ -639,13 +633,7 @@ def test_workers_in_the_form_and_the_cluster_of_scheduled_runs(
     assert _measure_tasks_run(loopback_scheduler) > before
 
     path = label_list_path(dataset, FIELD)
-
-    def fields(key):
-        return dataset.values(
-            ["%s.%s_%s" % (path, key, n)
-             for n in ("perimeter", "area", "pixels", "score")]
-            + ["%s_score" % key]
-        )
-
     assert dataset.count(path + ".cluster_score") == 929
-    assert fields("here") == fields("local") == fields("cluster")
+    assert (run_values(dataset, FIELD, "here")
+            == run_values(dataset, FIELD, "local")
+            == run_values(dataset, FIELD, "cluster"))
