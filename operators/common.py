@@ -271,10 +271,10 @@ def workers_input(ctx, inputs):
         min=1,
         label="Worker processes",
         description="More than 1 measures on a local Dask cluster of that "
-        "many processes, started for the run (this machine has %d cores). "
-        "A scheduled run uses the Dask cluster in %s instead, when the "
-        "process that runs it has that variable set"
-        % (default_workers(), SCHEDULER_ENV),
+        "many processes, which takes a few seconds to start: it pays on "
+        "large datasets (this machine has %d cores). A scheduled run uses "
+        "the Dask cluster in %s instead, when the process that runs it has "
+        "that variable set" % (default_workers(), SCHEDULER_ENV),
         invalid=error is not None,
         error_message=error or "",
     )

@@ -228,10 +228,11 @@ def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path):
     assert not (tmp_path / "a.csv").exists()
 
 
-def test_ctrl_c_shuts_the_local_cluster_down(tmp_path):
-    """SIGINT to the command's process group, as a terminal sends it, once
-    the local cluster's workers run: exit 130, no output, no traceback, no
-    process left."""
+@pytest.mark.parametrize("when", ["starting", "measuring"])
+def test_ctrl_c_shuts_the_local_cluster_down(tmp_path, when):
+    """SIGINT to the command's process group, as a terminal sends it, while
+    the local cluster's workers start or once they run: exit 130, no
+    output, no traceback, no process left."""
     psutil = pytest.importorskip("psutil")
     folder = tmp_path / "sa1b"
     with open(VOC) as f:
@@ -245,11 +246,15 @@ def test_ctrl_c_shuts_the_local_cluster_down(tmp_path):
     )
     try:
         deadline = time.monotonic() + 60
-        while len(psutil.Process(process.pid).children(recursive=True)) < 2:
+        started = 1 if when == "starting" else 2
+        while len(psutil.Process(process.pid).children(recursive=True)) < (
+            started
+        ):
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline, "no workers started"
-            time.sleep(0.1)
-        time.sleep(1.0)  # the workers are measuring
+            time.sleep(0.01)
+        if when == "measuring":
+            time.sleep(1.0)
         assert process.poll() is None, "the run ended before Ctrl-C"
         os.killpg(process.pid, signal.SIGINT)
         _, err = process.communicate(timeout=60)

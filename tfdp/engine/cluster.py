@@ -12,12 +12,13 @@ when a worker dies the scheduler can recompute whatever it held, on
 another worker, from the task alone.
 """
 
+import contextlib
 import ctypes
 import ctypes.util
 import logging
+import multiprocessing.resource_tracker
 import os
 import signal
-import threading
 
 import dask
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed
@@ -76,19 +77,28 @@ class SingleThreaded(WorkerPlugin):
         cv2.setNumThreads(1)
 
 
-class IgnoreInterrupts(WorkerPlugin):
-    """Leaves Ctrl-C to the command, for the workers it starts.
+@contextlib.contextmanager
+def interrupts_held_back():
+    """Keeps Ctrl-C from the threads and processes started meanwhile.
 
     A terminal sends SIGINT to every process of the command, the local
-    cluster's workers included; the command then shuts them down itself,
-    without each of them printing a traceback first.
+    cluster's workers included, and a worker still starting up would print
+    a traceback. The threads started here (Dask's event loop, and through
+    it the threads that spawn the workers) inherit a signal mask that
+    blocks SIGINT, and so do the worker processes; the command, whose main
+    thread still takes SIGINT, shuts them down itself.
     """
-
-    name = "tfdp-ignore-interrupts"
-
-    def setup(self, worker):
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX
+        yield
+        return
+    # multiprocessing starts its resource tracker once, and afterwards
+    # unblocks SIGINT in the calling thread, whatever the mask was before
+    multiprocessing.resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _local_worker_environment():
@@ -126,14 +136,15 @@ class ClusterEngine(Engine):
                         )
                     }
                 )
-                self.cluster = LocalCluster(
-                    n_workers=int(workers),
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=":0",
-                    silence_logs=logging.ERROR,
-                )
-                self.client = Client(self.cluster, set_as_default=False)
+                with interrupts_held_back():
+                    self.cluster = LocalCluster(
+                        n_workers=int(workers),
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=":0",
+                        silence_logs=logging.ERROR,
+                    )
+                    self.client = Client(self.cluster, set_as_default=False)
         except (OSError, TimeoutError) as e:
             self.close()
             where = (
@@ -157,8 +168,6 @@ class ClusterEngine(Engine):
             raise
         self.client.register_plugin(MallocTuning())
         self.client.register_plugin(SingleThreaded())
-        if self.cluster is not None:
-            self.client.register_plugin(IgnoreInterrupts())
         threads = self.client.nthreads()
         if scheduler and not threads:
             # workers may still be joining; wait for one
