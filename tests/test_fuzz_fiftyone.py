@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -37,8 +38,21 @@ def _file_names_are_usable(doc):
         set(names)) == len(names)
 
 
+def _ids_fit_in_64_bits(doc):
+    # MongoDB stores 64-bit integers: the loader alone needs that
+    if not isinstance(doc, dict):
+        return True
+    for key in ("images", "annotations", "categories"):
+        records = doc.get(key)
+        for record in records if isinstance(records, list) else []:
+            value = record.get("id") if isinstance(record, dict) else None
+            if type(value) is int and not -(2**63) <= value < 2**63:
+                return False
+    return True
+
+
 def check_same_decision(doc):
-    assume(_file_names_are_usable(doc))
+    assume(_file_names_are_usable(doc) and _ids_fit_in_64_bits(doc))
     before = set(fo.list_datasets())
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "in.json")
@@ -79,3 +93,27 @@ def test_found_by_fuzzing_categories_not_a_list():
         "annotations": [],
         "categories": 1,
     })
+
+
+def test_found_by_fuzzing_ids_beyond_64_bits(tmp_path):
+    # the command keeps such ids exactly; MongoDB cannot store them
+    doc = {
+        "images": [{"id": 2**63, "width": 1, "height": 1,
+                    "file_name": "0.jpg"}],
+        "annotations": [],
+        "categories": [{"id": 1, "name": "a", "note": 2**70}],
+    }
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(doc))
+    assert run_cli(["score", str(path), "-o", str(tmp_path / "s.csv")])[0] == 0
+    before = set(fo.list_datasets())
+    with pytest.raises(tfdp.TFDPError,
+                       match="image id 9223372036854775808 does not fit"):
+        tfdp.load_coco_dataset(str(path))
+    # any other number MongoDB cannot store: a clear error too
+    doc["images"][0]["id"] = 1
+    path.write_text(json.dumps(doc))
+    with pytest.raises(tfdp.TFDPError,
+                       match="does not fit in the 64-bit integers"):
+        tfdp.load_coco_dataset(str(path))
+    assert set(fo.list_datasets()) == before

@@ -120,9 +120,14 @@ def load_coco_dataset(
             fo.delete_dataset(name)  # overwrite=True, checked above
         dataset.name = name or fo.get_default_dataset_name()
         dataset.persistent = persistent
-    except BaseException:
+    except BaseException as e:
         if dataset is not None:
             dataset.delete()
+        if isinstance(e, OverflowError):  # BSON's, on any other number
+            raise TFDPError(
+                "%s: a number in the file does not fit in the 64-bit "
+                "integers that MongoDB stores (%s)" % (labels_path, e)
+            ) from None
         raise
 
     if folder is None:
@@ -215,8 +220,12 @@ def _label(ann, size, classes, supercategories, use_polylines):
     return detection if detection is not None and detection.has_mask else None
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _image_paths(data, labels_path, folder):
-    # FiftyOne's importer maps file names to paths, one sample per name
+    # What FiftyOne needs beyond the command's checks: one sample per file
+    # name, one type of image id, ids that MongoDB can store
     base = folder or os.path.dirname(labels_path)
     paths = {}
     owners = {}
@@ -227,6 +236,16 @@ def _image_paths(data, labels_path, folder):
             "image ids mix numbers and strings, which one FiftyOne field "
             "(coco_id) cannot hold"
         )
+    for kind, records in (("image", data["images"]),
+                          ("annotation", data["annotations"]),
+                          ("category", _categories(data))):
+        for record in records:
+            value = record.get("id")
+            if type(value) is int and not _INT64_MIN <= value <= _INT64_MAX:
+                problems.append(
+                    "%s id %d does not fit in the 64-bit integers that "
+                    "MongoDB stores" % (kind, value)
+                )
     for image in data["images"]:
         file_name = image.get("file_name")
         if not isinstance(file_name, str) or not file_name:
