@@ -107,6 +107,16 @@ def test_chunking_and_order_do_not_change_a_bit(monkeypatch):
         assert a[1].tobytes() == b[1].tobytes()
 
 
+def test_the_first_error_in_task_order_is_raised():
+    # as one process would raise it, whichever task fails first in time
+    import engine_tasks
+
+    tasks = [(0, 2.0), (1, 0.0), (2, 0.0)]
+    with make_engine("cluster", workers=2) as engine:
+        with pytest.raises(ValueError, match="task 0 failed"):
+            engine.map(engine_tasks.fail_after, tasks)
+
+
 def test_worker_killed_mid_run_changes_nothing(tmp_path, voc_folder):
     """A local cluster loses a worker (SIGKILL) after its first tasks: the
     scheduler recomputes what it held; the outputs are the serial ones."""
@@ -184,13 +194,20 @@ def test_small_runs_and_one_worker_never_import_dask(tmp_path):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--workers", "0"], "is not a positive number of workers"),
-        (["--workers", "two"], "is not a positive number of workers"),
+        (["--workers", "0"], "0 is not a number of workers from 1 to the"),
+        (["--workers", "two"], "'two' is not a number of workers"),
+        (["--workers", "1000000000"], "cores of this machine"),
         (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
          "give --workers or --scheduler, not both"),
+        (["--scheduler", "not-an-address"],
+         "--scheduler: 'not-an-address' is not a Dask scheduler address"),
+        (["env:inproc://x"],
+         "$TFDP_SCHEDULER: 'inproc://x' is not a Dask scheduler address"),
     ],
 )
-def test_engine_usage_errors(tmp_path, capsys, argv, message):
+def test_engine_usage_errors(tmp_path, capsys, monkeypatch, argv, message):
+    if argv[0].startswith("env:"):
+        monkeypatch.setenv("TFDP_SCHEDULER", argv.pop()[4:])
     with pytest.raises(SystemExit) as exit_info:
         run("score", COCO_SAMPLE, "-o", tmp_path / "a.csv", *argv)
     assert exit_info.value.code == 2

@@ -56,11 +56,14 @@ def test_a_filtered_view_on_a_loopback_cluster(dataset, loopback_scheduler,
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(num_workers=0), "num_workers must be a whole number"),
-    (dict(num_workers="2"), "num_workers must be a whole number"),
-    (dict(num_workers=True), "num_workers must be a whole number"),
-    (dict(scheduler=""), "scheduler must be the address"),
-    (dict(scheduler=8786), "scheduler must be the address"),
+    (dict(num_workers=0), "num_workers: 0 is not a number of workers"),
+    (dict(num_workers="2"), "num_workers: '2' is not a number of workers"),
+    (dict(num_workers=True), "num_workers: True is not a number"),
+    (dict(num_workers=10**9), "from 1 to the \\d+ cores of this machine"),
+    (dict(scheduler=""), "scheduler: '' is not a Dask scheduler address"),
+    (dict(scheduler=8786), "scheduler: 8786 is not a Dask scheduler"),
+    (dict(scheduler="inproc://x"), "is not a Dask scheduler address"),
+    (dict(scheduler="not-an-address"), "is not a Dask scheduler address"),
 ])
 def test_worker_arguments_are_checked_first(dataset, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -68,9 +71,35 @@ def test_worker_arguments_are_checked_first(dataset, kwargs, message):
     assert "bad" not in dataset.list_runs()
 
 
+def test_an_unreachable_scheduler_fails_before_anything_is_read(
+    dataset, monkeypatch
+):
+    from tfdp.engine import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
+    view = dataset.limit(5)
+    saved = view.values("metadata")
+    view.set_values("metadata", [None] * 5)
+    try:
+        with pytest.raises(TFDPError, match="cannot reach the Dask scheduler"):
+            tfdp.compute_scores(view, FIELD, run_key="bad",
+                                scheduler="tcp://127.0.0.1:9")
+        assert len(view.exists("metadata")) == 0  # not computed
+        assert "bad" not in dataset.list_runs()
+    finally:
+        view.set_values("metadata", saved)
+
+
+def test_views_generated_from_another_are_refused_first(dataset):
+    groups = dataset.group_by("coco_id")
+    with pytest.raises(ValueError, match="use num_workers=1"):
+        tfdp.compute_scores(groups, FIELD, run_key="bad", num_workers=2)
+
+
 def test_a_worker_that_cannot_find_the_dataset_says_so(dataset):
     uri = measure.database_uri()
     with pytest.raises(TFDPError, match="cannot find the dataset"):
-        measure._open_collection(uri, dataset.name, "0" * 24, None)
+        measure._open_collection(uri, False, dataset.name, "0" * 24, None)
     with pytest.raises(TFDPError, match="cannot find the dataset"):
-        measure._open_collection(uri, "no-such-dataset", "0" * 24, None)
+        measure._open_collection(uri, False, "no-such-dataset", "0" * 24,
+                                 None)

@@ -56,8 +56,10 @@ def compute_scores(
             run, rather than raise
         overwrite (True): replace an existing TFDP run with the same key
         num_workers (1): measure on a local Dask cluster of this many
-            single-threaded worker processes, started for the run; 1
-            measures in this process. The fields written are the same
+            single-threaded worker processes (at most one per core),
+            started for the run; 1 measures in this process. The fields
+            written are the same. Patches, frames, clips and dynamic group
+            views are measured in one process
         scheduler (None): the address of a running Dask scheduler, e.g.
             ``"tcp://10.0.0.5:8786"``, whose workers measure instead; they
             must reach this process's database
@@ -68,8 +70,9 @@ def compute_scores(
         a :class:`tfdp.fo_adapter.measure.MeasuredLabels`
 
     Raises:
-        ValueError: if the field, method or run key is invalid
-        TFDPError: if the key or fields belong to something else
+        ValueError: if the field, method, run key or workers are invalid
+        TFDPError: if the key or fields belong to something else, or the
+            Dask cluster cannot be started or reached
         InvalidDataError: if labels are malformed and ``skip_invalid`` is
             False
     """
@@ -178,8 +181,10 @@ def apply_tfdp(
         skip_invalid (False): skip malformed labels rather than raise
         overwrite (True): replace an existing TFDP run with the same key
         num_workers (1): measure on a local Dask cluster of this many
-            single-threaded worker processes, started for the run; 1
-            measures in this process. The fields written are the same
+            single-threaded worker processes (at most one per core),
+            started for the run; 1 measures in this process. The fields
+            written are the same. Patches, frames, clips and dynamic group
+            views are measured in one process
         scheduler (None): the address of a running Dask scheduler, e.g.
             ``"tcp://10.0.0.5:8786"``, whose workers measure instead; they
             must reach this process's database

@@ -12,7 +12,7 @@ import threading
 
 import tfdp
 from tfdp import coco, inputs, score_tables, scoring
-from tfdp.engine import SCHEDULER_ENV
+from tfdp.engine import SCHEDULER_ENV, check_scheduler, check_workers
 from tfdp.errors import InvalidDataError, TFDPError, describe_problem
 from tfdp.measuring import Runner
 from tfdp.progress import ProgressBar
@@ -210,12 +210,11 @@ def _workers(text):
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            "%r is not a positive number of workers" % text
-        )
-    return value
+        value = text
+    try:
+        return check_workers(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _common_options(parser):
@@ -223,9 +222,9 @@ def _common_options(parser):
         "--workers",
         type=_workers,
         metavar="N",
-        help="measure in N processes of a local Dask cluster; 1 measures in "
-        "this process. Default: every core, when the input is large enough "
-        "to pay for starting them",
+        help="measure in N processes of a local Dask cluster, from 1 to the "
+        "number of cores; 1 measures in this process. Default: every core, "
+        "when the input is large enough to pay for starting them",
     )
     parser.add_argument(
         "--scheduler",
@@ -266,6 +265,14 @@ def _check_arguments(parser, args):
         parser.error("give --workers or --scheduler, not both")
     if args.workers is None and not args.scheduler:
         args.scheduler = os.environ.get(SCHEDULER_ENV) or None
+        where = "$" + SCHEDULER_ENV
+    else:
+        where = "--scheduler"
+    if args.scheduler is not None:
+        try:
+            check_scheduler(args.scheduler)
+        except ValueError as e:
+            parser.error("%s: %s" % (where, e))
     if args.command == "prune":
         if args.report == "":
             parser.error("--report: the path is empty")

@@ -22,7 +22,9 @@ Engines, chosen by name with :func:`make_engine`:
 Neither this module nor the local engine imports Dask.
 """
 
+import numbers
 import os
+import re
 
 #: The environment variable naming a Dask scheduler to attach to
 SCHEDULER_ENV = "TFDP_SCHEDULER"
@@ -89,6 +91,56 @@ def default_workers():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def check_workers(workers):
+    """Checks a number of local worker processes.
+
+    Args:
+        workers: the number asked for
+
+    Returns:
+        the number, an int
+
+    Raises:
+        ValueError: if it is not a whole number from 1 to the number of
+            cores (single-threaded workers beyond that only take memory)
+    """
+    cores = default_workers()
+    if (
+        not isinstance(workers, numbers.Integral)
+        or isinstance(workers, bool)
+        or not 1 <= workers <= cores
+    ):
+        raise ValueError(
+            "%r is not a number of workers from 1 to the %d cores of this "
+            "machine" % (workers, cores)
+        )
+    return int(workers)
+
+
+def check_scheduler(address):
+    """Checks the form of a Dask scheduler address.
+
+    Args:
+        address: e.g. ``"tcp://10.0.0.5:8786"`` or ``"10.0.0.5:8786"``
+
+    Returns:
+        the address
+
+    Raises:
+        ValueError: if it is not ``[PROTOCOL://]HOST:PORT``
+    """
+    if not isinstance(address, str) or not _ADDRESS.match(address):
+        raise ValueError(
+            "%r is not a Dask scheduler address such as "
+            "tcp://10.0.0.5:8786" % (address,)
+        )
+    return address
+
+
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?[^\s/:]+:\d+$|"
+                      r"^(?:(?:tcp|tls|ws|wss|ucx)://)?\[[0-9a-fA-F:.]+\]:\d+$")
 
 
 def make_engine(name, workers=None, scheduler=None, threads=1):

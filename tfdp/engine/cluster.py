@@ -21,7 +21,12 @@ import os
 import signal
 
 import dask
-from distributed import Client, LocalCluster, WorkerPlugin, as_completed
+from distributed import (
+    Client,
+    LocalCluster,
+    WorkerPlugin,
+    as_completed,
+)
 from distributed.client import FutureCancelledError
 
 from tfdp.engine import Engine
@@ -108,6 +113,14 @@ def _local_worker_environment():
     return environ
 
 
+def _raise_first_error(futures):
+    # the error of the first failing task in task order, as one process
+    # would raise it, whichever task failed first in time: a task's
+    # exception, or KilledWorker
+    for future in futures:
+        future.result()
+
+
 class ClusterEngine(Engine):
     """Runs tasks on Dask workers.
 
@@ -142,7 +155,9 @@ class ClusterEngine(Engine):
                         threads_per_worker=1,
                         processes=True,
                         dashboard_address=":0",
-                        silence_logs=logging.ERROR,
+                        # a task's error is raised here, where it is
+                        # named; workers print nothing
+                        silence_logs=logging.CRITICAL,
                     )
                     self.client = Client(self.cluster, set_as_default=False)
         except (OSError, TimeoutError) as e:
@@ -182,14 +197,14 @@ class ClusterEngine(Engine):
         weights = [1] * len(futures) if weights is None else list(weights)
         total = sum(weights)
         weight_of = {f.key: w for f, w in zip(futures, weights)}
+        index_of = {f.key: i for i, f in enumerate(futures)}
         done = 0
         if progress is not None:
             progress(0, total)
         try:
             for future in as_completed(futures, loop=self.client.loop):
-                # re-raises a task's exception, or KilledWorker
                 if future.status == "error":
-                    future.result()
+                    _raise_first_error(futures[: index_of[future.key] + 1])
                 done += weight_of[future.key]
                 if progress is not None:
                     progress(done, total)

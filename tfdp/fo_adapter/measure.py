@@ -7,6 +7,7 @@ the labels, so that values are written back where they were read.
 """
 
 import collections
+import contextlib
 import math
 
 import cv2
@@ -107,14 +108,24 @@ def measure_labels(
             False
     """
     path = label_list_path(samples, label_field)
-    check_metadata(samples)
-    sample_ids = samples.values("id")
-    if num_workers == 1 and scheduler is None:
-        shards = [measure_shard(samples, path, sample_ids, 0, progress)]
-    else:
-        shards = _measure_on_cluster(
-            samples, path, sample_ids, num_workers, scheduler, progress
+    engine = None
+    if num_workers > 1 or scheduler is not None:
+        # the cluster first: one that cannot start or be reached fails the
+        # run before anything is read or written
+        from tfdp.engine import make_engine
+
+        engine = make_engine(
+            "cluster", workers=num_workers, scheduler=scheduler
         )
+    with engine or contextlib.nullcontext():
+        check_metadata(samples)
+        sample_ids = samples.values("id")
+        if engine is None:
+            shards = [measure_shard(samples, path, sample_ids, 0, progress)]
+        else:
+            shards = _measure_on_cluster(
+                engine, samples, path, sample_ids, progress
+            )
 
     problems = [p for shard in shards for p in shard["problems"]]
     if problems and not skip_invalid:
@@ -239,33 +250,29 @@ def measure_shard(samples, path, sample_ids, start, progress=None):
     )
 
 
-def _measure_on_cluster(
-    samples, path, sample_ids, num_workers, scheduler, progress
-):
-    from tfdp.engine import make_engine
+def _measure_on_cluster(engine, samples, path, sample_ids, progress):
+    import fiftyone as fo
 
-    if samples._is_generated or samples._is_dynamic_groups:
-        raise ValueError(
-            "patches, frames, clips and dynamic group views are measured in "
-            "one process: use num_workers=1"
-        )
     dataset = samples._root_dataset
     stages = (
         samples._serialize() if isinstance(samples, fov.DatasetView) else None
     )
-    source = (database_uri(), dataset.name, str(dataset._doc.id), stages)
+    source = (
+        database_uri(),
+        fo.config.database_validation,
+        dataset.name,
+        str(dataset._doc.id),
+        stages,
+    )
     starts = range(0, len(sample_ids), SHARD_SIZE)
     tasks = (
         (source, path, sample_ids[s : s + SHARD_SIZE], s) for s in starts
     )
     weights = [len(sample_ids[s : s + SHARD_SIZE]) for s in starts]
-    with make_engine(
-        "cluster", workers=num_workers, scheduler=scheduler
-    ) as engine:
-        handles = engine.map(
-            measure_task, tasks, weights=weights, progress=progress
-        )
-        return list(engine.results(handles))
+    handles = engine.map(
+        measure_task, tasks, weights=weights, progress=progress
+    )
+    return list(engine.results(handles))
 
 
 def database_uri():
@@ -282,9 +289,9 @@ def measure_task(task):
     """Measures one shard on a Dask worker.
 
     Args:
-        task: a tuple ``((database_uri, dataset_name, dataset_id, stages),
-            path, sample_ids, start)``; ``stages`` are the view's
-            serialized stages, or None for the whole dataset
+        task: a tuple ``((database_uri, database_validation, dataset_name,
+            dataset_id, stages), path, sample_ids, start)``; ``stages`` are
+            the view's serialized stages, or None for the whole dataset
 
     Returns:
         the shard's columns, as :func:`measure_shard` returns them
@@ -297,10 +304,12 @@ def measure_task(task):
     return measure_shard(samples, path, sample_ids, start)
 
 
-def _open_collection(uri, name, dataset_id, stages):
+def _open_collection(uri, validation, name, dataset_id, stages):
     import fiftyone as fo
     import fiftyone.core.odm.database as fod
 
+    # the caller's database, checked as the caller checks it
+    fo.config.database_validation = validation
     if fo.config.database_uri != uri:
         # a worker may outlive a run, and serve a run on another database
         fod._disconnect()

@@ -26,6 +26,7 @@ import fiftyone.core.odm as foo
 
 import tfdp
 from tfdp import scoring
+from tfdp.engine import check_scheduler, check_workers
 from tfdp.errors import Problem, TFDPError
 from tfdp.fo_adapter import views, write
 from tfdp.fo_adapter.fields import (
@@ -227,21 +228,21 @@ def validate_compute_args(samples, label_field, method, run_key, skip_invalid,
                         ("overwrite", overwrite)):
         if not isinstance(value, bool):
             raise ValueError("%s must be True or False, not %r" % (name, value))
-    if (
-        not isinstance(num_workers, int)
-        or isinstance(num_workers, bool)
-        or num_workers < 1
+    try:
+        check_workers(num_workers)
+    except ValueError as e:
+        raise ValueError("num_workers: %s" % e) from None
+    if scheduler is not None:
+        try:
+            check_scheduler(scheduler)
+        except ValueError as e:
+            raise ValueError("scheduler: %s" % e) from None
+    if (num_workers > 1 or scheduler is not None) and (
+        samples._is_generated or samples._is_dynamic_groups
     ):
         raise ValueError(
-            "num_workers must be a whole number of at least 1, not %r"
-            % (num_workers,)
-        )
-    if scheduler is not None and (
-        not isinstance(scheduler, str) or not scheduler.strip()
-    ):
-        raise ValueError(
-            "scheduler must be the address of a Dask scheduler, e.g. "
-            "'tcp://10.0.0.5:8786', not %r" % (scheduler,)
+            "patches, frames, clips and dynamic group views are measured in "
+            "one process: use num_workers=1 and no scheduler"
         )
 
 
