@@ -64,6 +64,8 @@ def test_a_filtered_view_on_a_loopback_cluster(dataset, loopback_scheduler,
     (dict(scheduler=8786), "scheduler: 8786 is not a Dask scheduler"),
     (dict(scheduler="inproc://x"), "is not a Dask scheduler address"),
     (dict(scheduler="not-an-address"), "is not a Dask scheduler address"),
+    (dict(scheduler="tcp://h:99999"), "is not a Dask scheduler address"),
+    (dict(scheduler="tcp://h:1\n"), "is not a Dask scheduler address"),
 ])
 def test_worker_arguments_are_checked_first(dataset, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -103,3 +105,30 @@ def test_a_worker_that_cannot_find_the_dataset_says_so(dataset):
     with pytest.raises(TFDPError, match="cannot find the dataset"):
         measure._open_collection(uri, False, "no-such-dataset", "0" * 24,
                                  None)
+
+
+def test_unreadable_values_name_the_same_first_sample(dataset, monkeypatch):
+    # values that FiftyOne cannot decode, in two shards: one process and
+    # the workers name the first of them in collection order
+    from bson import ObjectId
+
+    if not dataset.has_field("segmentations.detections"):
+        pytest.skip("masks only")
+    monkeypatch.setattr(measure, "SHARD_SIZE", 7)
+    broken = dataset.clone()
+    try:
+        ids = broken.values("id")
+        documents = broken._sample_collection
+        documents.update_one({"_id": ObjectId(ids[3])}, {"$set": {
+            "segmentations.detections.0.mask": "not a mask"}})
+        documents.update_one({"_id": ObjectId(ids[20])}, {"$set": {
+            "segmentations.detections.0.bounding_box": [None, 0, 1, 1]}})
+        messages = []
+        for num_workers in (1, 2):
+            with pytest.raises(TFDPError) as error:
+                tfdp.compute_scores(broken, FIELD, num_workers=num_workers)
+            messages.append(str(error.value))
+        assert messages[0] == messages[1]
+        assert "of sample %s cannot be read" % ids[3] in messages[0]
+    finally:
+        broken.delete()

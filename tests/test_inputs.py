@@ -191,12 +191,17 @@ def test_bad_files_in_a_folder_are_named_or_skipped(tmp_path, capsys):
     (folder / "sa_mask.json").write_text(json.dumps(
         _record(8, [_mask(1), _mask(7, counts="not rle!")])))
     (folder / "notes.txt").write_text("not a JSON file: not read")
+    # JSON that Python's parser refuses with other errors
+    (folder / "sa_digits.json").write_text('{"image": %s}' % ("9" * 5000))
+    (folder / "sa_deep.json").write_text("[" * 200000 + "]" * 200000)
 
     assert run("prune", folder, "-o", tmp_path / "kept.txt", "--keep-ratio",
                "0.5") == 1
     err = capsys.readouterr().err
     assert "image %s: invalid JSON at line 1" % (folder / "sa_broken.json") \
         in err
+    for name in ("sa_digits.json", "sa_deep.json"):
+        assert "image %s: invalid JSON: " % (folder / name) in err
     assert "image %s: image width -3 is not a positive integer" % (
         folder / "sa_width.json") in err
     assert "annotation 7 (image %s): RLE counts string" % (
@@ -214,7 +219,7 @@ def test_bad_files_in_a_folder_are_named_or_skipped(tmp_path, capsys):
     assert report["images"]["before"] == 4
     assert report["instances"]["before"] == 4
     assert report["ineligible"] == {"bbox under 1 pixel": 3}
-    assert len(report["invalid"]) == 3
+    assert len(report["invalid"]) == 5
     assert len((tmp_path / "kept.txt").read_text().splitlines()) == 2
 
 

@@ -229,6 +229,9 @@ def _read_record(path):
             "invalid JSON at line %d column %d: %s"
             % (e.lineno, e.colno, e.msg)
         ) from None
+    except (ValueError, RecursionError) as e:
+        # an integer of over 4,300 digits, or nesting too deep to parse
+        raise _BadFile("invalid JSON: %s" % e) from None
 
     if not isinstance(data, dict):
         raise _BadFile(

@@ -131,7 +131,8 @@ def check_scheduler(address):
     Raises:
         ValueError: if it is not ``[PROTOCOL://]HOST:PORT``
     """
-    if not isinstance(address, str) or not _ADDRESS.match(address):
+    match = _ADDRESS.match(address) if isinstance(address, str) else None
+    if match is None or not 1 <= int(match.group("port")) <= 65535:
         raise ValueError(
             "%r is not a Dask scheduler address such as "
             "tcp://10.0.0.5:8786" % (address,)
@@ -139,8 +140,11 @@ def check_scheduler(address):
     return address
 
 
-_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?[^\s/:]+:\d+$|"
-                      r"^(?:(?:tcp|tls|ws|wss|ucx)://)?\[[0-9a-fA-F:.]+\]:\d+$")
+_ADDRESS = re.compile(
+    r"(?:(?:tcp|tls|ws|wss|ucx)://)?"
+    r"(?:[^\s/:\[\]]+|\[[0-9a-fA-F:.]+\])"
+    r":(?P<port>[0-9]{1,5})\Z"
+)
 
 
 def make_engine(name, workers=None, scheduler=None, threads=1):

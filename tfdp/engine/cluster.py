@@ -168,9 +168,15 @@ class ClusterEngine(Engine):
                 else "a local Dask cluster"
             )
             raise TFDPError("cannot reach %s: %s" % (where, e)) from None
-        except RuntimeError as e:
+        except Exception as e:
             self.close()
             if scheduler:
+                # whatever answers there is not a Dask scheduler
+                raise TFDPError(
+                    "cannot reach the Dask scheduler at %s: %s: %s"
+                    % (scheduler, type(e).__name__, e)
+                ) from None
+            if not isinstance(e, RuntimeError):
                 raise
             raise TFDPError(
                 "the local Dask cluster's workers did not start (%s). Python "

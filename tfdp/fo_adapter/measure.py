@@ -346,7 +346,10 @@ def read_batches(samples, path, sample_ids, fields):
     for start in range(0, len(sample_ids), BATCH_SIZE):
         batch_ids = sample_ids[start : start + BATCH_SIZE]
         batch = samples.select(batch_ids, ordered=True)
-        label_ids, *columns = batch.values([path + ".id"] + fields)
+        try:
+            label_ids, *columns = batch.values([path + ".id"] + fields)
+        except Exception as e:  # a stored value FiftyOne cannot decode
+            _raise_unreadable(samples, path, batch_ids, fields, e)
         if filtered:
             stored_ids = dataset.select(batch_ids, ordered=True).values(
                 path + ".id"
@@ -360,6 +363,21 @@ def read_batches(samples, path, sample_ids, fields):
             positions = [range(len(ids or ())) for ids in label_ids]
             sizes = [len(ids or ()) for ids in label_ids]
         yield start, label_ids, positions, sizes, columns
+
+
+def _raise_unreadable(samples, path, sample_ids, fields, error):
+    # names the first sample, in collection order, whose values cannot be
+    # read: the same one whatever the batches or the workers
+    for sample_id in sample_ids:
+        try:
+            samples.select(sample_id).values([path + ".id"] + fields)
+        except Exception as e:
+            raise TFDPError(
+                "%s: the labels %s of sample %s cannot be read: %s: %s"
+                % (collection_name(samples), path, sample_id,
+                   type(e).__name__, e)
+            ) from None
+    raise error
 
 
 def _match_positions(view_ids, db_ids):
