@@ -13,7 +13,8 @@ thread, the baseline of every speed-up.
    every record runs in the driver. Loading the JSON is not timed.
 3. TACO (8,334 hi-res polygons): the default ``tfdp prune`` against today's
    threaded path (``coco.measure`` on its thread pool, then the same
-   ranking and writing), whole process; the outputs must be identical.
+   ranking and writing), whole process, five runs each, alternated; the
+   outputs must be identical.
 4. SA-1B-style folders of VOC's real masks, 2,500 and 10,000 files (250k and
    1M masks, unique ids): ``tfdp score -o scores.parquet --workers 2``:
    masks per second per worker, and the driver's peak memory at both sizes.
@@ -28,12 +29,16 @@ import filecmp
 import os
 import re
 import resource
+import statistics
 import subprocess
 import time
 
 from common import DATA, HERE, ROOT, python, require_data, run_process
 
 OUT = os.path.join(ROOT, "out")
+#: Runs of each TACO command, alternated
+TACO_RUNS = 5
+
 TACO = require_data(DATA + "/taco-unofficial/annotations_unofficial.json")
 VOC = require_data(DATA + "/voc2012-instances/instances_train.json")
 
@@ -175,16 +180,21 @@ def main():
                      measure[1], measure[2], None, cpus))
         loads.append(load())
 
-    # 3. TACO: the default against today's threaded path
-    print("TACO: today's threaded path ...", flush=True)
+    # 3. TACO: the default against today's threaded path, five runs each,
+    # alternated, as one run of each is within the other's noise
+    print("TACO: today's threaded path and the default, 5 runs each ...",
+          flush=True)
     threaded_out = os.path.join(OUT, "taco-threaded.json")
     default_out = os.path.join(OUT, "taco-default.json")
-    threaded_s, _, _ = timed_output(
-        python("-c", THREADED, TACO, threaded_out))
-    print("TACO: tfdp prune, default workers ...", flush=True)
-    default_s, _, _ = timed_output(
-        tfdp("prune", TACO, "-o", default_out, "--keep-ratio", "0.7",
-             "--overwrite"))
+    threaded_runs, default_runs = [], []
+    for _ in range(TACO_RUNS):
+        threaded_runs.append(timed_output(
+            python("-c", THREADED, TACO, threaded_out))[0])
+        default_runs.append(timed_output(
+            tfdp("prune", TACO, "-o", default_out, "--keep-ratio", "0.7",
+                 "--overwrite"))[0])
+    threaded_s = statistics.median(threaded_runs)
+    default_s = statistics.median(default_runs)
     taco_same = filecmp.cmp(threaded_out, default_out, shallow=False)
     loads.append(load())
 
@@ -215,9 +225,12 @@ def main():
                  "%.1f / %.1f" % (cpus[1], cpus[2]) if cpus else "",
                  "" if same is None else same))
     print()
-    print("TACO hi-res file, whole `tfdp prune --keep-ratio 0.7`: today's "
-          "threaded path %.2f s, default %.2f s (%.2fx); identical: %s"
-          % (threaded_s, default_s, threaded_s / default_s, taco_same))
+    print("TACO hi-res file, whole `tfdp prune --keep-ratio 0.7`, median "
+          "(range) of %d alternated runs: today's threaded path %.2f s "
+          "(%.2f-%.2f), default %.2f s (%.2f-%.2f), %.2fx; identical: %s"
+          % (TACO_RUNS, threaded_s, min(threaded_runs), max(threaded_runs),
+             default_s, min(default_runs), max(default_runs),
+             threaded_s / default_s, taco_same))
     print()
     print("| SA-1B-style folder (VOC masks) | files | masks | time (s) | "
           "masks/s per worker | masks per CPU s | driver peak (MiB) |")

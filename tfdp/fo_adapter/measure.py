@@ -268,7 +268,7 @@ def _measure_on_cluster(engine, samples, path, sample_ids, progress):
     tasks = (
         (source, path, sample_ids[s : s + SHARD_SIZE], s) for s in starts
     )
-    weights = [len(sample_ids[s : s + SHARD_SIZE]) for s in starts]
+    weights = [min(SHARD_SIZE, len(sample_ids) - s) for s in starts]
     handles = engine.map(
         measure_task, tasks, weights=weights, progress=progress
     )
