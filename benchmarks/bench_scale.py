@@ -12,9 +12,9 @@ thread, the baseline of every speed-up.
    shutdown included), and ``coco.measure`` around it, whose validation of
    every record runs in the driver. Loading the JSON is not timed.
 3. TACO (8,334 hi-res polygons): the default ``tfdp prune`` against today's
-   threaded path (``coco.measure`` on its thread pool, then the same
-   ranking and writing), whole process, five runs each, alternated; the
-   outputs must be identical.
+   threaded path (the same command, measuring on its thread pool whatever
+   the size of the work, where the default chooses the engine), whole
+   process, five runs each, alternated; the outputs must be identical.
 4. SA-1B-style folders of VOC's real masks, 2,500 and 10,000 files (250k and
    1M masks, unique ids): ``tfdp score -o scores.parquet --workers 2``:
    masks per second per worker, and the driver's peak memory at both sizes.
@@ -73,18 +73,16 @@ MEASURE = (
     "print('HOOK_S %.3f' % hook[0])\n"
 )
 
-# today's path: the thread pool of coco.measure, same ranking and output
+# today's path: the same command, measuring on its thread pool whatever
+# the size of the work, where the default chooses an engine
 THREADED = (
     "import sys\n"
-    "from tfdp import coco, scoring\n"
-    "data = coco.load_json(sys.argv[1])\n"
-    "shapes = coco.measure(data, source=sys.argv[1])\n"
-    "order, _ = scoring.rank(shapes.table, shapes.num_images, 'cb-scs')\n"
-    "kept = scoring.select(order, scoring.keep_count(shapes.num_images,\n"
-    "                                                keep_ratio=0.7))\n"
-    "ids = [i for i, k in zip(shapes.image_ids, kept) if k]\n"
-    "coco.write_json(coco.prune(data, ids, shapes.skipped_annotations),\n"
-    "                sys.argv[2], overwrite=True)\n"
+    "from tfdp import cli, measuring\n"
+    "from tfdp.engine import default_workers\n"
+    "def thread_pool(runner, seconds, mean_box_area):\n"
+    "    return 'local', min(measuring.MAX_THREADS, default_workers())\n"
+    "measuring.Runner._choose = thread_pool\n"
+    "sys.exit(cli.main(sys.argv[1:]))\n"
 )
 
 
@@ -189,7 +187,8 @@ def main():
     threaded_runs, default_runs = [], []
     for _ in range(TACO_RUNS):
         threaded_runs.append(timed_output(
-            python("-c", THREADED, TACO, threaded_out))[0])
+            python("-c", THREADED, "prune", TACO, "-o", threaded_out,
+                   "--keep-ratio", "0.7", "--overwrite"))[0])
         default_runs.append(timed_output(
             tfdp("prune", TACO, "-o", default_out, "--keep-ratio", "0.7",
                  "--overwrite"))[0])
