@@ -33,17 +33,20 @@ class GeometryError(ValueError):
     """A segmentation that cannot be interpreted."""
 
 
-def contour_shape(mask):
+def contour_shape(mask, pixels=None):
     """Measures the largest external contour of a binary mask.
 
     Args:
         mask: a 2D ``uint8`` array, non-zero on the instance
+        pixels (None): the number of non-zero pixels of ``mask`` when the
+            caller knows it; counted otherwise
 
     Returns:
         a :class:`Shape`; perimeter and area are 0 when there is no contour
     """
     contours, _ = _find_contours(mask, _EXTERNAL, _SIMPLE)
-    pixels = _count_non_zero(mask)
+    if pixels is None:
+        pixels = _count_non_zero(mask)
     if len(contours) == 1:  # most instances
         best = contours[0]
         best_area = _contour_area(best)
@@ -497,8 +500,10 @@ def rle_shape(runs, height, width):
     columns = np.repeat(values, lengths).reshape(crop_w, crop_h)
 
     # OpenCV transposes in cache-sized blocks: 3 to 10 times faster than
-    # numpy's copy of a transposed view on hi-res crops
-    return contour_shape(cv2.transpose(columns))
+    # numpy's copy of a transposed view on hi-res crops. The runs say how
+    # many pixels the mask has, without reading it again.
+    return contour_shape(cv2.transpose(columns),
+                         pixels=int((fg_end - fg_start).sum()))
 
 
 def bitmap_shape(mask):
