@@ -4,8 +4,9 @@ today's threaded path, and the driver's memory on 1M SA-1B-style masks.
 Each row runs in its own process. ``--workers 1`` is one process and one
 thread, the baseline of every speed-up.
 
-1. SA-1B-style folder of hi-res masks (TACO's real masks, images up to
-   4000x3000, 300 files of 100 masks): ``tfdp score`` whole process.
+1. SA-1B-style folders of hi-res masks (TACO's real masks, images up to
+   4000x3000, 300 and 1,000 files of 100 masks): ``tfdp score`` whole
+   process.
 2. COCO train2017-sized file (859k small polygons, built by
    make_coco_scale.py): the measuring part (the engine's hook: pack the
    polygons, ship them, measure, return the shapes; local cluster start and
@@ -18,6 +19,8 @@ thread, the baseline of every speed-up.
 4. SA-1B-style folders of VOC's real masks, 2,500 and 10,000 files (250k and
    1M masks, unique ids): ``tfdp score -o scores.parquet --workers 2``:
    masks per second per worker, and the driver's peak memory at both sizes.
+5. The fixed cost of a local cluster of two workers: importing Dask,
+   starting the cluster (its workers ready to take tasks), closing it.
 
 Generated data goes to the repository's ignored out/ folder.
 
@@ -86,6 +89,26 @@ THREADED = (
 )
 
 
+# the fixed cost of a local cluster of two workers, in a process of its own
+CLUSTER_COST = (
+    "import resource, time\n"
+    "def cpu():\n"
+    "    usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "    return usage.ru_utime + usage.ru_stime\n"
+    "if __name__ == '__main__':\n"
+    "    start = time.perf_counter()\n"
+    "    from tfdp.engine.cluster import ClusterEngine\n"
+    "    imported = time.perf_counter()\n"
+    "    engine = ClusterEngine(2)\n"
+    "    started = time.perf_counter()\n"
+    "    workers_cpu = sorted(engine.client.run(cpu).values())\n"
+    "    engine.close()\n"
+    "    closed = time.perf_counter()\n"
+    "    print('CLUSTER %.3f %.3f %.3f %.3f %.3f' % (imported - start,\n"
+    "          started - imported, closed - started, *workers_cpu))\n"
+)
+
+
 def load():
     return os.getloadavg()[0]
 
@@ -139,21 +162,25 @@ def main():
     rows = []
     loads = [load()]
 
-    # 1. hi-res SA-1B-style folder, whole process
-    taco_folder = make_folder("sa1b-taco-30k", 300, 100)
-    times, cpus = {}, {}
-    for workers in (1, 2):
-        print("SA-1B-style hi-res folder, --workers %d ..." % workers,
-              flush=True)
-        out = os.path.join(OUT, "taco-scores-%d.csv" % workers)
-        times[workers], cpus[workers], _ = timed_output(
-            tfdp("score", taco_folder, "-o", out, "--overwrite",
-                 "--workers", workers))
-    same = filecmp.cmp(os.path.join(OUT, "taco-scores-1.csv"),
-                       os.path.join(OUT, "taco-scores-2.csv"), shallow=False)
-    rows.append(("SA-1B-style hi-res folder (300 files, 30k TACO masks), "
-                 "whole `tfdp score`", times[1], times[2], same, cpus))
-    loads.append(load())
+    # 1. hi-res SA-1B-style folders, whole process: starting the local
+    # cluster is a fixed cost, so two sizes
+    for name, files in (("sa1b-taco-30k", 300), ("sa1b-taco-100k", 1000)):
+        folder = make_folder(name, files, 100)
+        times, cpus = {}, {}
+        for workers in (1, 2):
+            print("SA-1B-style hi-res folder, %d files, --workers %d ..."
+                  % (files, workers), flush=True)
+            out = os.path.join(OUT, "%s-scores-%d.csv" % (name, workers))
+            times[workers], cpus[workers], _ = timed_output(
+                tfdp("score", folder, "-o", out, "--overwrite",
+                     "--workers", workers))
+        same = filecmp.cmp(os.path.join(OUT, "%s-scores-1.csv" % name),
+                           os.path.join(OUT, "%s-scores-2.csv" % name),
+                           shallow=False)
+        rows.append(("SA-1B-style hi-res folder (%d files, %dk TACO masks), "
+                     "whole `tfdp score`" % (files, files // 10), times[1],
+                     times[2], same, cpus))
+        loads.append(load())
 
     # 2. COCO train2017-sized file
     if not args.skip_coco:
@@ -211,6 +238,10 @@ def main():
                       value("DRIVER_PEAK_MIB", text)))
         loads.append(load())
 
+    # 5. what a local cluster costs, whatever the work
+    cluster = [float(v) for v in timed_output(
+        python("-c", CLUSTER_COST))[2].split("CLUSTER")[1].split()]
+
     print()
     print("load average (1 min) during the runs: %s on %d cores"
           % (", ".join("%.1f" % x for x in loads), os.cpu_count()))
@@ -238,6 +269,10 @@ def main():
         print("| %s | %d | %d | %.1f | %.0f | %.0f | %.0f |"
               % (name, files, masks, seconds, masks / seconds / 2,
                  masks / cpu, peak))
+    print()
+    print("a local cluster of 2 workers: importing Dask %.2f s, starting "
+          "it %.2f s, closing it %.2f s; each worker's CPU time at start "
+          "%.2f s and %.2f s" % tuple(cluster))
     print()
     print("driver peak memory, 1M masks over 250k masks: %.2fx "
           "(goal: flat)" % (scale[1][5] / scale[0][5]))

@@ -35,9 +35,9 @@ SECONDS_PER_INSTANCE = 70e-6
 SECONDS_PER_BOX_PIXEL = 2.5e-10
 
 #: Estimated single-thread cost per byte of SA-1B-style JSON (read, decode
-#: the RLE masks, trace them): 500 to 900 ns on VOC's masks and TACO's
-#: hi-res ones
-SECONDS_PER_JSON_BYTE = 500e-9
+#: the RLE masks, trace them): 230 to 270 ns on VOC's masks and TACO's
+#: hi-res ones (benchmarks/bench_scale.py)
+SECONDS_PER_JSON_BYTE = 250e-9
 
 #: Mean box area (pixels) from which threads pay in this process: below it,
 #: per-instance Python work, which holds the GIL, outweighs OpenCV's
