@@ -3,6 +3,7 @@ cluster of separate ``dask scheduler`` and ``dask worker`` processes; a
 worker killed mid-run; Dask left alone for small runs."""
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -112,9 +113,14 @@ def test_the_first_error_in_task_order_is_raised():
     import engine_tasks
 
     tasks = [(0, 2.0), (1, 0.0), (2, 0.0)]
+    dask_logger = logging.getLogger("distributed")
+    level = dask_logger.level
     with make_engine("cluster", workers=2) as engine:
+        # Dask's logs are silenced while the cluster runs, and only then
+        assert dask_logger.level > logging.CRITICAL
         with pytest.raises(ValueError, match="task 0 failed"):
             engine.map(engine_tasks.fail_after, tasks)
+    assert dask_logger.level == level
 
 
 def test_worker_killed_mid_run_changes_nothing(tmp_path, voc_folder):
@@ -245,11 +251,18 @@ def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path):
     assert not (tmp_path / "a.csv").exists()
 
 
-@pytest.mark.parametrize("when", ["starting", "measuring"])
-def test_ctrl_c_shuts_the_local_cluster_down(tmp_path, when):
+@pytest.mark.parametrize(
+    "when, signum, status, said",
+    [("starting", signal.SIGINT, 130, "interrupted"),
+     ("measuring", signal.SIGINT, 130, "interrupted"),
+     ("measuring", signal.SIGTERM, 143, "terminated")],
+)
+def test_a_signal_shuts_the_local_cluster_down(tmp_path, when, signum,
+                                               status, said):
     """SIGINT to the command's process group, as a terminal sends it, while
-    the local cluster's workers start or once they run: exit 130, no
-    output, no traceback, no process left."""
+    the local cluster's workers start or once they run, or SIGTERM, as a
+    job manager sends it: no output, no traceback, no log of Dask's, no
+    process left."""
     psutil = pytest.importorskip("psutil")
     folder = tmp_path / "sa1b"
     with open(VOC) as f:
@@ -273,16 +286,16 @@ def test_ctrl_c_shuts_the_local_cluster_down(tmp_path, when):
         if when == "measuring":
             time.sleep(1.0)
         assert process.poll() is None, "the run ended before Ctrl-C"
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, signum)
         _, err = process.communicate(timeout=60)
         time.sleep(0.5)
         left = _group(psutil, process.pid)
     finally:
         for leftover in _group(psutil, process.pid):
             leftover.kill()
-    assert process.returncode == 130
-    assert "interrupted; nothing was written" in err
-    assert "Traceback" not in err
+    assert process.returncode == status
+    assert err.strip().splitlines()[-1] == "tfdp: %s; nothing was written" % said
+    assert "Traceback" not in err and "distributed" not in err
     assert not out.exists()
     assert left == []
 

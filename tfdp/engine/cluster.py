@@ -113,6 +113,32 @@ def _local_worker_environment():
     return environ
 
 
+def _silence_dask_logs():
+    """Keeps Dask's own log records off the terminal.
+
+    A local cluster silences them only until it is closed, and a shutdown
+    cut short (Ctrl-C, SIGTERM) still logs tracebacks of closed
+    connections; errors that matter are raised where they are named.
+
+    Returns:
+        a list of ``(logger or handler, level)`` to restore
+    """
+    logger = logging.getLogger("distributed")
+    # the logger for records of its own level, its handlers for those of
+    # child loggers that set a level of their own
+    previous = [(logger, logger.level)] + [
+        (handler, handler.level) for handler in logger.handlers
+    ]
+    for item, _ in previous:
+        item.setLevel(logging.CRITICAL + 1)
+    return previous
+
+
+def _restore_levels(previous):
+    for item, level in previous:
+        item.setLevel(level)
+
+
 def _raise_first_error(futures):
     # the error of the first failing task in task order, as one process
     # would raise it, whichever task failed first in time: a task's
@@ -136,6 +162,7 @@ class ClusterEngine(Engine):
     def __init__(self, workers, scheduler=None):
         self.cluster = None
         self.client = None
+        self._log_levels = _silence_dask_logs()
         try:
             if scheduler:
                 self.client = Client(
@@ -185,6 +212,9 @@ class ClusterEngine(Engine):
                 "`if __name__ == \"__main__\":`" % e
             ) from None
         except BaseException:
+            # a start cut short (Ctrl-C) leaves a cluster half-built, which
+            # Dask closes only at exit: its logs stay silenced until then
+            self._log_levels = []
             self.close()
             raise
         self.client.register_plugin(MallocTuning())
@@ -246,7 +276,11 @@ class ClusterEngine(Engine):
     def close(self):
         client, cluster = self.client, self.cluster
         self.client = self.cluster = None
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        try:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+        finally:
+            levels, self._log_levels = self._log_levels, []
+            _restore_levels(levels)
