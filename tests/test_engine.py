@@ -113,6 +113,8 @@ def test_the_first_error_in_task_order_is_raised():
     import engine_tasks
 
     tasks = [(0, 2.0), (1, 0.0), (2, 0.0)]
+    import distributed  # noqa: F401 (which sets its logger's level)
+
     dask_logger = logging.getLogger("distributed")
     level = dask_logger.level
     with make_engine("cluster", workers=2) as engine:
