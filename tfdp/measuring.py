@@ -36,7 +36,7 @@ SECONDS_PER_BOX_PIXEL = 2.5e-10
 
 #: Estimated single-thread cost per byte of SA-1B-style JSON (read, decode
 #: the RLE masks, trace them): 230 to 270 ns on VOC's masks and TACO's
-#: hi-res ones (benchmarks/bench_scale.py)
+#: hi-res ones (benchmarks/bench_scale.py's times over its folders' sizes)
 SECONDS_PER_JSON_BYTE = 250e-9
 
 #: Mean box area (pixels) from which threads pay in this process: below it,
