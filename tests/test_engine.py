@@ -235,6 +235,38 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys,
     assert not (tmp_path / "a.csv").exists()
 
 
+def test_a_scheduler_without_workers_is_a_clear_error(tmp_path, capsys,
+                                                      monkeypatch):
+    from conftest import DASK, _end, _start
+    from tfdp.engine import cluster
+
+    scheduler_file = tmp_path / "scheduler.json"
+    with open(tmp_path / "dask.log", "w") as log:
+        scheduler = _start(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
+             "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+            log,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not scheduler_file.exists():
+                assert time.monotonic() < deadline, "no scheduler"
+                time.sleep(0.1)
+            time.sleep(0.2)  # the file is written whole, then read
+            address = json.loads(scheduler_file.read_text())["address"]
+            monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
+            status = run("score", COCO_SAMPLE, "-o", tmp_path / "a.csv",
+                         "--scheduler", address)
+        finally:
+            _end(scheduler)
+    err = capsys.readouterr().err
+    assert status == 1
+    assert ("the Dask scheduler at %s has no workers: none joined within "
+            "2 s" % address) in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "a.csv").exists()
+
+
 def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path):
     # each worker imports the main script again, which exits before the
     # worker starts

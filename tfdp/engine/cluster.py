@@ -217,13 +217,24 @@ class ClusterEngine(Engine):
             self._log_levels = []
             self.close()
             raise
-        self.client.register_plugin(MallocTuning())
-        self.client.register_plugin(SingleThreaded())
-        threads = self.client.nthreads()
-        if scheduler and not threads:
-            # workers may still be joining; wait for one
-            self.client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+        try:
+            self.client.register_plugin(MallocTuning())
+            self.client.register_plugin(SingleThreaded())
             threads = self.client.nthreads()
+            if scheduler and not threads:
+                # workers may still be joining; wait for one
+                self.client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+                threads = self.client.nthreads()
+        except TimeoutError:
+            self.close()
+            raise TFDPError(
+                "the Dask scheduler at %s has no workers: none joined within "
+                "%d s (start some with `dask worker %s --nthreads 1`)"
+                % (scheduler, CONNECT_TIMEOUT, scheduler)
+            ) from None
+        except BaseException:
+            self.close()
+            raise
         self.workers = max(1, sum(threads.values()))
 
     def map(self, function, tasks, weights=None, progress=None):
