@@ -235,34 +235,68 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys,
     assert not (tmp_path / "a.csv").exists()
 
 
-def test_a_scheduler_without_workers_is_a_clear_error(tmp_path, capsys,
-                                                      monkeypatch):
+def _scheduler_address(scheduler_file, process):
+    deadline = time.monotonic() + 60
+    while not scheduler_file.exists():
+        assert time.monotonic() < deadline, "no scheduler"
+        assert process.poll() is None, "the scheduler exited"
+        time.sleep(0.1)
+    time.sleep(0.2)  # the file is written whole, then read
+    return json.loads(scheduler_file.read_text())["address"]
+
+
+@pytest.mark.parametrize("workers", ["none", "without tfdp"])
+def test_a_cluster_that_cannot_run_tfdp_is_a_clear_error(
+    tmp_path, capsys, monkeypatch, workers
+):
+    """A scheduler with no worker, or with a worker where tfdp cannot be
+    imported (here a package of that name that fails, first on the path):
+    exit 1, a message that says what to do, no traceback, no output."""
     from conftest import DASK, _end, _start
     from tfdp.engine import cluster
 
     scheduler_file = tmp_path / "scheduler.json"
+    broken = tmp_path / "broken" / "tfdp"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'cv2'\")\n")
+    processes = []
     with open(tmp_path / "dask.log", "w") as log:
-        scheduler = _start(
-            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
-             "--no-dashboard", "--scheduler-file", str(scheduler_file)],
-            log,
-        )
         try:
-            deadline = time.monotonic() + 60
-            while not scheduler_file.exists():
-                assert time.monotonic() < deadline, "no scheduler"
-                time.sleep(0.1)
-            time.sleep(0.2)  # the file is written whole, then read
-            address = json.loads(scheduler_file.read_text())["address"]
+            processes.append(_start(
+                [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                 "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+                log,
+            ))
+            address = _scheduler_address(scheduler_file, processes[0])
+            if workers == "without tfdp":
+                env = dict(os.environ, PYTHONPATH=str(broken.parent))
+                processes.append(subprocess.Popen(
+                    [DASK, "worker", address, "--nthreads", "1", "--host",
+                     "127.0.0.1", "--no-dashboard"],
+                    stdout=log, stderr=subprocess.STDOUT, env=env,
+                    start_new_session=True,
+                ))
+                from distributed import Client
+
+                # joined before tfdp asks its workers to load its plugins
+                with Client(address, timeout=30) as client:
+                    client.wait_for_workers(1, timeout=60)
             monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
             status = run("score", COCO_SAMPLE, "-o", tmp_path / "a.csv",
                          "--scheduler", address)
         finally:
-            _end(scheduler)
+            for process in reversed(processes):
+                _end(process)
     err = capsys.readouterr().err
     assert status == 1
-    assert ("the Dask scheduler at %s has no workers: none joined within "
-            "2 s" % address) in err
+    if workers == "none":
+        assert ("the Dask scheduler at %s has no workers: none joined "
+                "within 2 s" % address) in err
+    else:
+        assert ("a Dask worker cannot run tfdp (ModuleNotFoundError(\"No "
+                "module named 'cv2'\")); every worker needs the same tfdp "
+                "installed") in err
     assert "Traceback" not in err
     assert not (tmp_path / "a.csv").exists()
 

@@ -139,6 +139,12 @@ def _restore_levels(previous):
         item.setLevel(level)
 
 
+_NOT_INSTALLED = (
+    "a Dask worker cannot run tfdp (%s); every worker needs the same tfdp "
+    "installed, with its cluster extra"
+)
+
+
 def _raise_first_error(futures):
     # the error of the first failing task in task order, as one process
     # would raise it, whichever task failed first in time: a task's
@@ -232,6 +238,11 @@ class ClusterEngine(Engine):
                 "%d s (start some with `dask worker %s --nthreads 1`)"
                 % (scheduler, CONNECT_TIMEOUT, scheduler)
             ) from None
+        except Exception as e:
+            # a worker could not load the plugins: tfdp, or what it needs,
+            # is missing there
+            self.close()
+            raise TFDPError(_NOT_INSTALLED % e) from None
         except BaseException:
             self.close()
             raise
@@ -262,6 +273,8 @@ class ClusterEngine(Engine):
             ) from None
         except FutureCancelledError as e:
             raise TFDPError("the Dask cluster went away: %s" % e) from None
+        except ImportError as e:
+            raise TFDPError(_NOT_INSTALLED % e) from None
         return futures
 
     def apply(self, function, handles, arguments=None):
@@ -283,6 +296,8 @@ class ClusterEngine(Engine):
                     "Dask workers died again and again running one task; "
                     "giving up: %s" % e
                 ) from None
+            except ImportError as e:
+                raise TFDPError(_NOT_INSTALLED % e) from None
 
     def close(self):
         client, cluster = self.client, self.cluster
