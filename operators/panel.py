@@ -26,9 +26,9 @@ MAX_CLASSES = 20
 CLASS_ROW_HEIGHT = 22
 MIN_RATIO, MAX_RATIO, RATIO_STEP = 0.05, 1.0, 0.05
 
-#: The App sends each change of the panel's dropdowns twice, at once: the
-#: second of two identical previews this close together sends no plot
-#: data, so that the plots are drawn once per change
+#: The App sends each change of a panel input twice, at once: the second
+#: of two identical previews this close together sends no plot data, so
+#: that the plots are drawn once per step
 DUPLICATE_SECONDS = 1.0
 _last_previews = {}  # panel id -> (what was previewed, when)
 _previews_lock = threading.Lock()
@@ -219,19 +219,18 @@ class TFDPPanel(foo.Panel):
         panel.enum("run_key", choices.values(), view=choices,
                    default=run_key if run_key in runs else None,
                    on_change=self.on_change_run)
-        # the plugin's own slider (js/panel.js): it triggers on_commit once,
-        # on release, where the App's would wait 250 ms and send it twice
         panel.float(
             "keep_ratio",
             default=ctx.panel.state.keep_ratio,
-            view=types.View(
-                component="TfdpRatioSlider",
+            view=types.SliderView(
                 label="Keep ratio",
                 min=MIN_RATIO,
                 max=MAX_RATIO,
-                step=RATIO_STEP,
-                on_commit=self.on_change_ratio,
+                view_multiple_of=RATIO_STEP,
+                # the tooltip reads 0.70, not 0.700000
+                value_precision=2,
             ),
+            on_change=self.on_change_ratio,
         )
         compare = types.DropdownView(
             label="Compare with",
