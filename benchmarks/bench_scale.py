@@ -12,7 +12,7 @@ thread, the baseline of every speed-up.
    polygons, ship them, measure, return the shapes; local cluster start and
    shutdown included), and ``coco.measure`` around it, whose validation of
    every record runs in the driver. Loading the JSON is not timed.
-3. TACO (8,334 hi-res polygons): the default ``tfdp prune`` against today's
+3. TACO (8,334 hi-res annotations): the default ``tfdp prune`` against today's
    threaded path (the same command, measuring on its thread pool whatever
    the size of the work, where the default chooses the engine), whole
    process, five runs each, alternated; the outputs must be identical.

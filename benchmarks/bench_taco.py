@@ -36,6 +36,25 @@ print(imported - start, loaded - imported, measured - loaded)
 """
 
 
+def describe(path):
+    """What the file holds: images, their largest size, annotations, and
+    the eligible polygons measured with the pixels of their boxes."""
+    from tfdp import coco, geometry
+
+    data = coco.load_json(path)
+    jobs = []
+
+    def count(batch, progress=None):
+        jobs.extend(batch)
+        return [geometry.EMPTY_SHAPE] * len(batch)
+
+    coco.measure(data, measure_jobs=count)
+    images = data["images"]
+    return (len(images), max(i["width"] for i in images),
+            max(i["height"] for i in images), len(data["annotations"]),
+            len(jobs), sum(job[7] for job in jobs))
+
+
 def same_scores(a, b):
     with open(a) as fa, open(b) as fb:
         rows_a, rows_b = list(csv.reader(fa)), list(csv.reader(fb))
@@ -60,7 +79,10 @@ def main():
             "import sys; sys.path.insert(0, %r); import naive; "
             "naive.score_file(%r, %r)" % (HERE, TACO, naive_out)
         )
-        print("TACO: 3,831 images up to 6000x5312, 8,334 annotations")
+        *counts, box_pixels = describe(TACO)
+        print("TACO: %d images up to %dx%d, %d annotations; %d polygons "
+              "measured, their boxes cover %.1f G pixels"
+              % (*counts, box_pixels / 1e9))
         print("baseline, the authors' way (full canvas, contours) ...",
               flush=True)
         naive_s, naive_mb, naive_cpu = run_process(python("-c", naive_code),

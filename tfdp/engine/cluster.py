@@ -145,6 +145,22 @@ _NOT_INSTALLED = (
 )
 
 
+@contextlib.contextmanager
+def _cluster_errors_named():
+    # what goes wrong with the cluster rather than with a task's input
+    try:
+        yield
+    except KilledWorker as e:
+        raise TFDPError(
+            "Dask workers died again and again running one task; giving "
+            "up: %s" % e
+        ) from None
+    except FutureCancelledError as e:
+        raise TFDPError("the Dask cluster went away: %s" % e) from None
+    except ImportError as e:
+        raise TFDPError(_NOT_INSTALLED % e) from None
+
+
 def _raise_first_error(futures):
     # the error of the first failing task in task order, as one process
     # would raise it, whichever task failed first in time: a task's
@@ -259,22 +275,13 @@ class ClusterEngine(Engine):
         done = 0
         if progress is not None:
             progress(0, total)
-        try:
+        with _cluster_errors_named():
             for future in as_completed(futures, loop=self.client.loop):
                 if future.status == "error":
                     _raise_first_error(futures[: index_of[future.key] + 1])
                 done += weight_of[future.key]
                 if progress is not None:
                     progress(done, total)
-        except KilledWorker as e:
-            raise TFDPError(
-                "Dask workers died again and again running one task; "
-                "giving up: %s" % e
-            ) from None
-        except FutureCancelledError as e:
-            raise TFDPError("the Dask cluster went away: %s" % e) from None
-        except ImportError as e:
-            raise TFDPError(_NOT_INSTALLED % e) from None
         return futures
 
     def apply(self, function, handles, arguments=None):
@@ -289,15 +296,9 @@ class ClusterEngine(Engine):
 
     def results(self, handles):
         for future in handles:
-            try:
-                yield future.result()
-            except KilledWorker as e:
-                raise TFDPError(
-                    "Dask workers died again and again running one task; "
-                    "giving up: %s" % e
-                ) from None
-            except ImportError as e:
-                raise TFDPError(_NOT_INSTALLED % e) from None
+            with _cluster_errors_named():
+                result = future.result()
+            yield result
 
     def close(self):
         client, cluster = self.client, self.cluster
