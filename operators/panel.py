@@ -26,12 +26,12 @@ MAX_CLASSES = 20
 CLASS_ROW_HEIGHT = 22
 MIN_RATIO, MAX_RATIO, RATIO_STEP = 0.05, 1.0, 0.05
 
-#: The App sends each change of a panel input twice, at once: the second
-#: of two identical previews this close together sends no plot data, so
-#: that the plots are drawn once per step
+#: The App sends one slider step as two changes of the panel's state, the
+#: second 0.5 s after the first, before the first is answered: a second
+#: request for what a panel is already showing, this soon, does nothing
 DUPLICATE_SECONDS = 1.0
-_last_previews = {}  # panel id -> (what was previewed, when)
-_previews_lock = threading.Lock()
+_requested = {}  # panel id -> (what was requested, when)
+_requested_lock = threading.Lock()
 
 
 class TFDPPanel(foo.Panel):
@@ -51,22 +51,28 @@ class TFDPPanel(foo.Panel):
     def on_load(self, ctx):
         self._guarded(ctx, self._select, default_run_key(ctx))
 
-    def on_change_run(self, ctx):
-        self._guarded(ctx, self._select, ctx.params.get("value"))
+    def on_change(self, ctx):
+        # The App calls this at once after any change of the panel's state
+        # (an input's own on_change waits 250 ms): a run, ratio or
+        # comparison the user chose, and also the state this panel set,
+        # which changes nothing shown and costs nothing
+        self._guarded(ctx, self._follow)
 
-    def on_change_ratio(self, ctx):
-        def change(ctx):
-            if self._sync(ctx):
-                self._update(ctx, keep_ratio=_ratio(ctx.params.get("value")))
-
-        self._guarded(ctx, change)
-
-    def on_change_compare(self, ctx):
-        def change(ctx):
-            if self._sync(ctx):
-                self._update(ctx, compare=ctx.params.get("value"))
-
-        self._guarded(ctx, change)
+    def _follow(self, ctx):
+        state = ctx.panel.state
+        shown = state.shown
+        if shown is None:  # no run shown: "no runs yet", or still loading
+            if state.run_key is not None:
+                self._select(ctx, state.run_key)
+            return
+        wanted = _shown(state.run_key, state.keep_ratio, state.compare)
+        if wanted == shown or _requested_again(ctx, wanted):
+            return
+        if wanted["run_key"] != shown["run_key"]:
+            self._select(ctx, wanted["run_key"])
+        elif self._sync(ctx):
+            self._update(ctx, keep_ratio=wanted["keep_ratio"],
+                         compare=wanted["compare"])
 
     def refresh(self, ctx):
         def reread(ctx):
@@ -141,7 +147,7 @@ class TFDPPanel(foo.Panel):
         if run_key not in runs:
             run_key = default_run_key(ctx, runs)
         if run_key is None:
-            ctx.panel.state.set(dict(run_key=None, message=None))
+            ctx.panel.state.set(dict(run_key=None, message=None, shown=None))
             _clear_plots(ctx)
             return
         config = ctx.dataset.get_run_info(run_key).config
@@ -157,17 +163,9 @@ class TFDPPanel(foo.Panel):
         state, and sends the state and the plots' data in one message
         each: every message re-renders the panel in the App."""
         state = dict(run_key=ctx.panel.state.run_key,
-                     keep_ratio=ctx.panel.state.keep_ratio,
-                     compare=ctx.panel.state.compare)
+                     keep_ratio=_ratio(ctx.panel.state.keep_ratio),
+                     compare=ctx.panel.state.compare or NO_COMPARISON)
         state.update(changes)
-        with _previews_lock:
-            previewed = (state["run_key"], state["keep_ratio"],
-                         state["compare"], ctx.dataset._doc.last_modified_at)
-            last = _last_previews.get(ctx.panel_id)
-            now = time.monotonic()
-            duplicate = last is not None and last[0] == previewed and (
-                now - last[1] < DUPLICATE_SECONDS)
-            _last_previews[ctx.panel_id] = (previewed, now)
         preview = preview_pruning(ctx.dataset, run_key=state["run_key"],
                                   keep_ratio=state["keep_ratio"])
         other = None
@@ -181,10 +179,14 @@ class TFDPPanel(foo.Panel):
             classes_title=_classes_title(preview),
             cutoff_shapes=_cutoff_shapes(preview),
             class_rows=min(len(preview["classes"]), MAX_CLASSES),
+            shown=_shown(state["run_key"], state["keep_ratio"],
+                         state["compare"]),
         )
+        if state["keep_ratio"] == _ratio(ctx.panel.state.keep_ratio):
+            # the slider shows it already: sending it back would move the
+            # slider to this step's value after the user moved it on
+            del state["keep_ratio"]
         ctx.panel.state.set(state)
-        if duplicate:
-            return
         ctx.panel.data.set(dict(
             scores=_score_plot(preview),
             classes=_class_plot(preview, other),
@@ -217,8 +219,7 @@ class TFDPPanel(foo.Panel):
             choices.add_choice(key, label=key)
         # top-level inputs: the panel's state holds what they show
         panel.enum("run_key", choices.values(), view=choices,
-                   default=run_key if run_key in runs else None,
-                   on_change=self.on_change_run)
+                   default=run_key if run_key in runs else None)
         panel.float(
             "keep_ratio",
             default=ctx.panel.state.keep_ratio,
@@ -230,7 +231,6 @@ class TFDPPanel(foo.Panel):
                 # the tooltip reads 0.70, not 0.700000
                 value_precision=2,
             ),
-            on_change=self.on_change_ratio,
         )
         compare = types.DropdownView(
             label="Compare with",
@@ -240,8 +240,7 @@ class TFDPPanel(foo.Panel):
         for method in scoring.METHODS:
             compare.add_choice(method, label=method)
         panel.enum("compare", compare.values(), view=compare,
-                   default=ctx.panel.state.compare or NO_COMPARISON,
-                   on_change=self.on_change_compare)
+                   default=ctx.panel.state.compare or NO_COMPARISON)
         panel.md(ctx.panel.state.summary or "", name="summary")
 
         buttons = panel.h_stack("buttons", gap=2)
@@ -323,8 +322,27 @@ def _kept_fraction(config):
     return DEFAULT_KEEP_RATIO
 
 
+def _requested_again(ctx, wanted):
+    request = (tuple(sorted(wanted.items())),
+               ctx.dataset._doc.last_modified_at)
+    now = time.monotonic()
+    with _requested_lock:
+        last = _requested.get(ctx.panel_id)
+        _requested[ctx.panel_id] = (request, now)
+    return (last is not None and last[0] == request
+            and now - last[1] < DUPLICATE_SECONDS)
+
+
+def _shown(run_key, keep_ratio, compare):
+    # what the panel's numbers and plots are for
+    return dict(run_key=run_key, keep_ratio=_ratio(keep_ratio),
+                compare=compare or NO_COMPARISON)
+
+
 def _ratio(value):
     # the slider's steps, whatever float noise the App sends
+    if value is None:
+        return None
     steps = round(float(value) / RATIO_STEP)
     return round(min(MAX_RATIO, max(MIN_RATIO, steps * RATIO_STEP)), 2)
 

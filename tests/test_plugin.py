@@ -446,6 +446,22 @@ def _panel_event(dataset, state, view=None, **params):
     return ExecutionContext(request_params=request, executor=Executor())
 
 
+def _panel_change(panel, dataset, state, **changes):
+    # the App changes the panel's state, then sends it to on_change
+    state.update(changes)
+    ctx = _panel_event(dataset, state)
+    panel.on_change(ctx)
+    return ctx
+
+
+def _panel_state_sent(ctx):
+    state = {}
+    for request in ctx.executor.to_json()["requests"]:
+        if request["operator_uri"] == "patch_panel_state":
+            state.update(request["params"]["state"])
+    return state
+
+
 def _panel_data(ctx):
     data = {}
     for request in ctx.executor.to_json()["requests"]:
@@ -468,8 +484,7 @@ def test_panel_survives_deleted_runs_and_lists_new_ones(dataset):
     assert state["run_key"] == "tfdp"
     assert "keeps 90 of 128 images" in state["summary"]
     tfdp.compute_scores(dataset, FIELD, run_key="tfdp2", method="scs")
-    ctx = _panel_event(dataset, state, value=0.5)
-    panel.on_change_ratio(ctx)
+    ctx = _panel_change(panel, dataset, state, keep_ratio=0.5)
     assert state["keep_ratio"] == 0.5
     assert "keeps 64 of 128 images" in state["summary"]
     runs = panel.render(ctx).type.properties["run_key"]
@@ -477,8 +492,7 @@ def test_panel_survives_deleted_runs_and_lists_new_ones(dataset):
 
     # the run on show is deleted: the next event falls back, no traceback
     tfdp.delete_run(dataset, "tfdp")
-    ctx = _panel_event(dataset, state, value=0.6)
-    panel.on_change_ratio(ctx)
+    ctx = _panel_change(panel, dataset, state, keep_ratio=0.6)
     assert state["run_key"] == "tfdp2"
     assert state["message"] == "Run 'tfdp' was deleted; showing run 'tfdp2'"
     assert "scs: keeps 90 of 128 images" in state["summary"]
@@ -488,10 +502,11 @@ def test_panel_survives_deleted_runs_and_lists_new_ones(dataset):
 
     # the last run too: the "no runs yet" state, from any event
     tfdp.delete_run(dataset, "tfdp2")
-    for event, params in (("on_change_compare", dict(value="scs")),
-                          ("apply", {}), ("show_removed", {}),
-                          ("on_change_run", dict(value="tfdp2"))):
-        ctx = _panel_event(dataset, state, **params)
+    for event, changes in (("on_change", dict(compare="scs")),
+                           ("apply", {}), ("show_removed", {}),
+                           ("on_change", dict(run_key="tfdp2"))):
+        state.update(changes)
+        ctx = _panel_event(dataset, state)
         getattr(panel, event)(ctx)
         assert state["run_key"] is None
         assert "no_runs" in panel.render(ctx).type.properties
@@ -530,11 +545,9 @@ def test_panel_plots_read_at_a_glance(dataset):
     panel = _operator("tfdp_panel")
     state = {}
     panel.on_load(_panel_event(dataset, state))
-    ctx = _panel_event(dataset, state, value="scs")
-    panel.on_change_compare(ctx)
+    _panel_change(panel, dataset, state, compare="scs")
     # a ratio low enough that the worst class keeps nothing
-    ctx = _panel_event(dataset, state, value=0.05)
-    panel.on_change_ratio(ctx)
+    ctx = _panel_change(panel, dataset, state, keep_ratio=0.05)
     data = _panel_data(ctx)
     props = panel.render(ctx).type.properties
 
@@ -574,22 +587,45 @@ def test_panel_plots_read_at_a_glance(dataset):
         0.05, 1.0, 0.05)
 
 
-def test_panel_draws_the_plots_once_per_step(dataset):
-    # the App sends each slider change twice, at once
+def test_panel_follows_its_state_and_never_moves_the_slider_back(dataset):
+    # The App calls on_change after every change of the panel's state,
+    # including the state the panel sets itself, and a step's answer may
+    # arrive after the user moved the slider on
     tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
     panel = _operator("tfdp_panel")
     state = {}
     panel.on_load(_panel_event(dataset, state))
-    sent = []
-    for value in (0.5, 0.5, 0.55, 0.5):
-        ctx = _panel_event(dataset, dict(state), value=value)
-        panel.on_change_ratio(ctx)
-        sent.append(sorted(_panel_data(ctx)))
-        assert "keeps %d of 128" % round(value * 128) in (
-            ctx.panel.state.summary)
-    assert sent == [["classes", "scores", "sizes"], [],
-                    ["classes", "scores", "sizes"],
-                    ["classes", "scores", "sizes"]]
+    assert state["shown"] == dict(run_key="tfdp", keep_ratio=0.7,
+                                  compare="none")
+    for value, previewed in ((0.5, True), (0.5, False), (0.55000001, True),
+                             (0.5, True)):
+        ctx = _panel_change(panel, dataset, state, keep_ratio=value)
+        sent = _panel_state_sent(ctx)
+        if not previewed:  # nothing to show anew: nothing sent
+            assert sent == {} and _panel_data(ctx) == {}
+            continue
+        assert sorted(_panel_data(ctx)) == ["classes", "scores", "sizes"]
+        assert "keep_ratio" not in sent  # the slider keeps the user's value
+        assert sent["shown"]["keep_ratio"] == round(value, 2)
+        assert "keeps %d of 128" % round(value * 128) in sent["summary"]
+
+    # the state the panel set comes back: nothing to do
+    ctx = _panel_change(panel, dataset, state)
+    assert _panel_state_sent(ctx) == {} and _panel_data(ctx) == {}
+
+    # one step, sent twice by the App before the first is answered
+    stale = dict(state, keep_ratio=0.6)
+    first = _panel_change(panel, dataset, dict(stale))
+    second = _panel_change(panel, dataset, dict(stale))
+    assert "keeps 77 of 128" in _panel_state_sent(first)["summary"]
+    assert _panel_state_sent(second) == {} and _panel_data(second) == {}
+
+    # another run: its own ratio, sent to the slider
+    tfdp.apply_tfdp(dataset, FIELD, keep=20, run_key="tfdp2")
+    ctx = _panel_change(panel, dataset, state, run_key="tfdp2")
+    sent = _panel_state_sent(ctx)
+    assert sent["keep_ratio"] == 0.15 and state["keep_ratio"] == 0.15
+    assert "keeps 19 of 128" in sent["summary"]
 
 
 def _measure_tasks_run(address):

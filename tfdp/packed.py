@@ -14,6 +14,8 @@ by :func:`tfdp.coco.measure_segmentation` itself, so every message and every
 shape is the one the serial code gives.
 """
 
+import itertools
+
 import numpy as np
 
 from tfdp import geometry
@@ -129,6 +131,10 @@ def pack(segmentations, widths, heights, measure_segmentation):
     Returns:
         a :class:`PackedSegmentations`
     """
+    packed = _pack_polygons(segmentations, widths, heights)
+    if packed is not None:
+        return packed
+
     n = len(segmentations)
     kind = np.full(n, DONE, dtype=np.uint8)
     part_count = np.zeros(n, dtype=np.int64)
@@ -200,6 +206,48 @@ def pack(segmentations, widths, heights, measure_segmentation):
         np.frombuffer(b"".join(rle), dtype=np.uint8),
         done,
     )
+
+
+def _pack_polygons(segmentations, widths, heights):
+    # The common chunk, well-formed polygons only, checked and converted in
+    # bulk passes rather than instance by instance; None for anything else
+    if not _LIST_TYPE.issuperset(map(type, segmentations)):
+        return None
+    parts = list(itertools.chain.from_iterable(segmentations))
+    if not _LIST_TYPE.issuperset(map(type, parts)):
+        return None
+    n = len(segmentations)
+    part_count = np.fromiter(map(len, segmentations), np.int64, n)
+    part_length = np.fromiter(map(len, parts), np.int64, len(parts))
+    if not part_count.all() or (part_length & 1).any():
+        return None
+    total = int(part_length.sum())
+    if not _NUMBER_TYPES.issuperset(
+        map(type, itertools.chain.from_iterable(parts))
+    ):
+        return None
+    try:
+        coords = np.fromiter(
+            itertools.chain.from_iterable(parts), np.float64, total
+        )
+    except OverflowError:
+        return None
+    if not _coords_in_range(coords):
+        return None
+    return PackedSegmentations(
+        np.full(n, POLYGON, dtype=np.uint8),
+        np.asarray(widths, dtype=np.int64),
+        np.asarray(heights, dtype=np.int64),
+        part_count,
+        part_length,
+        coords.astype(np.int32),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(0, dtype=np.uint8),
+        {},
+    )
+
+
+_LIST_TYPE = frozenset((list,))
 
 
 def _measure_or_error(measure_segmentation, segmentation, width, height):

@@ -30,17 +30,22 @@ class LocalEngine(Engine):
             return self._map(function, tasks, weights, progress)
 
     def _map(self, function, tasks, weights, progress):
-        tasks = list(tasks)
-        weights = [1] * len(tasks) if weights is None else list(weights)
+        if weights is None:
+            tasks = list(tasks)
+            weights = [1] * len(tasks)
+        else:
+            weights = list(weights)
         total = sum(weights)
         done = 0
         if progress is not None:
             progress(0, total)
         results = []
-        if self.workers == 1 or len(tasks) < 2:
+        if self.workers == 1 or len(weights) < 2:
             outputs = map(function, tasks)
             pool = None
         else:
+            # the pool takes each task as this thread makes it (a chunk is
+            # packed while the threads measure the ones before)
             pool = concurrent.futures.ThreadPoolExecutor(self.workers)
             outputs = pool.map(function, tasks)
         try:
