@@ -255,3 +255,184 @@ def test_parquet_has_the_csv_columns_and_values(tmp_path):
     table = pq.read_table(tmp_path / "f.parquet")
     assert "file" not in table.column_names
     assert table.column("category_id").null_count == table.num_rows > 0
+
+
+def _folder(tmp_path, records, name="sa1b"):
+    folder = tmp_path / name
+    folder.mkdir()
+    for i, record in enumerate(records):
+        (folder / ("sa_%d.json" % i)).write_text(json.dumps(record))
+    return folder
+
+
+def test_a_folder_file_is_never_an_output_nor_counted_twice(tmp_path, capsys):
+    folder = _folder(tmp_path, [_record(i, [_mask(1)]) for i in (1, 2)])
+    first = folder / "sa_0.json"
+    before = first.read_bytes()
+    for argv in (("prune", folder, "-o", first, "--keep-ratio", "0.5"),
+                 ("score", str(folder / "*.json"), "-o", first),
+                 ("score", folder, "-o", folder / ".." / "sa1b" / "sa_0.json")):
+        assert run(*argv, "--overwrite") == 1
+        err = capsys.readouterr().err
+        assert "is the input file" in err and "Traceback" not in err
+    assert first.read_bytes() == before
+
+    # the same file twice, by name or through a link: its masks would
+    # count twice
+    os.symlink(first, folder / "sa_link.json")
+    assert run("score", folder, "-o", tmp_path / "s.csv") == 1
+    err = capsys.readouterr().err
+    assert "are the same file" in err and "sa_link.json" in err
+    os.remove(folder / "sa_link.json")
+    assert run("score", first, first, "-o", tmp_path / "s.csv") == 1
+    assert "are the same file" in capsys.readouterr().err
+
+    data = json.load(open(COCO_SAMPLE))
+    coco_file = tmp_path / "train.json"
+    coco_file.write_text(json.dumps(data))
+    os.symlink(coco_file, tmp_path / "again.json")
+    assert run("prune", coco_file, tmp_path / "again.json", "-o",
+               tmp_path / "pruned", "--keep-ratio", "0.5") == 1
+    assert "are the same file" in capsys.readouterr().err
+    assert not (tmp_path / "pruned").exists()
+
+
+def test_a_file_name_with_glob_characters_is_that_file(tmp_path, capsys):
+    data = json.load(open(COCO_SAMPLE))
+    path = tmp_path / "train[1].json"
+    path.write_text(json.dumps(data))
+    assert run("score", path, "-o", tmp_path / "s.csv") == 0
+    assert "of 128 images" in capsys.readouterr().out
+
+
+def test_sa1b_records_are_checked_as_coco_records_are(tmp_path, capsys):
+    bad = {
+        "sa_newline.json": _record(1, [_mask(1)]),
+        "sa_no_name.json": _record(2, [_mask(1)]),
+        "sa_crowd.json": _record(3, [_mask(1), dict(
+            _mask(2, counts="!!!garbage"), iscrowd=1)]),
+        "sa_wide.json": _record(4, [_mask(1)], width=2**63),
+    }
+    bad["sa_newline.json"]["image"]["file_name"] = "a.jpg\n../../etc/passwd"
+    del bad["sa_no_name.json"]["image"]["file_name"]
+    folder = _folder(tmp_path, [_record(9, [_mask(1)])])
+    for name, record in bad.items():
+        (folder / name).write_text(json.dumps(record))
+    (folder / "sa_utf16.json").write_bytes(
+        json.dumps(_record(5, [_mask(1)])).encode("utf-16"))
+    (folder / "sa_surrogate.json").write_text(
+        json.dumps(_record(6, [_mask(1)])).replace("6.jpg", "\\ud800.jpg"))
+    os.symlink(tmp_path / "gone.json", folder / "sa_gone.json")
+
+    assert run("prune", folder, "-o", tmp_path / "kept.txt",
+               "--keep-ratio", "1") == 1
+    err = capsys.readouterr().err
+    assert "6 malformed images" in err and "Traceback" not in err
+    assert not (tmp_path / "kept.txt").exists()
+
+    # every one named, with --skip-invalid
+    assert run("prune", folder, "-o", tmp_path / "kept.txt",
+               "--keep-ratio", "1", "--skip-invalid") == 0
+    err = capsys.readouterr().out
+    for name, message in (
+            ("sa_newline.json", "image file_name \"a.jpg\\n../../etc/passwd\""
+                                " is not a file name"),
+            ("sa_no_name.json", "image file_name null is not a file name"),
+            ("sa_wide.json", "image width 9223372036854775808 is too large"),
+            ("sa_utf16.json", "not UTF-8 text"),
+            ("sa_surrogate.json", "invalid JSON"),
+            ("sa_gone.json", "cannot read: No such file or directory")):
+        assert "image %s: %s" % (folder / name, message) in err, name
+    assert "annotation 2 (image %s): RLE counts string" % (
+        folder / "sa_crowd.json") in err
+    # the crowd mask's image stays, without it
+    assert (tmp_path / "kept.txt").read_text() == "9.jpg\n3.jpg\n"
+
+
+def test_coco_records_the_command_refused_with_a_traceback(tmp_path, capsys):
+    # an image too wide for any canvas; RLE counts that are not ASCII;
+    # one category id with two names in one file
+    data = {"images": [{"id": 1, "width": 2**63, "height": 80},
+                       {"id": 2, "width": 100, "height": 80}],
+            "annotations": [
+                {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 9, 9],
+                 "segmentation": [[1, 1, 9, 1, 9, 9]]},
+                {"id": 2, "image_id": 2, "category_id": 1, "bbox": [1, 1, 9, 9],
+                 "segmentation": {"size": [80, 100], "counts": "Zi0\u00e9Q2"}}],
+            "categories": [{"id": 1, "name": "a"}]}
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(data))
+    assert run("score", path, "-o", tmp_path / "s.csv", "--workers", "1") == 1
+    err = capsys.readouterr().err
+    assert "image 1: width 9223372036854775808 is too large" in err
+    assert "annotation 2 (image 2): RLE counts string has invalid " \
+        "characters" in err
+    assert "Traceback" not in err
+
+    data["categories"].append({"id": 1, "name": None})
+    path.write_text(json.dumps(data))
+    assert run("score", path, "-o", tmp_path / "s.csv") == 1
+    assert "category id 1 is named \"a\" and \"null\"" in (
+        capsys.readouterr().err)
+
+
+def test_a_folder_that_appears_meanwhile_is_an_error(tmp_path, capsys):
+    data = json.load(open(COCO_SAMPLE))
+    for name in ("a.json", "b.json"):
+        (tmp_path / name).write_text(json.dumps(data))
+    os.symlink(tmp_path / "nowhere", tmp_path / "dangling")
+    assert run("prune", tmp_path / "a.json", tmp_path / "b.json", "-o",
+               tmp_path / "dangling", "--keep-ratio", "0.5") == 1
+    err = capsys.readouterr().err
+    assert "cannot make folder %s: File exists" % (tmp_path / "dangling") \
+        in err
+    assert "Traceback" not in err
+
+
+def test_what_the_input_decides_is_an_error_not_a_traceback(tmp_path, capsys):
+    # more images to keep than there are
+    assert run("prune", COCO_SAMPLE, "-o", tmp_path / "p.json", "--keep",
+               "1000") == 1
+    err = capsys.readouterr().err
+    assert "--keep 1000 exceeds the 128 images" in err
+    assert not (tmp_path / "p.json").exists()
+
+    # ids beyond 64 bits: exact in CSV, refused by Parquet's integers
+    data = json.load(open(COCO_SAMPLE))
+    data["annotations"][0]["id"] = 2**64
+    path = tmp_path / "wide.json"
+    path.write_text(json.dumps(data))
+    assert run("score", path, "-o", tmp_path / "s.csv") == 0
+    assert run("score", path, "-o", tmp_path / "s.parquet") == 1
+    err = capsys.readouterr().err
+    assert ("%s: a annotation_id is beyond 64 bits" % (tmp_path / "s.parquet")
+            ) in err and "Traceback" not in err
+    assert not (tmp_path / "s.parquet").exists()
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_without_dask_or_pyarrow_the_command_says_what_to_install(
+        tmp_path, capsys, monkeypatch):
+    import tfdp.cli
+    import tfdp.engine
+    import tfdp.measuring
+    import tfdp.score_tables
+
+    for module in (tfdp.cli, tfdp.engine, tfdp.measuring):
+        monkeypatch.setattr(module, "cluster_installed", lambda: False)
+    monkeypatch.setattr(tfdp.score_tables, "parquet_installed",
+                        lambda: False)
+    for argv, message in (
+            (["--workers", "2"], "--workers 2: measuring in several "
+                                 "processes or on a cluster needs Dask: "
+                                 "pip install 'tfdp[cluster]'"),
+            (["--scheduler", "tcp://127.0.0.1:1"], "needs Dask"),
+            (["-o", tmp_path / "s.parquet"], "writing Parquet needs "
+                                             "pyarrow")):
+        with pytest.raises(SystemExit) as e:
+            run("score", COCO_SAMPLE, "-o", tmp_path / "s.csv", *argv)
+        assert e.value.code == 2
+        assert message in capsys.readouterr().err
+    # the default stays in this process, whatever the size of the input
+    runner = tfdp.measuring.Runner()
+    assert runner._choose(3600.0, 10.0) == ("local", 1)

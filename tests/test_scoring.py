@@ -69,7 +69,8 @@ def test_random_ranking_is_seeded():
         (3, dict(keep_ratio=0.0), 0),
         (3, dict(keep_ratio=1), 3),
         (10, dict(keep=4), 4),
-        (10, dict(keep=40), 10),
+        (None, dict(keep=40), None),
+        (None, dict(keep_ratio=0.5), None),
         (0, dict(keep_ratio=0.5), 0),
     ],
 )
@@ -85,6 +86,8 @@ def test_keep_count(n, kwargs, expected):
         dict(keep_ratio=1.5),
         dict(prune_ratio=-0.1),
         dict(keep=-1),
+        dict(keep=0),
+        dict(keep=11),
         dict(keep=2.5),
         dict(keep_ratio="x"),
     ],

@@ -114,7 +114,7 @@ def prune_samples(
         run_key ("tfdp"): the run
         keep_ratio (None): the fraction of samples to keep
         prune_ratio (None): the fraction of samples to remove
-        keep (None): the number of samples to keep
+        keep (None): the number of samples to keep, from 1 to their number
         method (None): rank by another method than the run's; its scores
             replace the stored ones
         tag (None): the tag of kept samples, ``<run_key>:keep`` by default;
@@ -174,7 +174,7 @@ def apply_tfdp(
             ``"random"``
         keep_ratio (None): the fraction of samples to keep
         prune_ratio (None): the fraction of samples to remove
-        keep (None): the number of samples to keep
+        keep (None): the number of samples to keep, from 1 to their number
         run_key ("tfdp"): the key of the run
         tag (None): the tag of kept samples, ``<run_key>:keep`` by default
         seed (0): the seed of the ``"random"`` method

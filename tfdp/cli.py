@@ -12,7 +12,13 @@ import threading
 
 import tfdp
 from tfdp import coco, inputs, score_tables, scoring
-from tfdp.engine import SCHEDULER_ENV, check_scheduler, check_workers
+from tfdp.engine import (
+    CLUSTER_INSTALL,
+    SCHEDULER_ENV,
+    check_scheduler,
+    check_workers,
+    cluster_installed,
+)
 from tfdp.errors import InvalidDataError, TFDPError, describe_problem
 from tfdp.measuring import Runner
 from tfdp.progress import ProgressBar
@@ -273,6 +279,14 @@ def _check_arguments(parser, args):
             check_scheduler(args.scheduler)
         except ValueError as e:
             parser.error("%s: %s" % (where, e))
+    if (args.scheduler or (args.workers or 1) > 1) and not cluster_installed():
+        parser.error("%s %s: %s" % (
+            where, args.scheduler, CLUSTER_INSTALL) if args.scheduler
+            else "--workers %d: %s" % (args.workers, CLUSTER_INSTALL))
+    if args.command == "score" and score_tables.is_parquet(args.output) and not (
+            score_tables.parquet_installed()):
+        parser.error("%s: writing Parquet needs pyarrow: pip install pyarrow"
+                     % args.output)
     if args.command == "prune":
         if args.report == "":
             parser.error("--report: the path is empty")
@@ -298,7 +312,7 @@ def _criteria(parser, args):
                     "%s: %r is not a %s" % (
                         option,
                         item,
-                        "non-negative integer" if name == "keep"
+                        "positive integer" if name == "keep"
                         else "ratio between 0 and 1",
                     )
                 )
@@ -319,7 +333,7 @@ def _criterion_value(name, item):
     # the value as the selection uses it, so that equal values compare equal
     try:
         value = int(item) if name == "keep" else float(item)
-        scoring.keep_count(0, **{name: value})
+        scoring.keep_count(None, **{name: value})
     except ValueError:
         return None
     return value
@@ -375,6 +389,9 @@ def run_score(args, written):
         hint=OVERWRITE_HINT,
     )
     detected = inputs.input_format(args.inputs)
+    if detected[0] == "sa1b":  # nor any file of a folder or glob
+        coco.check_outputs(args.outputs, inputs=detected[1],
+                           overwrite=args.overwrite, hint=OVERWRITE_HINT)
     rows = []
     with _runner(args) as runner:
         collection = _open(args, runner, detected)
@@ -469,7 +486,7 @@ def run_prune(args, written):
             )
     coco.check_outputs(
         [r for r in reports if r] if make_folder else args.outputs,
-        inputs=args.inputs,
+        inputs=detected[1] if kind == "sa1b" else args.inputs,
         overwrite=args.overwrite,
         hint=OVERWRITE_HINT,
     )
@@ -482,9 +499,13 @@ def run_prune(args, written):
         for (name, value, _), paths, report_path in zip(
             args.criteria, outputs, reports
         ):
-            count = scoring.keep_count(
-                collection.num_images, **{name: value}
-            )
+            try:
+                count = scoring.keep_count(
+                    collection.num_images, **{name: value}
+                )
+            except ValueError as e:  # more than the input has
+                raise TFDPError("%s: --keep %s" % (
+                    " ".join(args.inputs), str(e)[len("keep "):])) from None
             kept = scoring.select(order, count)
             report = dict(
                 input=args.inputs[0] if len(args.inputs) == 1
@@ -511,7 +532,11 @@ def run_prune(args, written):
             reports_made.append((paths, report_path, report))
 
     if make_folder:
-        os.mkdir(args.output)
+        try:
+            os.mkdir(args.output)
+        except OSError as e:  # made meanwhile, or a dangling link
+            raise TFDPError("cannot make folder %s: %s"
+                            % (args.output, e.strerror or e)) from None
     try:
         coco.write_paths_atomic(
             files, overwrite=args.overwrite, hint=OVERWRITE_HINT,

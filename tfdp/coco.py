@@ -220,7 +220,8 @@ def measure(
     check_structure(data, source)
 
     images, image_problems, bad_images = _index_images(data["images"])
-    categories, category_list = _index_categories(data.get("categories"))
+    categories, category_list = _index_categories(data.get("categories"),
+                                                  source)
 
     ineligible = collections.Counter()
     skipped = []
@@ -423,6 +424,10 @@ def _index_images(records):
     return images, [p for _, p in problems], bad
 
 
+#: The largest image width or height: OpenCV's coordinates are 32-bit
+MAX_IMAGE_SIDE = 2**31 - 1
+
+
 def _image_size(image):
     size = []
     for key in ("width", "height"):
@@ -434,6 +439,8 @@ def _image_size(image):
                 "%s %s is not a positive integer"
                 % (key, jsonio.brief(value))
             )
+        if value > MAX_IMAGE_SIDE:
+            raise MalformedError("%s %d is too large" % (key, value))
         size.append(value)
     return tuple(size)
 
@@ -445,19 +452,32 @@ def _join_words(items):
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _index_categories(records):
+def _index_categories(records, source):
     # category id -> dense index, and (id, name) per index, in file order
     index = {}
     categories = []
     for record in records if isinstance(records, list) else []:
         if type(record) is dict and _is_id(record.get("id")):
             category_id = record["id"]
+            name = _category_name(record)
             if category_id not in index:
                 index[category_id] = len(categories)
-                categories.append(
-                    (category_id, str(record.get("name", category_id)))
+                categories.append((category_id, name))
+            elif categories[index[category_id]][1] != name:
+                raise TFDPError(
+                    "%s: category id %s is named %s and %s"
+                    % (source, jsonio.brief(category_id),
+                       jsonio.brief(categories[index[category_id]][1]),
+                       jsonio.brief(name))
                 )
     return index, categories
+
+
+def _category_name(record):
+    # a name as written: a string, else its JSON text (null is not "None");
+    # the id when there is none
+    name = record.get("name", record["id"])
+    return name if isinstance(name, str) else json.dumps(name)
 
 
 def _repeated_id_warnings(annotations, positions, skipped):
@@ -530,7 +550,7 @@ def category_names(data):
     names = {}
     for record in data.get("categories") or []:
         if isinstance(record, dict) and _is_id(record.get("id")):
-            names.setdefault(record["id"], str(record.get("name", record["id"])))
+            names.setdefault(record["id"], _category_name(record))
     return names
 
 
@@ -909,21 +929,45 @@ def check_outputs(outputs, inputs=(), overwrite=False, hint=None):
             be written
     """
     seen = {}
-    for path in inputs:
-        seen.setdefault(_file_identity(path), ("input", path))
     for path in outputs:
         identity = _file_identity(path)
         if identity in seen:
-            role, other = seen[identity]
-            if role == "input":
+            raise TFDPError(
+                "%s and %s are the same output file" % (seen[identity], path)
+            )
+        seen[identity] = path
+    # only an existing output can be an input: the inputs of a folder of
+    # millions of files are not looked at one by one otherwise
+    if any(identity[0] == "inode" for identity in seen):
+        for path in inputs:
+            other = seen.get(_file_identity(path))
+            if other is not None:
                 raise TFDPError(
                     "%s is the input file%s; write the output elsewhere"
-                    % (path, "" if path == other else " " + other)
+                    % (other, "" if path == other else " " + path)
                 )
-            raise TFDPError("%s and %s are the same output file" % (other, path))
-        seen[identity] = ("output", path)
     for path in outputs:
         check_writable(path, overwrite=overwrite, hint=hint)
+
+
+def check_inputs(paths):
+    """Checks that no input file is given twice, however it is spelled.
+
+    Args:
+        paths: the input files
+
+    Raises:
+        TFDPError: if two paths are one file (its records would count twice)
+    """
+    seen = {}
+    for path in paths:
+        identity = _file_identity(path)
+        if identity in seen:
+            raise TFDPError(
+                "%s and %s are the same file: its records would count twice"
+                % (seen[identity], path)
+            )
+        seen[identity] = path
 
 
 def _file_identity(path):

@@ -27,17 +27,19 @@ def input_format(inputs):
         inputs: paths given on the command line
 
     Returns:
-        ``("sa1b", None)`` or ``("coco", first file's data)``
+        ``("sa1b", the per-image files)`` or ``("coco", first file's data)``
 
     Raises:
-        TFDPError: if the first file cannot be read or is neither format
+        TFDPError: if the first file cannot be read or is neither format,
+            or a file is given twice
     """
     if any(sa1b.is_folder_input(path) for path in inputs):
-        return "sa1b", None
+        return "sa1b", sa1b.list_files(inputs)
     first = coco.read_json(inputs[0])
     if sa1b.is_sa1b_record(first):
-        return "sa1b", None
+        return "sa1b", sa1b.list_files(inputs)
     coco.check_structure(first, inputs[0])
+    coco.check_inputs(inputs)
     return "coco", first
 
 
@@ -62,7 +64,8 @@ def open_collection(inputs, runner, skip_invalid=False, detected=None):
     """
     kind, first = detected or input_format(inputs)
     if kind == "sa1b":
-        return sa1b.measure_folder(inputs, runner, skip_invalid=skip_invalid)
+        return sa1b.measure_folder(inputs, runner, skip_invalid=skip_invalid,
+                                   files=first)
 
     files = []
     for index, path in enumerate(inputs):

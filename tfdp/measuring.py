@@ -8,8 +8,9 @@ sees how much there is to measure:
 - ``--scheduler ADDRESS`` (or ``TFDP_SCHEDULER``): that Dask cluster;
 - ``--workers N`` (N > 1): a local Dask cluster of N single-threaded worker
   processes;
-- by default: a local Dask cluster with one worker per core, unless the
-  estimated single-process work is under :data:`CLUSTER_MIN_SECONDS`
+- by default: a local Dask cluster with one worker per core (when Dask is
+  installed), unless the estimated single-process work is under
+  :data:`CLUSTER_MIN_SECONDS`
   (starting the workers would cost more than they save). Such small runs
   stay in this process, on a few threads when the objects are large
   (:data:`THREADS_MIN_MEAN_AREA`), where OpenCV's work outweighs the
@@ -20,7 +21,7 @@ sees how much there is to measure:
 import math
 
 from tfdp import packed
-from tfdp.engine import default_workers, make_engine
+from tfdp.engine import cluster_installed, default_workers, make_engine
 
 #: Estimated seconds of single-process measuring below which the default
 #: run stays in this process (see the README: a local cluster takes about a
@@ -101,7 +102,8 @@ class Runner(object):
         if self.scheduler or self.workers:
             return "cluster", 1
         cores = default_workers()
-        if cores > 1 and seconds >= CLUSTER_MIN_SECONDS:
+        if (cores > 1 and seconds >= CLUSTER_MIN_SECONDS
+                and cluster_installed()):
             return "cluster", 1
         if mean_box_area >= THREADS_MIN_MEAN_AREA:
             return "local", min(MAX_THREADS, cores)

@@ -172,10 +172,11 @@ def pack(segmentations, widths, heights, measure_segmentation):
                 and type(size[1]) is int
                 and size[0] == height
                 and size[1] == width
-                and type(counts) in (str, bytes)
+                and (type(counts) is bytes
+                     or type(counts) is str and counts.isascii())
             ):
                 if type(counts) is str:
-                    counts = counts.encode("ascii", errors="replace")
+                    counts = counts.encode("ascii")
                 kind[i] = RLE
                 rle_length[i] = len(counts)
                 rle.append(counts)

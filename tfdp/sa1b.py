@@ -17,15 +17,20 @@ is the sum of its own masks' scores, in file order.
 
 import collections
 import glob
-import json
 import math
 import numbers
 import os
+import re
 
 import numpy as np
 
-from tfdp import geometry, scoring
-from tfdp.coco import ineligible_reason, measure_segmentation
+from tfdp import geometry, jsonio, scoring
+from tfdp.coco import (
+    MAX_IMAGE_SIDE,
+    check_segmentation,
+    ineligible_reason,
+    measure_segmentation,
+)
 from tfdp.errors import InvalidDataError, Problem, TFDPError
 from tfdp.report import SIZE_BUCKETS, retention_counts
 from tfdp.score_tables import id_type
@@ -41,11 +46,15 @@ MASK_CLASS = (None, "mask")
 MAX_FILES_PER_TASK = 256
 
 _GLOB_CHARS = "*?["
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def is_folder_input(path):
-    """Whether an input names an SA-1B-style folder or a glob of files."""
-    return os.path.isdir(path) or any(c in path for c in _GLOB_CHARS)
+    """Whether an input names an SA-1B-style folder or a glob of files (a
+    file whose name holds ``*``, ``?`` or ``[`` is that file)."""
+    return os.path.isdir(path) or (
+        not os.path.exists(path) and any(c in path for c in _GLOB_CHARS)
+    )
 
 
 def is_sa1b_record(data):
@@ -65,11 +74,13 @@ def list_files(inputs):
             files
 
     Returns:
-        a list of paths: each folder's or glob's files sorted by name, in
-        the order of the inputs
+        a list of absolute paths (workers may run in other folders): each
+        folder's or glob's files sorted by name, in the order of the inputs;
+        a broken link is listed, to be named when it cannot be read
 
     Raises:
-        TFDPError: if an input matches no JSON file
+        TFDPError: if an input matches no JSON file, or a file is listed
+            twice (also through a link): it would be counted twice
     """
     files = []
     for name in inputs:
@@ -77,18 +88,34 @@ def list_files(inputs):
             found = sorted(
                 entry.path
                 for entry in os.scandir(name)
-                if entry.name.endswith(".json") and entry.is_file()
+                if entry.name.endswith(".json")
+                and (entry.is_file() or entry.is_symlink())
             )
-        elif any(c in name for c in _GLOB_CHARS):
-            found = sorted(p for p in glob.glob(name) if os.path.isfile(p))
         elif os.path.isfile(name):
             found = [name]
+        elif any(c in name for c in _GLOB_CHARS):
+            found = sorted(p for p in glob.glob(name)
+                           if os.path.isfile(p) or os.path.islink(p))
         else:
             raise TFDPError("%s: no such file or folder" % name)
         if not found:
             raise TFDPError("%s: no JSON file found" % name)
-        files.extend(found)
+        files.extend(os.path.abspath(p) for p in found)
+    _check_listed_once(files)
     return files
+
+
+def _check_listed_once(files):
+    # links are resolved: one stat per link, none per plain file
+    seen = {}
+    for path in files:
+        real = os.path.realpath(path) if os.path.islink(path) else path
+        if real in seen:
+            raise TFDPError(
+                "%s and %s are the same file: its masks would count twice"
+                % (seen[real], path)
+            )
+        seen[real] = path
 
 
 class FolderChunk(object):
@@ -176,6 +203,8 @@ def measure_files(paths):
                     )
                 reason = ineligible_reason(ann, width, height)
                 if reason is not None:
+                    # malformed is malformed, scored or not (as for COCO)
+                    check_segmentation(ann.get("segmentation"), width, height)
                     chunk.ineligible[reason] += 1
                     continue
                 shape = measure_segmentation(
@@ -195,8 +224,7 @@ def measure_files(paths):
 
         chunk.invalid.extend(problems)
         chunk.image_ids.append(image["image_id"])
-        name = image.get("file_name")
-        chunk.file_names.append(name if isinstance(name, str) else path)
+        chunk.file_names.append(image["file_name"])
         for ann_id, shape in measured:
             ids.append(ann_id)
             image_index.append(index)
@@ -219,19 +247,11 @@ class _BadFile(Exception):
 def _read_record(path):
     try:
         with open(path, "rb") as f:
-            data = json.load(f)
+            data = jsonio.loads(f.read())
     except OSError as e:
         raise _BadFile("cannot read: %s" % (e.strerror or e)) from None
-    except UnicodeDecodeError as e:
-        raise _BadFile("not UTF-8 text: %s" % e) from None
-    except json.JSONDecodeError as e:
-        raise _BadFile(
-            "invalid JSON at line %d column %d: %s"
-            % (e.lineno, e.colno, e.msg)
-        ) from None
-    except (ValueError, RecursionError) as e:
-        # an integer of over 4,300 digits, or nesting too deep to parse
-        raise _BadFile("invalid JSON: %s" % e) from None
+    except jsonio.JSONError as e:
+        raise _BadFile(str(e)) from None
 
     if not isinstance(data, dict):
         raise _BadFile(
@@ -257,8 +277,17 @@ def _read_record(path):
         ):
             raise _BadFile(
                 "image %s %s is not a positive integer"
-                % (key, json.dumps(value)[:80])
+                % (key, jsonio.brief(value))
             )
+        if value > MAX_IMAGE_SIDE:
+            raise _BadFile("image %s %s is too large" % (key, value))
+    name = image.get("file_name")
+    if not isinstance(name, str) or not name or _CONTROL.search(name):
+        # the kept list has one name per line
+        raise _BadFile(
+            "image file_name %s is not a file name (a non-empty string "
+            "without line breaks)" % jsonio.brief(name)
+        )
     image = dict(image, width=int(image["width"]), height=int(image["height"]))
     return image, annotations
 
@@ -522,7 +551,8 @@ class FolderShapes(object):
         yield from self.engine.results(parts)
 
 
-def measure_folder(inputs, runner, skip_invalid=False, source=None):
+def measure_folder(inputs, runner, skip_invalid=False, source=None,
+                   files=None):
     """Measures every mask of SA-1B-style inputs.
 
     Args:
@@ -532,6 +562,8 @@ def measure_folder(inputs, runner, skip_invalid=False, source=None):
             list them in :attr:`FolderShapes.invalid`) rather than raise
         source (None): the name of the collection in messages (the inputs
             by default)
+        files (None): the files of the inputs, if listed already
+            (:func:`list_files`)
 
     Returns:
         a :class:`FolderShapes`
@@ -543,7 +575,8 @@ def measure_folder(inputs, runner, skip_invalid=False, source=None):
     """
     from tfdp.measuring import SECONDS_PER_JSON_BYTE, TASKS_PER_WORKER
 
-    files = list_files(inputs)
+    if files is None:
+        files = list_files(inputs)
     source = source or " ".join(inputs)
     engine = runner.engine_for(_estimated_bytes(files) * SECONDS_PER_JSON_BYTE)
     per_task = math.ceil(len(files) / (engine.workers * TASKS_PER_WORKER))

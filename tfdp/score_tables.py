@@ -8,10 +8,12 @@ whole-or-nothing writer.
 """
 
 import csv
+import importlib.util
 
 import numpy as np
 
 from tfdp.coco import SCORE_COLUMNS
+from tfdp.errors import TFDPError
 
 #: The columns of a score table (``file`` comes first when there are several
 #: inputs)
@@ -26,6 +28,11 @@ ROWS_PER_PART = 65536
 def is_parquet(path):
     """Whether an output path asks for Parquet."""
     return path.lower().endswith((".parquet", ".pq"))
+
+
+def parquet_installed():
+    """Whether pyarrow can be imported (without importing it)."""
+    return importlib.util.find_spec("pyarrow") is not None
 
 
 def columns_of(with_file):
@@ -71,7 +78,7 @@ def table_writer(path, parts, id_types, with_file=False, rows=None):
 
     def write_path(tmp):
         if is_parquet(path):
-            count = _write_parquet(tmp, parts, names, id_types)
+            count = _write_parquet(tmp, parts, names, id_types, path)
         else:
             with open(tmp, "w", encoding="utf-8", newline="") as f:
                 count = _write_csv(f, parts, names)
@@ -111,13 +118,13 @@ def _arrow_schema(names, id_types):
     return pa.schema(fields)
 
 
-def _write_parquet(path, parts, names, id_types):
+def _write_parquet(tmp, parts, names, id_types, output):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = _arrow_schema(names, id_types)
     rows = 0
-    with pq.ParquetWriter(path, schema) as writer:
+    with pq.ParquetWriter(tmp, schema) as writer:
         for part in parts:
             arrays = []
             for field in schema:
@@ -125,7 +132,13 @@ def _write_parquet(path, parts, names, id_types):
                 if field.type == pa.string() and field.name != "file":
                     # ids of mixed types: their text, as in the CSV
                     values = [None if v is None else str(v) for v in values]
-                arrays.append(pa.array(values, type=field.type))
+                try:
+                    arrays.append(pa.array(values, type=field.type))
+                except (OverflowError, pa.ArrowInvalid):
+                    raise TFDPError(
+                        "%s: a %s is beyond 64 bits, which Parquet's integers "
+                        "cannot hold; write a .csv table" % (output, field.name)
+                    ) from None
             table = pa.Table.from_arrays(arrays, schema=schema)
             writer.write_table(table)
             rows += table.num_rows

@@ -239,17 +239,19 @@ def keep_count(num_images, keep_ratio=None, prune_ratio=None, keep=None):
     so 0.7 of 5 images keeps 4.
 
     Args:
-        num_images: the number of images in the collection
+        num_images: the number of images in the collection; None checks
+            the criterion only (before the images are counted)
         keep_ratio (None): the fraction to keep, in ``[0, 1]``
         prune_ratio (None): the fraction to remove, in ``[0, 1]``
         keep (None): the number of images to keep
 
     Returns:
-        an int in ``[0, num_images]``
+        an int in ``[0, num_images]``, or None if ``num_images`` is None
 
     Raises:
         ValueError: if not exactly one criterion is given or it is out of
-            range
+            range: a ratio outside ``[0, 1]``, or a number to keep under 1
+            or over ``num_images``
     """
     given = [v is not None for v in (keep_ratio, prune_ratio, keep)]
     if sum(given) != 1:
@@ -258,11 +260,24 @@ def keep_count(num_images, keep_ratio=None, prune_ratio=None, keep=None):
         )
 
     if keep is not None:
-        if isinstance(keep, bool) or int(keep) != keep or keep < 0:
-            raise ValueError("keep must be a non-negative integer, not %r" % (keep,))
-        return min(int(keep), num_images)
+        if (
+            isinstance(keep, bool)
+            or not isinstance(keep, (int, float))
+            or int(keep) != keep
+            or keep < 1
+        ):
+            raise ValueError(
+                "keep must be a positive integer, not %r" % (keep,)
+            )
+        if num_images is not None and keep > num_images:
+            raise ValueError(
+                "keep %d exceeds the %d images" % (keep, num_images)
+            )
+        return None if num_images is None else int(keep)
 
     ratio = _exact_ratio(keep_ratio if keep_ratio is not None else prune_ratio)
+    if num_images is None:
+        return None
     if prune_ratio is not None:
         ratio = 1 - ratio
 

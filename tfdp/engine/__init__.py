@@ -22,6 +22,7 @@ Engines, chosen by name with :func:`make_engine`:
 Neither this module nor the local engine imports Dask.
 """
 
+import importlib.util
 import numbers
 import os
 import re
@@ -83,6 +84,18 @@ class Engine(object):
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+#: What a cluster needs, and how to install it
+CLUSTER_INSTALL = (
+    "measuring in several processes or on a cluster needs Dask: "
+    "pip install 'tfdp[cluster]'"
+)
+
+
+def cluster_installed():
+    """Whether Dask distributed can be imported (without importing it)."""
+    return importlib.util.find_spec("distributed") is not None
 
 
 def default_workers():
@@ -171,6 +184,10 @@ def make_engine(name, workers=None, scheduler=None, threads=1):
 
         return LocalEngine(threads=threads)
     if name == "cluster":
+        if not cluster_installed():
+            from tfdp.errors import TFDPError
+
+            raise TFDPError(CLUSTER_INSTALL)
         from tfdp.engine.cluster import ClusterEngine
 
         return ClusterEngine(

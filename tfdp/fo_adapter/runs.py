@@ -348,7 +348,8 @@ def validate_prune_args(num_samples, keep_ratio, prune_ratio, keep, method,
     """Checks the arguments of a pruning before anything is read.
 
     Returns:
-        the number of samples to keep out of ``num_samples``
+        the number of samples to keep out of ``num_samples`` (None when it
+        is None)
     """
     if method is not None:
         scoring.validate_method(method)
@@ -373,7 +374,7 @@ def prune_samples(
 
     See :func:`tfdp.prune_samples`.
     """
-    validate_prune_args(0, keep_ratio, prune_ratio, keep, method, tag, seed)
+    validate_prune_args(None, keep_ratio, prune_ratio, keep, method, tag, seed)
     validate_run_key(run_key)
     dataset = samples._root_dataset
     config = scored_config(dataset, run_key)
@@ -479,7 +480,7 @@ def apply_tfdp(
         samples, label_field, method, run_key, skip_invalid, overwrite,
         num_workers, scheduler,
     )
-    validate_prune_args(0, keep_ratio, prune_ratio, keep, None, tag, seed)
+    validate_prune_args(None, keep_ratio, prune_ratio, keep, None, tag, seed)
     dataset = samples._root_dataset
     old = run_config(dataset, run_key) if (
         run_key in dataset.list_runs() and _is_tfdp_run(dataset, run_key)
