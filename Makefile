@@ -39,7 +39,7 @@ app: setup
 	$(VENV)/bin/fiftyone delegated launch > $(DEMO_DB)-delegated.log 2>&1 & \
 	worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	echo "delegated operations: worker $$worker, log $(DEMO_DB)-delegated.log"; \
-	$(VENV)/bin/fiftyone app launch tfdp-demo --remote --port $(or $(PORT),5151) --wait -1' 
+	$(VENV)/bin/fiftyone app launch tfdp-demo --remote --address 127.0.0.1 --port $(or $(PORT),5151) --wait -1'
 
 # Python on the demo's database, with the demo's dataset loaded
 shell: setup

@@ -16,6 +16,7 @@ Two layouts:
   mask ids.
 
 Usage: python benchmarks/make_sa1b.py OUT_DIR FILES MASKS [SOURCE.json]
+   or: python benchmarks/make_sa1b.py --per-image OUT_DIR [SOURCE.json]
 (default source: TACO, whose images are up to 6000x5312)
 """
 
@@ -158,6 +159,14 @@ def write_replicated(data, folder, files, masks_per_file):
 
 
 def main():
+    if sys.argv[1:2] == ["--per-image"]:
+        # one file per image of a COCO file, its masks as they are
+        folder = sys.argv[2]
+        with open(require_data(sys.argv[3] if len(sys.argv) > 3 else TACO)) as f:
+            data = write_per_image(json.load(f), folder)
+        print("wrote %d files, %d masks to %s"
+              % (len(data["images"]), len(data["annotations"]), folder))
+        return
     folder, files, masks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     source = require_data(sys.argv[4] if len(sys.argv) > 4 else TACO)
     with open(source) as f:

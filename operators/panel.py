@@ -45,6 +45,14 @@ class TFDPPanel(foo.Panel):
             surfaces="grid",
         )
 
+    def execute(self, ctx):
+        # the App sends a change of state after every answer too: when it
+        # changes nothing shown, answer nothing (a render redraws every
+        # plot, and delays the user's next step)
+        if ctx.params.get("__method__") == "on_change" and _showing(ctx):
+            return None
+        return super().execute(ctx)
+
     # no on_change_view: the App sends it after every change of the panel's
     # state, several times, and each costs a render of the whole panel
 
@@ -320,6 +328,13 @@ def _kept_fraction(config):
                                                      None):
         return config.num_kept / config.num_samples
     return DEFAULT_KEEP_RATIO
+
+
+def _showing(ctx):
+    # whether the panel shows what its state asks for
+    state = ctx.panel.state
+    return state.shown is not None and state.shown == _shown(
+        state.run_key, state.keep_ratio, state.compare)
 
 
 def _requested_again(ctx, wanted):

@@ -85,10 +85,11 @@ def main():
     print("(then the 'tfdp-kept' saved view, or press ` for the TFDP "
           "operators)")
     # the dataset lives in the demo's own database, not in ~/.fiftyone
-    print("Open it from Python: make shell, or")
-    print("  FIFTYONE_DATABASE_DIR=%s python -c \"import fiftyone as fo; "
-          "fo.load_dataset(%r)\"" % (
-              os.environ.get("FIFTYONE_DATABASE_DIR", "~/.fiftyone"), NAME))
+    print("Open it from Python: make shell, or run a script in its "
+          "database:")
+    print("  .venv/bin/python scripts/database.py %s -- .venv/bin/python "
+          "my_script.py" % os.path.relpath(
+              os.environ.get("FIFTYONE_DATABASE_DIR", "~/.fiftyone")))
     return 0 if same else 1
 
 

@@ -609,9 +609,17 @@ def test_panel_follows_its_state_and_never_moves_the_slider_back(dataset):
         assert sent["shown"]["keep_ratio"] == round(value, 2)
         assert "keeps %d of 128" % round(value * 128) in sent["summary"]
 
-    # the state the panel set comes back: nothing to do
+    # the state the panel set comes back: nothing to do, not even a render
     ctx = _panel_change(panel, dataset, state)
     assert _panel_state_sent(ctx) == {} and _panel_data(ctx) == {}
+    ctx = _panel_event(dataset, state, __method__="on_change")
+    assert panel.execute(ctx) is None
+    assert ctx.executor.to_json()["requests"] == []
+    ctx = _panel_event(dataset, dict(state, keep_ratio=0.3),
+                       __method__="on_change")
+    panel.execute(ctx)
+    sent = [r["operator_uri"] for r in ctx.executor.to_json()["requests"]]
+    assert "show_panel_output" in sent and "patch_panel_data" in sent
 
     # one step, sent twice by the App before the first is answered
     stale = dict(state, keep_ratio=0.6)

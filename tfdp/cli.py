@@ -241,8 +241,8 @@ def _common_options(parser):
     parser.add_argument(
         "--skip-invalid",
         action="store_true",
-        help="skip malformed images and annotations and list them in the "
-        "report, rather than stop",
+        help="skip malformed images and annotations, rather than stop, and "
+        "list them on the output (and in prune's report)",
     )
     parser.add_argument(
         "--overwrite",
