@@ -126,7 +126,7 @@ def polygon_parts(segmentation):
 _NUMBER_TYPES = frozenset((int, float))
 
 
-def _check_numbers(values, what):
+def _check_numbers(values, what, noun="coordinate"):
     # the slow path, for types other than int and float: numpy's and other
     # real numbers pass; strings, booleans, lists and null do not
     for value in values:
@@ -135,8 +135,8 @@ def _check_numbers(values, what):
             or isinstance(value, (bool, np.bool_))
         ):
             raise GeometryError(
-                "%s has a coordinate that is not a number: %s"
-                % (what, jsonio.brief(value, 40))
+                "%s has a %s that is not a number: %s"
+                % (what, noun, jsonio.brief(value, 40))
             )
 
 
@@ -367,7 +367,7 @@ def rle_counts(counts, height, width):
         runs = _decode_compressed_counts(counts)
     elif isinstance(counts, (list, tuple)):
         if not _NUMBER_TYPES.issuperset(map(type, counts)):
-            _check_numbers(counts, "RLE counts")
+            _check_numbers(counts, "RLE counts", noun="count")
         try:
             runs = np.array(counts, dtype=np.float64)
         except OverflowError:
@@ -384,7 +384,7 @@ def rle_counts(counts, height, width):
     else:
         raise GeometryError(
             "RLE counts are a %s, not a string or a list"
-            % type(counts).__name__
+            % _type_name(counts)
         )
 
     total = int(runs.sum())

@@ -157,7 +157,12 @@ def _stdlib_loads(view):
         raise JSONError(
             "invalid JSON at line %d column %d: %s" % (e.lineno, e.colno, e.msg)
         ) from None
-    except ValueError as e:  # e.g. an integer of more than 4,300 digits
+    except ValueError as e:
+        if "int_max_str_digits" in str(e):
+            raise JSONError(
+                "invalid JSON: an integer of more than %d digits"
+                % sys.get_int_max_str_digits()
+            ) from None
         raise JSONError("invalid JSON: %s" % e) from None
     if _SURROGATE_ESCAPE.search(view):
         _check_unicode(value)

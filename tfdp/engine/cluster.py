@@ -19,6 +19,7 @@ import logging
 import multiprocessing.resource_tracker
 import os
 import signal
+import sys
 
 import dask
 from distributed import (
@@ -185,6 +186,7 @@ class ClusterEngine(Engine):
         self.cluster = None
         self.client = None
         self._log_levels = _silence_dask_logs()
+        self._main_script = None
         try:
             if scheduler:
                 self.client = Client(
@@ -198,6 +200,9 @@ class ClusterEngine(Engine):
                         )
                     }
                 )
+                # for the cluster's lifetime: nannies also start workers
+                # anew, after one died
+                self._main_script = _hide_main_script()
                 with interrupts_held_back():
                     self.cluster = LocalCluster(
                         n_workers=int(workers),
@@ -228,10 +233,7 @@ class ClusterEngine(Engine):
             if not isinstance(e, RuntimeError):
                 raise
             raise TFDPError(
-                "the local Dask cluster's workers did not start (%s). Python "
-                "starts each worker by importing the main script again: a "
-                "script that uses several workers must run its code under "
-                "`if __name__ == \"__main__\":`" % e
+                "the local Dask cluster's workers did not start: %s" % e
             ) from None
         except BaseException:
             # a start cut short (Ctrl-C) leaves a cluster half-built, which
@@ -311,3 +313,28 @@ class ClusterEngine(Engine):
         finally:
             levels, self._log_levels = self._log_levels, []
             _restore_levels(levels)
+            saved, self._main_script = self._main_script, None
+            _restore_main_script(saved)
+
+
+def _hide_main_script():
+    # Python starts a worker process by importing the parent's main script
+    # again (or module, with -m), which runs a script's top-level code once
+    # per worker unless it is under `if __name__ == "__main__":`. The tasks
+    # need nothing of it: with its file and module name hidden, a worker
+    # imports nothing.
+    main = sys.modules.get("__main__")
+    saved = {}
+    for name in ("__file__", "__spec__"):
+        if getattr(main, name, None) is not None:
+            saved[name] = getattr(main, name)
+            setattr(main, name, None)
+    if "__file__" in saved:
+        del main.__file__
+    return saved
+
+
+def _restore_main_script(saved):
+    main = sys.modules.get("__main__")
+    for name, value in (saved or {}).items():
+        setattr(main, name, value)
