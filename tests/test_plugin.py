@@ -454,20 +454,21 @@ def _panel_change(panel, dataset, state, **changes):
     return ctx
 
 
-def _panel_state_sent(ctx):
-    state = {}
+def _panel_sent(ctx, what):
+    # what an event sent to the App: the panel's "state" or "data" patches
+    sent = {}
     for request in ctx.executor.to_json()["requests"]:
-        if request["operator_uri"] == "patch_panel_state":
-            state.update(request["params"]["state"])
-    return state
+        if request["operator_uri"] == "patch_panel_" + what:
+            sent.update(request["params"][what])
+    return sent
+
+
+def _panel_state_sent(ctx):
+    return _panel_sent(ctx, "state")
 
 
 def _panel_data(ctx):
-    data = {}
-    for request in ctx.executor.to_json()["requests"]:
-        if request["operator_uri"] == "patch_panel_data":
-            data.update(request["params"]["data"])
-    return data
+    return _panel_sent(ctx, "data")
 
 
 def test_panel_survives_deleted_runs_and_lists_new_ones(dataset):
