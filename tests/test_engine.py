@@ -15,7 +15,7 @@ import pytest
 
 import make_sa1b
 from conftest import COCO_SAMPLE, VOC
-from tfdp import coco, measuring, sa1b, scoring
+from tfdp import coco, measuring, packed, sa1b, scoring
 from tfdp.cli import main
 from tfdp.engine import make_engine
 from tfdp.measuring import Runner
@@ -383,3 +383,17 @@ def _group(psutil, group):
         except (ProcessLookupError, psutil.NoSuchProcess):
             pass
     return found
+
+
+def test_packed_coordinates_travel_in_the_narrowest_type():
+    # int16 when every coordinate fits, int32 otherwise; the same shapes
+    cases = [([[0.9, 0, 10, 0, 10, 10.5]], 20, 20, np.int16),
+             ([[40000.7, 0, 40010, 0, 40010, 10]], 50000, 20, np.int32),
+             ([[-40000, 0, 10, 0, 10, 10]], 20, 20, np.int32)]
+    for segmentation, width, height, dtype in cases:
+        chunk = packed.pack([segmentation], [width], [height],
+                            coco.measure_segmentation)
+        assert chunk.coords.dtype == dtype
+        assert chunk.coords[0] == int(segmentation[0][0])  # truncated
+        assert packed.measure_packed(chunk).shapes() == [
+            coco.measure_segmentation(segmentation, width, height)]

@@ -46,8 +46,9 @@ class PackedSegmentations(object):
             :data:`POLYGON`)
         part_length: ``int64`` number of coordinates of each part, empty
             parts included, for all polygon instances in order
-        coords: ``int32`` coordinates of all parts, concatenated, already
-            truncated toward zero (validated in ``float64`` first)
+        coords: coordinates of all parts, concatenated, already truncated
+            toward zero (validated in ``float64`` first): ``int16`` when
+            they all fit, ``int32`` otherwise
         rle_length: ``int64`` bytes of compressed RLE counts per instance
             (0 unless :data:`RLE`)
         rle_bytes: ``uint8`` compressed counts of all RLE instances
@@ -202,7 +203,7 @@ def pack(segmentations, widths, heights, measure_segmentation):
         np.asarray(part_length, dtype=np.int64),
         # Truncation toward zero, as numpy's astype(int32) does; half the
         # bytes of the floats to ship
-        coords.astype(np.int32),
+        _narrow(coords),
         rle_length,
         np.frombuffer(b"".join(rle), dtype=np.uint8),
         done,
@@ -241,7 +242,7 @@ def _pack_polygons(segmentations, widths, heights):
         np.asarray(heights, dtype=np.int64),
         part_count,
         part_length,
-        coords.astype(np.int32),
+        _narrow(coords),
         np.zeros(n, dtype=np.int64),
         np.zeros(0, dtype=np.uint8),
         {},
@@ -249,6 +250,16 @@ def _pack_polygons(segmentations, widths, heights):
 
 
 _LIST_TYPE = frozenset((list,))
+
+
+def _narrow(coords):
+    # Truncation toward zero, as numpy's astype(int32) does, into the
+    # narrowest type that holds every value: most images are under 32,768
+    # pixels a side, and the coordinates are most of what travels
+    ints = coords.astype(np.int32)
+    if ints.size and -(2**15) <= ints.min() and ints.max() < 2**15:
+        return ints.astype(np.int16)
+    return ints
 
 
 def _measure_or_error(measure_segmentation, segmentation, width, height):
@@ -306,7 +317,7 @@ def _repack_polygons(
         np.asarray(heights, dtype=np.int64),
         part_count,
         np.asarray(part_length, dtype=np.int64),
-        np.asarray(flat, dtype=np.float64).astype(np.int32),
+        _narrow(np.asarray(flat, dtype=np.float64)),
         rle_length,
         np.frombuffer(b"".join(rle), dtype=np.uint8),
         done,
@@ -328,7 +339,7 @@ def measure_packed(packed):
     pixels = np.zeros(n, dtype=np.int64)
     errors = {}
 
-    points = packed.coords
+    points = packed.coords.astype(np.int32, copy=False)
     part_ends = np.cumsum(packed.part_length)
     rle_ends = np.cumsum(packed.rle_length)
     next_part = 0
