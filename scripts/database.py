@@ -18,6 +18,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -125,6 +126,10 @@ def private_database(folder, timeout=120):
             os.unlink(os.path.join(folder, STATE_FILE))
 
 
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main(argv):
     if len(argv) < 3 or argv[1] != "--":
         print(__doc__, file=sys.stderr)
@@ -135,11 +140,21 @@ def main(argv):
             env = dict(os.environ, FIFTYONE_DATABASE_URI=uri,
                        FIFTYONE_DATABASE_DIR=os.path.abspath(folder))
             child = subprocess.Popen(command, env=env)
+            # SIGTERM would end this process at once, and leave the
+            # database (in a session of its own) running
+            signal.signal(signal.SIGTERM, _terminated)
             while True:
                 try:
                     return child.wait()
                 except KeyboardInterrupt:
                     continue  # the child has it too; wait for it to end
+                except SystemExit:
+                    child.terminate()
+                    try:
+                        child.wait(30)
+                    except subprocess.TimeoutExpired:
+                        child.kill()
+                    raise
     except RuntimeError as e:
         print("database: error: %s" % e, file=sys.stderr)
         return 1
