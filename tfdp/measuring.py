@@ -47,8 +47,11 @@ THREADS_MIN_MEAN_AREA = 100_000
 #: Threads of the in-process engine for large objects
 MAX_THREADS = 4
 
-#: Bounds of a task: instances, and total box area in pixels
-MAX_CHUNK_INSTANCES = 4096
+#: Bounds of a task: instances, and total box area in pixels. Each task
+#: costs the driver of a local cluster some Dask work beside the workers: on
+#: the COCO train2017-sized file, 26 tasks took 0.7 s less of its CPU than
+#: 208 (a cap of 4,096 instances), and the measuring 5 % less time
+MAX_CHUNK_INSTANCES = 32768
 MIN_CHUNK_INSTANCES = 256
 MAX_CHUNK_BOX_PIXELS = 200_000_000
 
