@@ -10,8 +10,9 @@ thread, the baseline of every speed-up.
 2. COCO train2017-sized file (859k small polygons, built by
    make_coco_scale.py): the measuring part (the engine's hook: pack the
    polygons, ship them, measure, return the shapes; local cluster start and
-   shutdown included), and ``coco.measure`` around it, whose validation of
-   every record runs in the driver. Loading the JSON is not timed.
+   shutdown included), with the CPU the driver and each worker spent in
+   it, and ``coco.measure`` around it, whose validation of every record
+   runs in the driver. Loading the JSON is not timed.
 3. TACO (8,334 hi-res annotations): the default ``tfdp prune`` against today's
    threaded path (the same command, measuring on its thread pool whatever
    the size of the work, where the default chooses the engine), whole
@@ -66,22 +67,32 @@ COMMAND = (
 # times coco.measure (validation included) and, within it, the measuring
 # hook: packing, shipping, measuring and returning the shapes
 MEASURE = (
-    "import sys, time\n"
+    "import resource, sys, time\n"
     "from tfdp import coco\n"
     "from tfdp.measuring import Runner\n"
-    "data = coco.load_json(sys.argv[1])\n"
-    "hook = [0.0]\n"
-    "start = time.perf_counter()\n"
-    "with Runner(workers=int(sys.argv[2])) as runner:\n"
-    "    def timed(jobs, progress=None):\n"
-    "        begin = time.perf_counter()\n"
-    "        try:\n"
-    "            return runner.measure_coco_jobs(jobs, progress)\n"
-    "        finally:\n"
-    "            hook[0] += time.perf_counter() - begin\n"
-    "    shapes = coco.measure(data, source=sys.argv[1], measure_jobs=timed)\n"
-    "print('MEASURE_S %.3f' % (time.perf_counter() - start))\n"
-    "print('HOOK_S %.3f' % hook[0])\n"
+    "def cpu():\n"
+    "    usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "    return usage.ru_utime + usage.ru_stime\n"
+    "if __name__ == '__main__':\n"
+    "    data = coco.load_json(sys.argv[1])\n"
+    "    hook = [0.0, 0.0]\n"
+    "    start = time.perf_counter()\n"
+    "    with Runner(workers=int(sys.argv[2])) as runner:\n"
+    "        def timed(jobs, progress=None):\n"
+    "            begin, begin_cpu = time.perf_counter(), cpu()\n"
+    "            try:\n"
+    "                return runner.measure_coco_jobs(jobs, progress)\n"
+    "            finally:\n"
+    "                hook[0] += time.perf_counter() - begin\n"
+    "                hook[1] += cpu() - begin_cpu\n"
+    "        shapes = coco.measure(data, source=sys.argv[1],\n"
+    "                              measure_jobs=timed)\n"
+    "        workers = (sorted(runner.engine.client.run(cpu).values())\n"
+    "                   if runner.engine.name == 'cluster' else [])\n"
+    "    print('MEASURE_S %.3f' % (time.perf_counter() - start))\n"
+    "    print('HOOK_S %.3f' % hook[0])\n"
+    "    print('HOOK_DRIVER_CPU_S %.3f' % hook[1])\n"
+    "    print('WORKERS_CPU_S ' + ' '.join('%.3f' % w for w in workers))\n"
 )
 
 # today's path: the same command, measuring on its thread pool whatever
@@ -231,7 +242,7 @@ def main():
             print("building %s ..." % big, flush=True)
             run_process(python(os.path.join(HERE, "make_coco_scale.py"),
                                big))
-        measure, hook, cpus = {}, {}, {}
+        measure, hook, cpus, hook_cpu = {}, {}, {}, {}
         for workers in (1, 2):
             print("COCO train2017 size, measuring, --workers %d ..."
                   % workers, flush=True)
@@ -239,6 +250,10 @@ def main():
                 python("-c", MEASURE, big, str(workers)))
             measure[workers] = value("MEASURE_S", text)
             hook[workers] = value("HOOK_S", text)
+            hook_cpu[workers] = (
+                value("HOOK_DRIVER_CPU_S", text),
+                [float(w) for w in
+                 text.split("WORKERS_CPU_S")[1].split()])
         rows.append(("COCO train2017 size (859k polygons), measuring: "
                      "pack, ship, measure, return", hook[1], hook[2], None,
                      None))
@@ -323,6 +338,13 @@ def main():
     print("a local cluster of 2 workers: importing Dask %.2f s, starting "
           "it %.2f s, closing it %.2f s; each worker's CPU time at start "
           "%.2f s and %.2f s" % tuple(cluster))
+    if not args.skip_coco:
+        print()
+        print("COCO train2017 size, measuring: CPU of the process %.1f s "
+              "with --workers 1; with --workers 2, the driver's %.1f s and "
+              "its workers' %s s (the workers' start included)"
+              % (hook_cpu[1][0], hook_cpu[2][0],
+                 " and ".join("%.1f" % w for w in hook_cpu[2][1])))
     print()
     print("driver peak memory, 1M masks over 250k masks: %.2fx "
           "(goal: flat)" % (scale[1][5] / scale[0][5]))
