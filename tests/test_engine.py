@@ -397,3 +397,18 @@ def test_packed_coordinates_travel_in_the_narrowest_type():
         assert chunk.coords[0] == int(segmentation[0][0])  # truncated
         assert packed.measure_packed(chunk).shapes() == [
             coco.measure_segmentation(segmentation, width, height)]
+
+
+def test_a_relative_folder_on_workers_started_elsewhere(
+    tmp_path, monkeypatch, loopback_scheduler, voc_folder
+):
+    # the loopback workers run in another folder than this command: they
+    # must get paths they can open from there
+    monkeypatch.chdir(os.path.dirname(voc_folder))
+    relative = os.path.basename(voc_folder)
+    assert run("score", relative, "-o", tmp_path / "loopback.csv",
+               "--scheduler", loopback_scheduler) == 0
+    assert run("score", relative, "-o", tmp_path / "serial.csv",
+               "--workers", "1") == 0
+    assert (tmp_path / "loopback.csv").read_bytes() == (
+        tmp_path / "serial.csv").read_bytes()
