@@ -75,7 +75,7 @@ class TFDPPanel(foo.Panel):
             return
         wanted = _shown(state.run_key, state.keep_ratio, state.compare)
         if wanted == shown or _requested_again(ctx, wanted):
-            return
+            return  # shown already, or being previewed
         if wanted["run_key"] != shown["run_key"]:
             self._select(ctx, wanted["run_key"])
         elif self._sync(ctx):

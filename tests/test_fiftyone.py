@@ -315,6 +315,12 @@ def test_bad_field_method_and_keys(polylines):
         tfdp.compute_scores(polylines, FIELD, method="el2n")
     with pytest.raises(ValueError, match="exactly one"):
         polylines.apply_tfdp(FIELD, keep_ratio=0.5, keep=3)
+    # before anything is scored: no run is recorded
+    for keep, message in ((0, "keep must be a positive integer, not 0"),
+                          (200, "keep 200 exceeds the 128 images")):
+        with pytest.raises(ValueError, match=message):
+            polylines.apply_tfdp(FIELD, keep=keep)
+    assert not tfdp.list_runs(polylines)
     with pytest.raises(TFDPError, match="has no run 'tfdp'"):
         tfdp.prune_samples(polylines, keep=3)
 

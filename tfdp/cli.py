@@ -279,12 +279,14 @@ def _check_arguments(parser, args):
             check_scheduler(args.scheduler)
         except ValueError as e:
             parser.error("%s: %s" % (where, e))
-    if (args.scheduler or (args.workers or 1) > 1) and not cluster_installed():
-        parser.error("%s %s: %s" % (
-            where, args.scheduler, CLUSTER_INSTALL) if args.scheduler
-            else "--workers %d: %s" % (args.workers, CLUSTER_INSTALL))
-    if args.command == "score" and score_tables.is_parquet(args.output) and not (
-            score_tables.parquet_installed()):
+    if not cluster_installed():
+        if args.scheduler:
+            parser.error("%s %s: %s"
+                         % (where, args.scheduler, CLUSTER_INSTALL))
+        if (args.workers or 1) > 1:
+            parser.error("--workers %d: %s" % (args.workers, CLUSTER_INSTALL))
+    if (args.command == "score" and score_tables.is_parquet(args.output)
+            and not score_tables.parquet_installed()):
         parser.error("%s: writing Parquet needs pyarrow: pip install pyarrow"
                      % args.output)
     if args.command == "prune":
@@ -503,9 +505,10 @@ def run_prune(args, written):
                 count = scoring.keep_count(
                     collection.num_images, **{name: value}
                 )
-            except ValueError as e:  # more than the input has
-                raise TFDPError("%s: --keep %s" % (
-                    " ".join(args.inputs), str(e)[len("keep "):])) from None
+            except ValueError:  # --keep: more images than the input has
+                raise TFDPError("%s: --keep %s exceeds the %d images" % (
+                    " ".join(args.inputs), value, collection.num_images)
+                ) from None
             kept = scoring.select(order, count)
             report = dict(
                 input=args.inputs[0] if len(args.inputs) == 1

@@ -399,7 +399,7 @@ def _index_images(records):
             continue
         first_position[image_id] = position
         try:
-            sizes[image_id] = _image_size(image)
+            sizes[image_id] = image_size(image)
         except MalformedError as e:
             size_problems[image_id] = (position, Problem(
                 "image", image_id, None, str(e)))
@@ -428,7 +428,19 @@ def _index_images(records):
 MAX_IMAGE_SIDE = 2**31 - 1
 
 
-def _image_size(image):
+def image_size(image):
+    """The ``(width, height)`` of an image record.
+
+    Args:
+        image: the record (a dict)
+
+    Returns:
+        a tuple of two ints
+
+    Raises:
+        MalformedError: if either is not a positive integer (an integral
+            float is one) or exceeds :data:`MAX_IMAGE_SIDE`
+    """
     size = []
     for key in ("width", "height"):
         value = image.get(key)

@@ -221,39 +221,18 @@ def polygon_shapes(segmentations, widths, heights):
         a list with, per instance, a :class:`Shape` or the
         :class:`GeometryError` that says why it cannot be measured
     """
-    parts, owner = [], []
-    for index, segmentation in enumerate(segmentations):
-        parts.extend(segmentation)
-        owner.extend([index] * len(segmentation))
-    # anything unusual is measured one by one, for the exact message
-    if not _LIST_TYPE.issuperset(map(type, parts)):
+    arrays = polygon_arrays(segmentations)
+    if arrays is None:  # anything unusual: one by one, for the exact message
         return _one_by_one(segmentations, widths, heights)
-    lengths = list(map(len, parts))
-    total = sum(lengths)
-    if any(n & 1 for n in lengths) or not _NUMBER_TYPES.issuperset(
-        map(type, itertools.chain.from_iterable(parts))
-    ):
-        return _one_by_one(segmentations, widths, heights)
-    try:
-        coords = np.fromiter(
-            itertools.chain.from_iterable(parts), np.float64, total
-        )
-    except OverflowError:
-        return _one_by_one(segmentations, widths, heights)
-    if total:
-        low, high = float(coords.min()), float(coords.max())
-        if not (
-            math.isfinite(low) and math.isfinite(high)
-            and _INT32_MIN - 1 < low and high < _INT32_MAX + 1
-        ):
-            return _one_by_one(segmentations, widths, heights)
+    coords, part_count, part_length = arrays
+    owner = np.repeat(np.arange(len(segmentations)), part_count)
 
     # Truncation toward zero, as numpy's astype(int32) does
     points = coords.astype(np.int32).reshape(-1, 2)
-    counts = np.asarray(lengths, dtype=np.int64) // 2
+    counts = part_length // 2
     filled = counts > 0  # an empty part draws nothing
     part_start = np.cumsum(counts) - counts
-    part_owner = np.asarray(owner, dtype=np.int64)[filled]
+    part_owner = owner[filled]
     part_start, part_end = part_start[filled], (part_start + counts)[filled]
 
     shapes = [EMPTY_SHAPE] * len(segmentations)
@@ -315,6 +294,49 @@ def polygon_shapes(segmentations, widths, heights):
             cv2.fillPoly(crop, [points[start:end]], 1, cv2.LINE_8, 0, offset)
         shapes[index] = contour_shape(crop)
     return shapes
+
+
+def polygon_arrays(segmentations):
+    """Well-formed COCO polygon segmentations as flat arrays.
+
+    Checks every instance at once, in bulk passes: each is a list of lists
+    of an even number of JSON numbers (not booleans, not strings), finite
+    and within the int32 range.
+
+    Args:
+        segmentations: a list of polygon segmentations
+
+    Returns:
+        ``(coords, part_count, part_length)``: the ``float64`` coordinates of
+        all parts, concatenated; parts per instance; coordinates per part
+        (``int64``). None if any instance is not well-formed, which
+        :func:`polygon_parts` then names
+    """
+    if not _LIST_TYPE.issuperset(map(type, segmentations)):
+        return None
+    parts = list(itertools.chain.from_iterable(segmentations))
+    if not _LIST_TYPE.issuperset(map(type, parts)):
+        return None
+    part_length = np.fromiter(map(len, parts), np.int64, len(parts))
+    if (part_length & 1).any() or not _NUMBER_TYPES.issuperset(
+        map(type, itertools.chain.from_iterable(parts))
+    ):
+        return None
+    try:
+        coords = np.fromiter(itertools.chain.from_iterable(parts),
+                             np.float64, int(part_length.sum()))
+    except OverflowError:
+        return None
+    if coords.size:
+        low, high = float(coords.min()), float(coords.max())
+        if not (
+            math.isfinite(low) and math.isfinite(high)
+            and _INT32_MIN - 1 < low and high < _INT32_MAX + 1
+        ):
+            return None
+    part_count = np.fromiter(map(len, segmentations), np.int64,
+                             len(segmentations))
+    return coords, part_count, part_length
 
 
 _LIST_TYPE = frozenset((list,))

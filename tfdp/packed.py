@@ -14,8 +14,6 @@ by :func:`tfdp.coco.measure_segmentation` itself, so every message and every
 shape is the one the serial code gives.
 """
 
-import itertools
-
 import numpy as np
 
 from tfdp import geometry
@@ -201,8 +199,6 @@ def pack(segmentations, widths, heights, measure_segmentation):
         np.asarray(heights, dtype=np.int64),
         part_count,
         np.asarray(part_length, dtype=np.int64),
-        # Truncation toward zero, as numpy's astype(int32) does; half the
-        # bytes of the floats to ship
         _narrow(coords),
         rle_length,
         np.frombuffer(b"".join(rle), dtype=np.uint8),
@@ -213,29 +209,11 @@ def pack(segmentations, widths, heights, measure_segmentation):
 def _pack_polygons(segmentations, widths, heights):
     # The common chunk, well-formed polygons only, checked and converted in
     # bulk passes rather than instance by instance; None for anything else
-    if not _LIST_TYPE.issuperset(map(type, segmentations)):
+    arrays = geometry.polygon_arrays(segmentations)
+    if arrays is None:
         return None
-    parts = list(itertools.chain.from_iterable(segmentations))
-    if not _LIST_TYPE.issuperset(map(type, parts)):
-        return None
+    coords, part_count, part_length = arrays
     n = len(segmentations)
-    part_count = np.fromiter(map(len, segmentations), np.int64, n)
-    part_length = np.fromiter(map(len, parts), np.int64, len(parts))
-    if not part_count.all() or (part_length & 1).any():
-        return None
-    total = int(part_length.sum())
-    if not _NUMBER_TYPES.issuperset(
-        map(type, itertools.chain.from_iterable(parts))
-    ):
-        return None
-    try:
-        coords = np.fromiter(
-            itertools.chain.from_iterable(parts), np.float64, total
-        )
-    except OverflowError:
-        return None
-    if not _coords_in_range(coords):
-        return None
     return PackedSegmentations(
         np.full(n, POLYGON, dtype=np.uint8),
         np.asarray(widths, dtype=np.int64),
@@ -247,9 +225,6 @@ def _pack_polygons(segmentations, widths, heights):
         np.zeros(0, dtype=np.uint8),
         {},
     )
-
-
-_LIST_TYPE = frozenset((list,))
 
 
 def _narrow(coords):

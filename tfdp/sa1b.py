@@ -18,7 +18,6 @@ is the sum of its own masks' scores, in file order.
 import collections
 import glob
 import math
-import numbers
 import os
 import re
 
@@ -26,8 +25,8 @@ import numpy as np
 
 from tfdp import geometry, jsonio, scoring
 from tfdp.coco import (
-    MAX_IMAGE_SIDE,
     check_segmentation,
+    image_size,
     ineligible_reason,
     measure_segmentation,
 )
@@ -266,21 +265,10 @@ def _read_record(path):
         raise _BadFile("no \"annotations\" list")
     if not _is_id(image.get("image_id")):
         raise _BadFile("image has no integer or string image_id")
-    for key in ("width", "height"):
-        value = image.get(key)
-        if (
-            not isinstance(value, numbers.Real)
-            or isinstance(value, bool)
-            or not math.isfinite(value)
-            or value != int(value)
-            or value < 1
-        ):
-            raise _BadFile(
-                "image %s %s is not a positive integer"
-                % (key, jsonio.brief(value))
-            )
-        if value > MAX_IMAGE_SIDE:
-            raise _BadFile("image %s %s is too large" % (key, value))
+    try:
+        width, height = image_size(image)
+    except geometry.GeometryError as e:
+        raise _BadFile("image %s" % e) from None
     name = image.get("file_name")
     if not isinstance(name, str) or not name or _CONTROL.search(name):
         # the kept list has one name per line
@@ -288,7 +276,7 @@ def _read_record(path):
             "image file_name %s is not a file name (a non-empty string "
             "without line breaks)" % jsonio.brief(name)
         )
-    image = dict(image, width=int(image["width"]), height=int(image["height"]))
+    image = dict(image, width=width, height=height)
     return image, annotations
 
 

@@ -27,6 +27,8 @@ import numbers
 import os
 import re
 
+from tfdp.errors import TFDPError
+
 #: The environment variable naming a Dask scheduler to attach to
 SCHEDULER_ENV = "TFDP_SCHEDULER"
 
@@ -185,8 +187,6 @@ def make_engine(name, workers=None, scheduler=None, threads=1):
         return LocalEngine(threads=threads)
     if name == "cluster":
         if not cluster_installed():
-            from tfdp.errors import TFDPError
-
             raise TFDPError(CLUSTER_INSTALL)
         from tfdp.engine.cluster import ClusterEngine
 

@@ -324,13 +324,12 @@ def _hide_main_script():
     # need nothing of it: with its file and module name hidden, a worker
     # imports nothing.
     main = sys.modules.get("__main__")
-    saved = {}
-    for name in ("__file__", "__spec__"):
-        if getattr(main, name, None) is not None:
-            saved[name] = getattr(main, name)
-            setattr(main, name, None)
+    saved = {name: getattr(main, name) for name in ("__file__", "__spec__")
+             if getattr(main, name, None) is not None}
     if "__file__" in saved:
         del main.__file__
+    if "__spec__" in saved:
+        main.__spec__ = None
     return saved
 
 

@@ -480,7 +480,10 @@ def apply_tfdp(
         samples, label_field, method, run_key, skip_invalid, overwrite,
         num_workers, scheduler,
     )
-    validate_prune_args(None, keep_ratio, prune_ratio, keep, None, tag, seed)
+    # the samples scored are the samples pruned: a number to keep beyond
+    # them fails now, not after scoring
+    validate_prune_args(None if keep is None else len(samples), keep_ratio,
+                        prune_ratio, keep, None, tag, seed)
     dataset = samples._root_dataset
     old = run_config(dataset, run_key) if (
         run_key in dataset.list_runs() and _is_tfdp_run(dataset, run_key)
