@@ -68,13 +68,14 @@ COMMAND = (
 # hook: packing, shipping, measuring and returning the shapes
 MEASURE = (
     "import resource, sys, time\n"
-    "from tfdp import coco\n"
+    "from tfdp import coco, inputs\n"
     "from tfdp.measuring import Runner\n"
     "def cpu():\n"
     "    usage = resource.getrusage(resource.RUSAGE_SELF)\n"
     "    return usage.ru_utime + usage.ru_stime\n"
     "if __name__ == '__main__':\n"
-    "    data = coco.load_json(sys.argv[1])\n"
+    "    # read as the command reads it\n"
+    "    _, data = inputs.input_format([sys.argv[1]])\n"
     "    hook = [0.0, 0.0]\n"
     "    start = time.perf_counter()\n"
     "    with Runner(workers=int(sys.argv[2])) as runner:\n"

@@ -39,14 +39,15 @@ print(imported - start, loaded - imported, measured - loaded)
 def describe(path):
     """What the file holds: images, their largest size, annotations, and
     the eligible polygons measured with the pixels of their boxes."""
-    from tfdp import coco, geometry
+    from tfdp import coco, geometry, packed
 
     data = coco.load_json(path)
     jobs = []
 
     def count(batch, progress=None):
         jobs.extend(batch)
-        return [geometry.EMPTY_SHAPE] * len(batch)
+        return packed.MeasuredChunk.from_shapes(
+            [geometry.EMPTY_SHAPE] * len(batch))
 
     coco.measure(data, measure_jobs=count)
     images = data["images"]

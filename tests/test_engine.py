@@ -395,8 +395,10 @@ def test_packed_coordinates_travel_in_the_narrowest_type():
                             coco.measure_segmentation)
         assert chunk.coords.dtype == dtype
         assert chunk.coords[0] == int(segmentation[0][0])  # truncated
-        assert packed.measure_packed(chunk).shapes() == [
-            coco.measure_segmentation(segmentation, width, height)]
+        measured = packed.measure_packed(chunk)
+        assert (measured.perimeter[0], measured.area[0],
+                measured.pixels[0]) == coco.measure_segmentation(
+                    segmentation, width, height)
 
 
 def test_a_relative_folder_on_workers_started_elsewhere(

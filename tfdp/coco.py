@@ -18,7 +18,7 @@ import threading
 
 import numpy as np
 
-from tfdp import geometry, jsonio
+from tfdp import geometry, jsonio, packed
 from tfdp.errors import InvalidDataError, OutputExistsError, Problem, TFDPError
 from tfdp.scoring import ShapeTable
 
@@ -204,8 +204,8 @@ def measure(
             list them in :attr:`CocoShapes.invalid`) rather than raise
         progress (None): a callable ``progress(done, total)``
         measure_jobs (None): ``measure_jobs(jobs, progress)`` measures the
-            eligible annotations where an engine runs them and returns one
-            Shape or GeometryError per job (see
+            eligible annotations where an engine runs them and returns a
+            :class:`tfdp.packed.MeasuredChunk` of the jobs (see
             :meth:`tfdp.measuring.Runner.measure_coco_jobs`); by default, in
             this process
 
@@ -294,24 +294,20 @@ def measure(
                      image[2], ann["segmentation"], bbox[2] * bbox[3]))
     del seen_ids
 
-    shapes = (measure_jobs or _measure_jobs)(jobs, progress)
-    ids, image_index, category, perimeter, area, pixels = (
-        [], [], [], [], [], []
-    )
-    for job, shape in zip(jobs, shapes):
-        if type(shape) is not geometry.Shape:
-            position = job[0]
-            ann = data["annotations"][position]
-            ann_problems.append(_annotation_problem(ann, position, shape))
-            skipped.append(position)
-            continue
-        ids.append(job[3])
-        image_index.append(job[1])
-        category.append(job[2])
-        perimeter.append(shape.perimeter)
-        area.append(shape.area)
-        pixels.append(shape.pixels)
-    del jobs, shapes
+    measured = (measure_jobs or _measure_jobs)(jobs, progress)
+    for i in sorted(measured.errors):
+        position = jobs[i][0]
+        ann_problems.append(_annotation_problem(
+            data["annotations"][position], position, measured.errors[i]))
+        skipped.append(position)
+    measured_ok = np.ones(len(jobs), dtype=bool)
+    measured_ok[list(measured.errors)] = False
+    ids = [job[3] for job in jobs]
+    if measured.errors:
+        ids = [i for i, ok in zip(ids, measured_ok.tolist()) if ok]
+    image_index = np.fromiter((job[1] for job in jobs), np.int64, len(jobs))
+    category = np.fromiter((job[2] for job in jobs), np.int64, len(jobs))
+    del jobs
 
     skipped.sort()
     ann_problems.sort(key=_problem_position)
@@ -329,11 +325,11 @@ def measure(
 
     table = ShapeTable(
         ids,
-        image_index,
-        np.asarray(category, dtype=np.int64),
-        perimeter,
-        area,
-        pixels,
+        image_index[measured_ok],
+        category[measured_ok],
+        measured.perimeter[measured_ok],
+        measured.area[measured_ok],
+        measured.pixels[measured_ok],
     )
     warnings = _repeated_id_warnings(
         data["annotations"], repeated_positions, set(skipped)
@@ -788,7 +784,7 @@ def _measure_jobs(jobs, progress=None):
             report()
         if not total:
             report()
-        return shapes
+        return packed.MeasuredChunk.from_shapes(shapes)
 
     small = _complement(large, total)
     queue = collections.deque(
@@ -827,7 +823,7 @@ def _measure_jobs(jobs, progress=None):
     if errors:
         raise errors[0]
     report()
-    return shapes
+    return packed.MeasuredChunk.from_shapes(shapes)
 
 
 def _complement(indices, total):

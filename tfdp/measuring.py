@@ -136,11 +136,10 @@ class Runner(object):
                 runner's own by default
 
         Returns:
-            one :class:`tfdp.geometry.Shape` or
-            :class:`tfdp.geometry.GeometryError` per job, in order
+            a :class:`tfdp.packed.MeasuredChunk` of the jobs, in order
         """
         if not jobs:
-            return []
+            return packed.MeasuredChunk.from_shapes([])
         areas = [job[7] for job in jobs]
         total_area = float(sum(areas))
         seconds = (
@@ -155,10 +154,7 @@ class Runner(object):
             weights=[b - a for a, b in bounds],
             progress=progress or self.progress,
         )
-        shapes = []
-        for chunk in engine.results(handles):
-            shapes.extend(chunk.shapes())
-        return shapes
+        return packed.MeasuredChunk.concatenate(engine.results(handles))
 
 
 def _pack_jobs(jobs):

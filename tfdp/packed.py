@@ -100,20 +100,56 @@ class MeasuredChunk(object):
     def __len__(self):
         return len(self.perimeter)
 
-    def shapes(self):
-        """One :class:`tfdp.geometry.Shape` or
-        :class:`tfdp.geometry.GeometryError` per instance."""
-        out = [
-            geometry.Shape(p, a, n)
-            for p, a, n in zip(
-                self.perimeter.tolist(),
-                self.area.tolist(),
-                self.pixels.tolist(),
-            )
-        ]
-        for position, message in self.errors.items():
-            out[position] = geometry.GeometryError(message)
-        return out
+    @classmethod
+    def concatenate(cls, chunks):
+        """The chunks' shapes as one, in order.
+
+        Args:
+            chunks: an iterable of :class:`MeasuredChunk`
+
+        Returns:
+            a :class:`MeasuredChunk`
+        """
+        perimeter, area, pixels, errors = [], [], [], {}
+        offset = 0
+        for chunk in chunks:
+            perimeter.append(chunk.perimeter)
+            area.append(chunk.area)
+            pixels.append(chunk.pixels)
+            for position, message in chunk.errors.items():
+                errors[offset + position] = message
+            offset += len(chunk)
+        if not perimeter:
+            return cls.from_shapes([])
+        return cls(
+            np.concatenate(perimeter),
+            np.concatenate(area),
+            np.concatenate(pixels),
+            errors,
+        )
+
+    @classmethod
+    def from_shapes(cls, shapes):
+        """Shapes measured one by one, as arrays.
+
+        Args:
+            shapes: a list of :class:`tfdp.geometry.Shape` or
+                :class:`tfdp.geometry.GeometryError`
+
+        Returns:
+            a :class:`MeasuredChunk`
+        """
+        n = len(shapes)
+        perimeter = np.zeros(n, dtype=np.float64)
+        area = np.zeros(n, dtype=np.float64)
+        pixels = np.zeros(n, dtype=np.int64)
+        errors = {}
+        for i, shape in enumerate(shapes):
+            if isinstance(shape, geometry.GeometryError):
+                errors[i] = str(shape)
+            else:
+                perimeter[i], area[i], pixels[i] = shape
+        return cls(perimeter, area, pixels, errors)
 
 
 def pack(segmentations, widths, heights, measure_segmentation):
