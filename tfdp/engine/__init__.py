@@ -8,8 +8,8 @@ formats never know which one runs them:
   stay where they were computed (in this process, or on a Dask worker);
 - :meth:`Engine.apply` runs a function on each result where it lives, with
   per-task arguments, and returns new handles;
-- :meth:`Engine.results` brings results to this process one at a time, in
-  task order, so that a large table streams through it in parts.
+- :meth:`Engine.results` brings results to this process a few at a time,
+  in task order, so that a large table streams through it in parts.
 
 Engines, chosen by name with :func:`make_engine`:
 
@@ -75,7 +75,8 @@ class Engine(object):
         raise NotImplementedError
 
     def results(self, handles):
-        """Yields the results of handles, in order, one at a time."""
+        """Yields the results of handles, in order, fetching a few at a
+        time."""
         raise NotImplementedError
 
     def close(self):

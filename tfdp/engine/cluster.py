@@ -41,6 +41,11 @@ except ImportError:  # older distributed
 #: Seconds to wait for a scheduler to answer
 CONNECT_TIMEOUT = 20
 
+#: Results brought to this process in one request (each request is a round
+#: trip through the scheduler; a hundred of them took 0.4 s after the
+#: COCO train2017-sized measuring)
+RESULTS_PER_REQUEST = 16
+
 
 #: glibc's mallopt parameter, and the size from which blocks are mapped
 _M_MMAP_THRESHOLD = -3
@@ -297,10 +302,17 @@ class ClusterEngine(Engine):
         ]
 
     def results(self, handles):
-        for future in handles:
+        handles = list(handles)
+        for start in range(0, len(handles), RESULTS_PER_REQUEST):
+            batch = handles[start : start + RESULTS_PER_REQUEST]
             with _cluster_errors_named():
-                result = future.result()
-            yield result
+                try:
+                    values = self.client.gather(batch)
+                except Exception:
+                    # gather raises whichever error it meets first
+                    _raise_first_error(batch)
+                    raise
+            yield from values
 
     def close(self):
         client, cluster = self.client, self.cluster
