@@ -58,6 +58,11 @@ MAX_CHUNK_BOX_PIXELS = 200_000_000
 #: Tasks per worker to aim for, so that the last tasks finish together
 TASKS_PER_WORKER = 8
 
+#: Measured chunks fetched from a cluster at once: each fetch is a round
+#: trip, and a hundred of them one by one took 0.4 s after the COCO
+#: train2017-sized measuring (a chunk's shapes are 20 bytes per instance)
+RESULTS_PER_REQUEST = 16
+
 
 class Runner(object):
     """Holds the engine of one run (see the module's documentation).
@@ -154,7 +159,8 @@ class Runner(object):
             weights=[b - a for a, b in bounds],
             progress=progress or self.progress,
         )
-        return packed.MeasuredChunk.concatenate(engine.results(handles))
+        return packed.MeasuredChunk.concatenate(
+            engine.results(handles, batch=RESULTS_PER_REQUEST))
 
 
 def _pack_jobs(jobs):

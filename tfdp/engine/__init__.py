@@ -8,8 +8,8 @@ formats never know which one runs them:
   stay where they were computed (in this process, or on a Dask worker);
 - :meth:`Engine.apply` runs a function on each result where it lives, with
   per-task arguments, and returns new handles;
-- :meth:`Engine.results` brings results to this process a few at a time,
-  in task order, so that a large table streams through it in parts.
+- :meth:`Engine.results` brings results to this process in task order, one
+  or a few at a time, so that a large table streams through it in parts.
 
 Engines, chosen by name with :func:`make_engine`:
 
@@ -75,8 +75,13 @@ class Engine(object):
         raise NotImplementedError
 
     def results(self, handles):
-        """Yields the results of handles, in order, fetching a few at a
-        time."""
+        """Yields the results of handles, in order.
+
+        Args:
+            handles: handles from :meth:`map` or :meth:`apply`
+            batch (1): how many results to fetch at once: more saves round
+                trips to a cluster, and holds them all in this process
+        """
         raise NotImplementedError
 
     def close(self):

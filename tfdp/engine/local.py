@@ -64,7 +64,7 @@ class LocalEngine(Engine):
             arguments = [()] * len(handles)
         return [function(r, *a) for r, a in zip(handles, arguments)]
 
-    def results(self, handles):
+    def results(self, handles, batch=1):
         return iter(handles)
 
 
