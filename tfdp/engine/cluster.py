@@ -42,7 +42,6 @@ except ImportError:  # older distributed
 CONNECT_TIMEOUT = 20
 
 
-
 #: glibc's mallopt parameter, and the size from which blocks are mapped
 _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD = 64 * 2**20
@@ -198,7 +197,11 @@ class ClusterEngine(Engine):
                     {
                         "distributed.nanny.pre-spawn-environ": (
                             _local_worker_environment()
-                        )
+                        ),
+                        # the statistical profiler samples every worker's
+                        # stacks 100 times a second, holding the GIL that
+                        # the measuring needs
+                        "distributed.worker.profile.enabled": False,
                     }
                 )
                 # for the cluster's lifetime: nannies also start workers
