@@ -2,7 +2,8 @@
 today's threaded path, and the driver's memory on 1M SA-1B-style masks.
 
 Each row runs in its own process. ``--workers 1`` is one process and one
-thread, the baseline of every speed-up.
+thread, the baseline of every speed-up. Rows 1 and 2 run three times with
+each number of workers, alternated, and show medians.
 
 1. SA-1B-style folders of hi-res masks (TACO's real masks, images up to
    4000x3000, 300 and 1,000 files of 100 masks): ``tfdp score`` whole
@@ -47,6 +48,9 @@ from common import DATA, HERE, ROOT, python, require_data, run_process
 OUT = os.path.join(ROOT, "out")
 #: Runs of each TACO command, alternated
 TACO_RUNS = 5
+#: Runs of each speed-up row with 1 and with 2 workers, alternated: single
+#: runs on this machine vary by 10 % and more
+SPEEDUP_RUNS = 3
 
 TACO = require_data(DATA + "/taco-unofficial/annotations_unofficial.json")
 VOC = require_data(DATA + "/voc2012-instances/instances_train.json")
@@ -220,20 +224,24 @@ def main():
     # cluster is a fixed cost, so two sizes
     for name, files in (("sa1b-taco-30k", 300), ("sa1b-taco-100k", 1000)):
         folder = make_folder(name, files, 100)
-        times, cpus = {}, {}
-        for workers in (1, 2):
-            print("SA-1B-style hi-res folder, %d files, --workers %d ..."
-                  % (files, workers), flush=True)
-            out = os.path.join(OUT, "%s-scores-%d.csv" % (name, workers))
-            times[workers], cpus[workers], _ = timed_output(
-                tfdp("score", folder, "-o", out, "--overwrite",
-                     "--workers", workers))
-        same = filecmp.cmp(os.path.join(OUT, "%s-scores-1.csv" % name),
-                           os.path.join(OUT, "%s-scores-2.csv" % name),
-                           shallow=False)
+        times, cpus = {1: [], 2: []}, {1: [], 2: []}
+        for run in range(SPEEDUP_RUNS):
+            for workers in (1, 2):
+                print("SA-1B-style hi-res folder, %d files, --workers %d, "
+                      "run %d ..." % (files, workers, run + 1), flush=True)
+                out = os.path.join(OUT, "%s-scores-%d.csv" % (name, workers))
+                seconds, cpu, _ = timed_output(
+                    tfdp("score", folder, "-o", out, "--overwrite",
+                         "--workers", workers))
+                times[workers].append(seconds)
+                cpus[workers].append(cpu)
+            same = filecmp.cmp(
+                os.path.join(OUT, "%s-scores-1.csv" % name),
+                os.path.join(OUT, "%s-scores-2.csv" % name), shallow=False)
+            assert same, "the outputs of --workers 1 and 2 differ"
         rows.append(("SA-1B-style hi-res folder (%d files, %dk TACO masks), "
-                     "whole `tfdp score`" % (files, files // 10), times[1],
-                     times[2], same, cpus))
+                     "whole `tfdp score`" % (files, files // 10), times,
+                     same, cpus))
         loads.append(load())
 
     # 2. COCO train2017-sized file
@@ -243,24 +251,26 @@ def main():
             print("building %s ..." % big, flush=True)
             run_process(python(os.path.join(HERE, "make_coco_scale.py"),
                                big))
-        measure, hook, cpus, hook_cpu = {}, {}, {}, {}
-        for workers in (1, 2):
-            print("COCO train2017 size, measuring, --workers %d ..."
-                  % workers, flush=True)
-            _, cpus[workers], text = timed_output(
-                python("-c", MEASURE, big, str(workers)))
-            measure[workers] = value("MEASURE_S", text)
-            hook[workers] = value("HOOK_S", text)
-            hook_cpu[workers] = (
-                value("HOOK_DRIVER_CPU_S", text),
-                [float(w) for w in
-                 text.split("WORKERS_CPU_S")[1].split()])
+        measure, hook = {1: [], 2: []}, {1: [], 2: []}
+        cpus, hook_cpu = {1: [], 2: []}, {1: [], 2: []}
+        for run in range(SPEEDUP_RUNS):
+            for workers in (1, 2):
+                print("COCO train2017 size, measuring, --workers %d, run %d "
+                      "..." % (workers, run + 1), flush=True)
+                _, cpu, text = timed_output(
+                    python("-c", MEASURE, big, str(workers)))
+                cpus[workers].append(cpu)
+                measure[workers].append(value("MEASURE_S", text))
+                hook[workers].append(value("HOOK_S", text))
+                hook_cpu[workers].append((
+                    value("HOOK_DRIVER_CPU_S", text),
+                    [float(w) for w in
+                     text.split("WORKERS_CPU_S")[1].split()]))
         rows.append(("COCO train2017 size (859k polygons), measuring: "
-                     "pack, ship, measure, return", hook[1], hook[2], None,
-                     None))
+                     "pack, ship, measure, return", hook, None, None))
         rows.append(("COCO train2017 size, `coco.measure` (validation "
                      "included; CPU: the whole process, loading included)",
-                     measure[1], measure[2], None, cpus))
+                     measure, None, cpus))
         loads.append(load())
 
     # 3. TACO: the default against today's threaded path, five runs each,
@@ -312,13 +322,22 @@ def main():
     print("load average (1 min) during the runs: %s on %d cores"
           % (", ".join("%.1f" % x for x in loads), os.cpu_count()))
     print()
-    print("| run | --workers 1 (s) | --workers 2 (s) | speed-up | "
+    print("Medians of %d runs each, alternated; the speed-up is the ratio "
+          "of the medians, with the range of the runs' own ratios (run k "
+          "with 1 worker over run k with 2)" % SPEEDUP_RUNS)
+    print()
+    print("| run | --workers 1 (s) | --workers 2 (s) | speed-up (range) | "
           "CPU s, 1 / 2 workers | identical outputs |")
     print("|---|---:|---:|---:|---:|---|")
-    for name, one, two, same, cpus in rows:
-        print("| %s | %.1f | %.1f | %.2fx | %s | %s |"
-              % (name, one, two, one / two,
-                 "%.1f / %.1f" % (cpus[1], cpus[2]) if cpus else "",
+    for name, times, same, cpus in rows:
+        ratios = [a / b for a, b in zip(times[1], times[2])]
+        print("| %s | %.1f | %.1f | %.2fx (%.2f-%.2f) | %s | %s |"
+              % (name, statistics.median(times[1]),
+                 statistics.median(times[2]), speed_up(times),
+                 min(ratios), max(ratios),
+                 "%.1f / %.1f" % (statistics.median(cpus[1]),
+                                  statistics.median(cpus[2]))
+                 if cpus else "",
                  "" if same is None else same))
     print()
     print("TACO hi-res file, whole `tfdp prune --keep-ratio 0.7`, median "
@@ -341,11 +360,13 @@ def main():
           "%.2f s and %.2f s" % tuple(cluster))
     if not args.skip_coco:
         print()
-        print("COCO train2017 size, measuring: CPU of the process %.1f s "
-              "with --workers 1; with --workers 2, the driver's %.1f s and "
-              "its workers' %s s (the workers' start included)"
-              % (hook_cpu[1][0], hook_cpu[2][0],
-                 " and ".join("%.1f" % w for w in hook_cpu[2][1])))
+        for k in range(SPEEDUP_RUNS):
+            print("COCO train2017 size, measuring, run %d: CPU of the "
+                  "process %.1f s with --workers 1; with --workers 2, the "
+                  "driver's %.1f s and its workers' %s s (the workers' "
+                  "start included)"
+                  % (k + 1, hook_cpu[1][k][0], hook_cpu[2][k][0],
+                     " and ".join("%.1f" % w for w in hook_cpu[2][k][1])))
     print()
     print("driver peak memory, 1M masks over 250k masks: %.2fx "
           "(goal: flat)" % (scale[1][5] / scale[0][5]))
@@ -357,10 +378,15 @@ def main():
           % (statistics.median(alone), ", ".join("%.2f" % x for x in alone),
              statistics.median(together),
              ", ".join("%.2f" % x for x in together), ceiling))
-    for name, one, two, _, _ in rows:
+    for name, times, _, _ in rows:
         print("speed-up %s: %.2fx (goal: at least 1.7x; %.0f %% of the "
-              "machine's ceiling)" % (name, one / two,
-                                     100 * one / two / ceiling))
+              "machine's ceiling)" % (name, speed_up(times),
+                                     100 * speed_up(times) / ceiling))
+
+
+def speed_up(times):
+    """The ratio of the median times with 1 and 2 workers."""
+    return statistics.median(times[1]) / statistics.median(times[2])
 
 
 if __name__ == "__main__":
