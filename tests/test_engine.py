@@ -414,3 +414,50 @@ def test_a_relative_folder_on_workers_started_elsewhere(
                "--workers", "1") == 0
     assert (tmp_path / "loopback.csv").read_bytes() == (
         tmp_path / "serial.csv").read_bytes()
+
+
+def test_an_instance_that_fails_where_it_is_measured_is_named_and_skipped():
+    """A crop too large to rasterise fails where the instance is measured
+    (in this process, or in a task): with skip_invalid it is listed and
+    left out, and the instances around it keep their own ids and shapes;
+    without, the error names it."""
+    side = 2**16  # a crop of 2^32 pixels: over geometry.MAX_CROP_PIXELS
+
+    def square(x0, x1):
+        return [[x0, x0, x1, x0, x1, x1, x0, x1]]
+
+    data = {
+        "images": [
+            {"id": 1, "width": side, "height": side, "file_name": "a.jpg"},
+            {"id": 2, "width": 100, "height": 100, "file_name": "b.jpg"},
+        ],
+        "categories": [{"id": 1, "name": "thing"}],
+        "annotations": [
+            {"id": 10, "image_id": 2, "category_id": 1, "iscrowd": 0,
+             "segmentation": square(10, 30), "bbox": [10, 10, 20, 20]},
+            {"id": 11, "image_id": 1, "category_id": 1, "iscrowd": 0,
+             "segmentation": square(0, side - 1),
+             "bbox": [0, 0, side - 1, side - 1]},
+            {"id": 12, "image_id": 2, "category_id": 1, "iscrowd": 0,
+             "segmentation": square(20, 61), "bbox": [20, 20, 41, 41]},
+        ],
+    }
+    expected = [coco.measure_segmentation(square(10, 30), 100, 100),
+                coco.measure_segmentation(square(20, 61), 100, 100)]
+    with Runner(workers=1) as runner:
+        for hook in (None, runner.measure_coco_jobs):
+            shapes = coco.measure(data, skip_invalid=True, measure_jobs=hook)
+            table = shapes.table
+            assert table.instance_ids == [10, 12]
+            assert list(zip(table.perimeter, table.area, table.pixels)) \
+                == [tuple(shape) for shape in expected]
+            assert table.image_index.tolist() == [1, 1]
+            assert shapes.skipped_annotations == [1]
+            [problem] = shapes.invalid
+            assert (problem.id, problem.image_id) == (11, 1)
+            assert "more than can be rasterised" in problem.message
+
+            with pytest.raises(coco.InvalidDataError) as raised:
+                coco.measure(data, measure_jobs=hook)
+            assert "annotation 11" in str(raised.value)
+            assert "more than can be rasterised" in str(raised.value)
