@@ -144,7 +144,7 @@ class Runner(object):
             a :class:`tfdp.packed.MeasuredChunk` of the jobs, in order
         """
         if not jobs:
-            return packed.MeasuredChunk.from_shapes([])
+            return packed.MeasuredChunk.zeros(0)
         areas = [job[7] for job in jobs]
         total_area = float(sum(areas))
         seconds = (

@@ -120,7 +120,7 @@ class MeasuredChunk(object):
                 errors[offset + position] = message
             offset += len(chunk)
         if not perimeter:
-            return cls.from_shapes([])
+            return cls.zeros(0)
         return cls(
             np.concatenate(perimeter),
             np.concatenate(area),
@@ -139,17 +139,30 @@ class MeasuredChunk(object):
         Returns:
             a :class:`MeasuredChunk`
         """
-        n = len(shapes)
-        perimeter = np.zeros(n, dtype=np.float64)
-        area = np.zeros(n, dtype=np.float64)
-        pixels = np.zeros(n, dtype=np.int64)
-        errors = {}
+        chunk = cls.zeros(len(shapes))
         for i, shape in enumerate(shapes):
             if isinstance(shape, geometry.GeometryError):
-                errors[i] = str(shape)
+                chunk.errors[i] = str(shape)
             else:
-                perimeter[i], area[i], pixels[i] = shape
-        return cls(perimeter, area, pixels, errors)
+                chunk.perimeter[i], chunk.area[i], chunk.pixels[i] = shape
+        return chunk
+
+    @classmethod
+    def zeros(cls, n):
+        """A chunk of ``n`` instances to fill in: every shape 0, no error.
+
+        Args:
+            n: the number of instances
+
+        Returns:
+            a :class:`MeasuredChunk`
+        """
+        return cls(
+            np.zeros(n, dtype=np.float64),
+            np.zeros(n, dtype=np.float64),
+            np.zeros(n, dtype=np.int64),
+            {},
+        )
 
 
 def pack(segmentations, widths, heights, measure_segmentation):
@@ -345,10 +358,10 @@ def measure_packed(packed):
         a :class:`MeasuredChunk`
     """
     n = len(packed)
-    perimeter = np.zeros(n, dtype=np.float64)
-    area = np.zeros(n, dtype=np.float64)
-    pixels = np.zeros(n, dtype=np.int64)
-    errors = {}
+    measured = MeasuredChunk.zeros(n)
+    perimeter, area, pixels, errors = (
+        measured.perimeter, measured.area, measured.pixels, measured.errors
+    )
 
     points = packed.coords.astype(np.int32, copy=False)
     part_ends = np.cumsum(packed.part_length)
@@ -397,4 +410,4 @@ def measure_packed(packed):
                 continue
         perimeter[i], area[i], pixels[i] = shape
 
-    return MeasuredChunk(perimeter, area, pixels, errors)
+    return measured
