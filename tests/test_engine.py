@@ -372,6 +372,62 @@ def test_a_signal_shuts_the_local_cluster_down(tmp_path, when, signum,
     assert left == []
 
 
+@pytest.mark.parametrize("closing", ["Client", "LocalCluster"])
+def test_ctrl_c_while_the_local_cluster_closes(tmp_path, closing):
+    """SIGINT while the local cluster is being closed, after measuring:
+    the close finishes first, then the command says it was interrupted,
+    with no log of Dask's and no process left."""
+    psutil = pytest.importorskip("psutil")
+    script = tmp_path / "interrupt_close.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "import distributed\n"
+        "close = distributed.%s.close\n"
+        "sent = []\n"
+        "def interrupted_close(self, *args, **kwargs):\n"
+        "    if not sent:  # once, as a terminal sends it\n"
+        "        sent.append(os.killpg(0, signal.SIGINT))\n"
+        "    return close(self, *args, **kwargs)\n"
+        "distributed.%s.close = interrupted_close\n"
+        "from tfdp.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n" % (closing, closing)
+    )
+    out = tmp_path / "pruned.json"
+    process = subprocess.Popen(
+        [sys.executable, str(script), "prune", COCO_SAMPLE, "-o", str(out),
+         "--keep-ratio", "0.5", "--workers", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        _, err = process.communicate(timeout=120)
+        time.sleep(0.5)
+        left = _group(psutil, process.pid)
+    finally:
+        for leftover in _group(psutil, process.pid):
+            leftover.kill()
+    assert process.returncode == 130, err
+    assert err.strip() == "tfdp: interrupted; nothing was written"
+    assert not out.exists()
+    assert left == []
+
+
+def test_a_local_cluster_leaves_the_callers_dask_config_as_it_was():
+    import dask
+    import distributed  # noqa: F401 (its defaults join dask's config)
+
+    keys = ("distributed.worker.profile.enabled",
+            "distributed.nanny.pre-spawn-environ")
+    before = {key: dask.config.get(key) for key in keys}
+    with make_engine("cluster", workers=2) as engine:
+        assert dask.config.get(keys[0]) is False
+        assert engine.client.run(
+            lambda: dask.config.get("distributed.worker.profile.enabled")
+        ) == {address: False for address in engine.client.nthreads()}
+    assert {key: dask.config.get(key) for key in keys} == before
+
+
 def _group(psutil, group):
     # live processes of a process group (zombies are gone already)
     found = []

@@ -20,6 +20,7 @@ import multiprocessing.resource_tracker
 import os
 import signal
 import sys
+import threading
 
 import dask
 from distributed import (
@@ -185,6 +186,7 @@ class ClusterEngine(Engine):
     def __init__(self, workers, scheduler=None):
         self.cluster = None
         self.client = None
+        self._config = None
         self._log_levels = _silence_dask_logs()
         self._main_script = None
         try:
@@ -193,7 +195,9 @@ class ClusterEngine(Engine):
                     scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False
                 )
             else:
-                dask.config.set(
+                # for the cluster's lifetime only: the caller's own
+                # configuration is back once it is closed
+                self._config = dask.config.set(
                     {
                         "distributed.nanny.pre-spawn-environ": (
                             _local_worker_environment()
@@ -317,15 +321,52 @@ class ClusterEngine(Engine):
         client, cluster = self.client, self.cluster
         self.client = self.cluster = None
         try:
-            if client is not None:
-                client.close()
-            if cluster is not None:
-                cluster.close()
+            # a close cut short would leave Dask to finish it at exit,
+            # logging as it goes: Ctrl-C waits for the end of the close
+            with signals_deferred():
+                if client is not None:
+                    client.close()
+                if cluster is not None:
+                    cluster.close()
         finally:
             levels, self._log_levels = self._log_levels, []
             _restore_levels(levels)
             saved, self._main_script = self._main_script, None
             _restore_main_script(saved)
+            config, self._config = self._config, None
+            if config is not None:
+                config.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def signals_deferred(signums=(signal.SIGINT, signal.SIGTERM)):
+    """Holds signals back until the block ends, then delivers the first
+    that arrived to its own handler.
+
+    Only the main thread receives signals in Python; elsewhere the block
+    runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+
+    def hold(signum, frame):
+        received.append(signum)
+
+    # a handler set outside Python (None) stays as it is
+    previous = {
+        signum: signal.signal(signum, hold)
+        for signum in signums
+        if signal.getsignal(signum) is not None
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def _hide_main_script():
