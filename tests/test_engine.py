@@ -359,12 +359,11 @@ def test_a_signal_shuts_the_local_cluster_down(tmp_path, when, signum,
             time.sleep(1.0)
         assert process.poll() is None, "the run ended before Ctrl-C"
         os.killpg(process.pid, signum)
-        _, err = process.communicate(timeout=60)
-        time.sleep(0.5)
-        left = _group(psutil, process.pid)
-    finally:
+    except BaseException:
         for leftover in _group(psutil, process.pid):
             leftover.kill()
+        raise
+    err, left = _ended(psutil, process)
     assert process.returncode == status
     assert err.strip().splitlines()[-1] == "tfdp: %s; nothing was written" % said
     assert "Traceback" not in err and "distributed" not in err
@@ -400,13 +399,7 @@ def test_ctrl_c_while_the_local_cluster_closes(tmp_path, closing):
         start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    try:
-        _, err = process.communicate(timeout=120)
-        time.sleep(0.5)
-        left = _group(psutil, process.pid)
-    finally:
-        for leftover in _group(psutil, process.pid):
-            leftover.kill()
+    err, left = _ended(psutil, process)
     assert process.returncode == 130, err
     assert err.strip() == "tfdp: interrupted; nothing was written"
     assert not out.exists()
@@ -426,6 +419,18 @@ def test_a_local_cluster_leaves_the_callers_dask_config_as_it_was():
             lambda: dask.config.get("distributed.worker.profile.enabled")
         ) == {address: False for address in engine.client.nthreads()}
     assert {key: dask.config.get(key) for key in keys} == before
+
+
+def _ended(psutil, process, timeout=120):
+    # the command's stderr once it ended, and the processes of its group
+    # still alive half a second later (killed then)
+    try:
+        _, err = process.communicate(timeout=timeout)
+        time.sleep(0.5)
+        return err, _group(psutil, process.pid)
+    finally:
+        for leftover in _group(psutil, process.pid):
+            leftover.kill()
 
 
 def _group(psutil, group):

@@ -7,18 +7,16 @@ alike.
 """
 
 import collections
-import contextlib
 import io
 import json
 import math
 import os
-import signal
 import tempfile
 import threading
 
 import numpy as np
 
-from tfdp import geometry, jsonio, packed
+from tfdp import geometry, jsonio, packed, signals
 from tfdp.errors import InvalidDataError, OutputExistsError, Problem, TFDPError
 from tfdp.scoring import ShapeTable
 
@@ -1017,7 +1015,7 @@ def write_paths_atomic(outputs, overwrite=False, hint=None, written=None):
     try:
         for path, write_path in outputs:
             folder = os.path.dirname(os.path.abspath(path))
-            with _signals_held():
+            with signals.held():
                 fd, tmp = tempfile.mkstemp(
                     dir=folder,
                     prefix="." + os.path.basename(path) + ".",
@@ -1030,14 +1028,14 @@ def write_paths_atomic(outputs, overwrite=False, hint=None, written=None):
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
             write_path(tmp)
-        with _signals_held():
+        with signals.held():
             _commit(outputs, temps, overwrite, hint, written)
     except OSError as e:
         raise TFDPError(
             "cannot write %s: %s" % (e.filename or "output", e.strerror)
         ) from None
     finally:
-        with _signals_held():
+        with signals.held():
             for tmp in temps:
                 if os.path.lexists(tmp):
                     os.unlink(tmp)
@@ -1065,31 +1063,6 @@ def _commit(outputs, temps, overwrite, hint, written):
     finally:
         if written is not None:
             written.extend(placed)
-
-
-@contextlib.contextmanager
-def _signals_held():
-    # Python runs signal handlers between bytecodes: a handler that raises
-    # in the middle of a loop of renames would leave some done and some
-    # not. Hold the signals, then deliver them.
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-    previous = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        handler = signal.getsignal(signum)
-        if handler is None:  # installed outside Python: leave it
-            continue
-        previous[signum] = handler
-        signal.signal(signum, lambda s, frame: received.append(s))
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if received:
-            signal.raise_signal(received[0])
 
 
 def write_path_atomic(path, write_path, overwrite=False, hint=None):

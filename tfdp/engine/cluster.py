@@ -20,7 +20,6 @@ import multiprocessing.resource_tracker
 import os
 import signal
 import sys
-import threading
 
 import dask
 from distributed import (
@@ -31,6 +30,7 @@ from distributed import (
 )
 from distributed.client import FutureCancelledError
 
+from tfdp import signals
 from tfdp.engine import Engine
 from tfdp.errors import TFDPError
 
@@ -323,7 +323,7 @@ class ClusterEngine(Engine):
         try:
             # a close cut short would leave Dask to finish it at exit,
             # logging as it goes: Ctrl-C waits for the end of the close
-            with signals_deferred():
+            with signals.held():
                 if client is not None:
                     client.close()
                 if cluster is not None:
@@ -336,37 +336,6 @@ class ClusterEngine(Engine):
             config, self._config = self._config, None
             if config is not None:
                 config.__exit__(None, None, None)
-
-
-@contextlib.contextmanager
-def signals_deferred(signums=(signal.SIGINT, signal.SIGTERM)):
-    """Holds signals back until the block ends, then delivers the first
-    that arrived to its own handler.
-
-    Only the main thread receives signals in Python; elsewhere the block
-    runs as it is.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-
-    def hold(signum, frame):
-        received.append(signum)
-
-    # a handler set outside Python (None) stays as it is
-    previous = {
-        signum: signal.signal(signum, hold)
-        for signum in signums
-        if signal.getsignal(signum) is not None
-    }
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if received:
-            signal.raise_signal(received[0])
 
 
 def _hide_main_script():
