@@ -102,6 +102,23 @@ def _schedule(page):
     page.get_by_role("button", name="Schedule", exact=True).click()
 
 
+def _step_left(page):
+    # One step of the slider with the keyboard. The App mounts the slider
+    # anew when the panel renders, and a key pressed meanwhile reaches no
+    # slider: press again while its value has not moved.
+    label = page.locator(".MuiSlider-valueLabelLabel").first
+    before = label.inner_text().strip()
+    for _ in range(3):
+        page.get_by_role("slider").focus()
+        page.keyboard.press("ArrowLeft")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if label.inner_text().strip() != before:
+                return
+            page.wait_for_timeout(100)
+    raise AssertionError("the slider did not move from %s" % before)
+
+
 def _summary(page, text):
     page.locator("p", has_text=text).first.wait_for()
 
@@ -339,9 +356,7 @@ def _forms_follow_the_run_on_screen(page, dataset):
 def _panel_after_deletion(page, dataset):
     # the panel's run is gone: the next move of the slider says so and
     # shows tfdp, without a traceback
-    slider = page.get_by_role("slider")
-    slider.focus()
-    page.keyboard.press("ArrowLeft")
+    _step_left(page)
     page.get_by_text("Run 'tfdp2' was deleted; showing run 'tfdp'",
                      exact=True).wait_for()
     _summary(page, "cb-scs: keeps 90 of 128 images (70.3%)")
@@ -350,9 +365,7 @@ def _panel_after_deletion(page, dataset):
     page.wait_for_timeout(2000)
 
     # apply another ratio from the panel: the grid shows the kept samples
-    slider = page.get_by_role("slider")
-    slider.focus()
-    page.keyboard.press("ArrowLeft")
+    _step_left(page)
     _summary(page, "cb-scs: keeps 83 of 128 images (64.8%)")
     page.get_by_role("button", name="Apply pruning").click()
     page.get_by_text("83 samples", exact=True).wait_for()
