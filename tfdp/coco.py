@@ -300,9 +300,7 @@ def measure(
         skipped.append(position)
     measured_ok = np.ones(len(jobs), dtype=bool)
     measured_ok[list(measured.errors)] = False
-    ids = [job[3] for job in jobs]
-    if measured.errors:
-        ids = [i for i, ok in zip(ids, measured_ok.tolist()) if ok]
+    ids = [job[3] for job, ok in zip(jobs, measured_ok.tolist()) if ok]
     image_index = np.fromiter((job[1] for job in jobs), np.int64, len(jobs))
     category = np.fromiter((job[2] for job in jobs), np.int64, len(jobs))
     del jobs

@@ -74,7 +74,7 @@ class Engine(object):
         """
         raise NotImplementedError
 
-    def results(self, handles):
+    def results(self, handles, batch=1):
         """Yields the results of handles, in order.
 
         Args:
