@@ -206,10 +206,10 @@ def polygon_shape(parts, width, height):
 def polygon_shapes(segmentations, widths, heights):
     """Measures many instances given as COCO polygons, in bulk.
 
-    The same as ``polygon_shape(polygon_parts(s), w, h)`` for each instance
-    (the same crops, fills and contours), with the checks, the conversion
-    to pixels and the crop bounds done once for all of them: the Python
-    work per instance that remains is the OpenCV calls.
+    The same as ``polygon_shape(polygon_parts(s), w, h)`` for each
+    instance: checked and converted in bulk passes
+    (:func:`polygon_arrays`), then measured by
+    :func:`polygon_array_shapes`.
 
     Args:
         segmentations: a list of polygon segmentations (lists of flat
@@ -225,17 +225,40 @@ def polygon_shapes(segmentations, widths, heights):
     if arrays is None:  # anything unusual: one by one, for the exact message
         return _one_by_one(segmentations, widths, heights)
     coords, part_count, part_length = arrays
-    owner = np.repeat(np.arange(len(segmentations)), part_count)
-
     # Truncation toward zero, as numpy's astype(int32) does
-    points = coords.astype(np.int32).reshape(-1, 2)
-    counts = part_length // 2
+    return polygon_array_shapes(coords.astype(np.int32), part_count,
+                                part_length, widths, heights)
+
+
+def polygon_array_shapes(coords, part_count, part_length, widths, heights):
+    """Measures many instances given as the flat arrays of their polygons.
+
+    The same as :func:`polygon_shape` for each instance (the same crops,
+    fills and contours), with the crop bounds computed for all instances at
+    once and large crops sharing one buffer: the Python work per instance
+    that remains is the OpenCV calls.
+
+    Args:
+        coords: the integer coordinates of all parts, concatenated, already
+            truncated toward zero (``int16`` or ``int32``)
+        part_count: parts per instance (0 for an instance with none)
+        part_length: coordinates per part, empty parts included
+        widths: their images' widths
+        heights: their images' heights
+
+    Returns:
+        a list with, per instance, a :class:`Shape` or the
+        :class:`GeometryError` that says why it cannot be measured
+    """
+    n = len(part_count)
+    shapes = [EMPTY_SHAPE] * n
+    points = coords.astype(np.int32, copy=False).reshape(-1, 2)
+    owner = np.repeat(np.arange(n), part_count)
+    counts = np.asarray(part_length, dtype=np.int64) // 2
     filled = counts > 0  # an empty part draws nothing
     part_start = np.cumsum(counts) - counts
     part_owner = owner[filled]
     part_start, part_end = part_start[filled], (part_start + counts)[filled]
-
-    shapes = [EMPTY_SHAPE] * len(segmentations)
     if not part_start.size:
         return shapes
     # The points of an instance's filled parts are consecutive: its bounds

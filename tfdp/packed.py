@@ -363,33 +363,22 @@ def measure_packed(packed):
         measured.perimeter, measured.area, measured.pixels, measured.errors
     )
 
-    points = packed.coords.astype(np.int32, copy=False)
-    part_ends = np.cumsum(packed.part_length)
-    rle_ends = np.cumsum(packed.rle_length)
-    next_part = 0
-    rle_end = 0
     kinds = packed.kind.tolist()
     widths = packed.width.tolist()
     heights = packed.height.tolist()
-    part_counts = packed.part_count.tolist()
+    # every instance but the polygons has no part: measured as empty here,
+    # then below as what it is
+    polygon_shapes = geometry.polygon_array_shapes(
+        packed.coords, packed.part_count, packed.part_length, widths, heights
+    )
+    rle_ends = np.cumsum(packed.rle_length)
+    rle_end = 0
     for i in range(n):
         kind = kinds[i]
         if kind == POLYGON:
-            count = part_counts[i]
-            parts = []
-            start = int(part_ends[next_part - 1]) if next_part else 0
-            for end in part_ends[next_part : next_part + count].tolist():
-                if end > start:  # an empty part draws nothing
-                    parts.append(points[start:end].reshape(-1, 2))
-                start = end
-            next_part += count
-            try:
-                shape = geometry.polygon_shape(parts, widths[i], heights[i])
-            except geometry.GeometryError as e:
-                errors[i] = str(e)
-                continue
-            except MemoryError:
-                errors[i] = TOO_LARGE
+            shape = polygon_shapes[i]
+            if isinstance(shape, geometry.GeometryError):
+                errors[i] = str(shape)
                 continue
         elif kind == RLE:
             rle_start, rle_end = rle_end, int(rle_ends[i])
