@@ -436,3 +436,47 @@ def test_without_dask_or_pyarrow_the_command_says_what_to_install(
     # the default stays in this process, whatever the size of the input
     runner = tfdp.measuring.Runner()
     assert runner._choose(3600.0, 10.0) == ("local", 1)
+
+
+def test_csv_text_is_what_the_csv_module_writes(tmp_path):
+    # numbers and nulls are formatted in bulk: the bytes must be the csv
+    # module's, whatever the value (repr switches to an exponent below
+    # 1e-4 and from 1e16, where orjson does not)
+    import struct
+
+    from tfdp import score_tables
+
+    rng = np.random.default_rng(7)
+    special = [0.0, -0.0, 1e-4, 9.99999e-5, 1e16, 9999999999999998.0,
+               5e-324, 1.7976931348623157e308, float("inf"),
+               float("-inf"), float("nan"), 0.1, 123.0]
+    powers = [s * f * 10.0**e for e in range(-30, 30)
+              for s in (1, -1) for f in (1.0, 1.2345678901234567)]
+    bits = [struct.unpack("d", rng.bytes(8))[0] for _ in range(5000)]
+    floats = np.array(special + powers + bits)
+    n = len(floats)
+    ids = list(range(n))
+    cases = [
+        (False, ids),  # int ids
+        (False, [None if i % 3 else i for i in ids]),  # some without class
+        (True, ids),  # with the file names
+        (False, [str(i) if i % 2 else i for i in ids]),  # string ids
+        (False, [",\"x\"" if i == 5 else i for i in ids]),  # quoted
+    ]
+    for with_file, case in cases:
+        names = score_tables.columns_of(with_file)
+        part = {name: floats for name in score_tables.FLOAT_COLUMNS}
+        part.update(file=["f.json"] * n, image_id=case,
+                    annotation_id=np.arange(n), category_id=case)
+        ours = tmp_path / "ours.csv"
+        with open(ours, "w", newline="") as f:
+            assert score_tables._write_csv(f, [part, part], names) == 2 * n
+        expected = tmp_path / "expected.csv"
+        with open(expected, "w", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(names)
+            for _ in range(2):
+                writer.writerows(zip(*[
+                    part[k].tolist() if isinstance(part[k], np.ndarray)
+                    else part[k] for k in names]))
+        assert ours.read_bytes() == expected.read_bytes()
