@@ -258,33 +258,46 @@ def test_random_polygons_equal_the_full_canvas():
 
 
 def test_polygons_in_bulk_equal_one_by_one():
-    # the bulk path gives each instance exactly what polygon_shape gives,
-    # and falls back to it, with the same message, on a malformed one
+    # the bulk path (packed chunks: crop bounds in bulk, large crops in one
+    # buffer) gives each instance exactly what polygon_shape gives, and
+    # falls back to it, with the same message, on a malformed one
+    from tfdp import coco, packed
+
     rng = np.random.default_rng(11)
     segmentations, widths, heights = [], [], []
-    for _ in range(400):
+    for i in range(400):
+        side = 300 if i % 4 == 0 else 25  # crops over SCRATCH_MIN_PIXELS
         parts = []
         for _ in range(rng.integers(0, 4)):
             n = int(rng.integers(0, 7))
-            parts.append(rng.uniform(-8, 30, 2 * n).round(1).tolist())
+            parts.append(
+                rng.uniform(-8, side + 5, 2 * n).round(1).tolist())
         segmentations.append(parts)
-        widths.append(int(rng.integers(1, 25)))
-        heights.append(int(rng.integers(1, 25)))
+        widths.append(int(rng.integers(1, side)))
+        heights.append(int(rng.integers(1, side)))
 
     def one_by_one(segs):
         out = []
         for seg, w, h in zip(segs, widths, heights):
             try:
-                out.append(geometry.polygon_shape(
-                    geometry.polygon_parts(seg), w, h))
+                out.append(tuple(geometry.polygon_shape(
+                    geometry.polygon_parts(seg), w, h)))
             except geometry.GeometryError as e:
                 out.append(str(e))
         return out
 
     def bulk(segs):
-        return [s if isinstance(s, geometry.Shape) else str(s)
-                for s in geometry.polygon_shapes(segs, widths, heights)]
+        chunk = packed.measure_packed(packed.pack(
+            segs, widths, heights, coco.measure_segmentation))
+        return [
+            chunk.errors[i] if i in chunk.errors else
+            (chunk.perimeter[i], chunk.area[i], chunk.pixels[i])
+            for i in range(len(segs))
+        ]
 
+    large = [w * h for w, h in zip(widths, heights)
+             if w * h >= geometry.SCRATCH_MIN_PIXELS]
+    assert len(large) > 10
     assert bulk(segmentations) == one_by_one(segmentations)
     broken = list(segmentations)
     broken[7] = [[1, 2, "3", 4]]

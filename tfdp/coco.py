@@ -12,11 +12,10 @@ import json
 import math
 import os
 import tempfile
-import threading
 
 import numpy as np
 
-from tfdp import geometry, jsonio, packed, signals
+from tfdp import geometry, jsonio, signals
 from tfdp.errors import InvalidDataError, OutputExistsError, Problem, TFDPError
 from tfdp.scoring import ShapeTable
 
@@ -292,7 +291,13 @@ def measure(
                      image[2], ann["segmentation"], bbox[2] * bbox[3]))
     del seen_ids
 
-    measured = (measure_jobs or _measure_jobs)(jobs, progress)
+    if measure_jobs is None:
+        from tfdp.measuring import Runner
+
+        with Runner(local_cluster=False) as runner:
+            measured = runner.measure_coco_jobs(jobs, progress)
+    else:
+        measured = measure_jobs(jobs, progress)
     for i in sorted(measured.errors):
         position = jobs[i][0]
         ann_problems.append(_annotation_problem(
@@ -722,110 +727,6 @@ def _rle_runs(segmentation, width, height):
     if "counts" not in segmentation:
         raise geometry.GeometryError("RLE has no counts")
     return geometry.rle_counts(segmentation["counts"], height, width)
-
-
-#: Annotations measured between two progress reports
-CHUNK_SIZE = 256
-
-#: Box area (pixels) from which an instance is measured on the worker
-#: thread: OpenCV releases the GIL, and on such crops its work outweighs the
-#: per-instance Python work, which holds it
-THREAD_MIN_AREA = 250_000
-
-#: Large instances per task of the worker thread
-THREAD_CHUNK_SIZE = 16
-
-
-def _measure_jobs(jobs, progress=None):
-    # Large instances go to a worker thread while this thread measures the
-    # small ones, then helps with what is left; results keep the job order
-    total = len(jobs)
-    shapes = [None] * total
-    done = [0, 0]  # by this thread, by the worker
-
-    def run(indices, counter=0):
-        polygons = [i for i in indices if type(jobs[i][6]) is list]
-        if polygons:
-            measured = geometry.polygon_shapes(
-                [jobs[i][6] for i in polygons],
-                [jobs[i][4] for i in polygons],
-                [jobs[i][5] for i in polygons],
-            )
-            for i, shape in zip(polygons, measured):
-                shapes[i] = shape
-        for i in indices:
-            job = jobs[i]
-            if type(job[6]) is list:
-                continue
-            try:
-                shapes[i] = measure_segmentation(job[6], job[4], job[5])
-            except geometry.GeometryError as e:
-                shapes[i] = e
-            except MemoryError:
-                shapes[i] = geometry.GeometryError(
-                    "mask too large to rasterise"
-                )
-        done[counter] += len(indices)
-
-    def report():
-        if progress is not None:
-            progress(min(done[0] + done[1], total), total)
-
-    large = []
-    if (os.cpu_count() or 1) > 1:
-        large = [i for i, job in enumerate(jobs) if job[7] >= THREAD_MIN_AREA]
-    if len(large) < 2 * THREAD_CHUNK_SIZE:
-        for start in range(0, total, CHUNK_SIZE):
-            run(range(start, min(start + CHUNK_SIZE, total)))
-            report()
-        if not total:
-            report()
-        return packed.MeasuredChunk.from_shapes(shapes)
-
-    small = _complement(large, total)
-    queue = collections.deque(
-        large[i : i + THREAD_CHUNK_SIZE]
-        for i in range(0, len(large), THREAD_CHUNK_SIZE)
-    )
-    errors = []
-
-    def work():
-        try:
-            while queue:
-                try:
-                    chunk = queue.popleft()
-                except IndexError:
-                    break
-                run(chunk, 1)
-        except BaseException as e:  # raised again by this thread
-            errors.append(e)
-
-    worker = threading.Thread(target=work, name="tfdp-measure", daemon=True)
-    worker.start()
-    try:
-        for start in range(0, len(small), CHUNK_SIZE):
-            run(small[start : start + CHUNK_SIZE])
-            report()
-        while queue:
-            try:
-                chunk = queue.popleft()
-            except IndexError:
-                break
-            run(chunk)
-            report()
-    finally:
-        queue.clear()  # on an interrupt, the worker stops after its chunk
-        worker.join()
-    if errors:
-        raise errors[0]
-    report()
-    return packed.MeasuredChunk.from_shapes(shapes)
-
-
-def _complement(indices, total):
-    mask = np.ones(total, dtype=bool)
-    mask[np.asarray(indices, dtype=np.int64)] = False
-    return np.flatnonzero(mask).tolist()
 
 
 # ---------------------------------------------------------------------------

@@ -203,33 +203,6 @@ def polygon_shape(parts, width, height):
     return contour_shape(crop)
 
 
-def polygon_shapes(segmentations, widths, heights):
-    """Measures many instances given as COCO polygons, in bulk.
-
-    The same as ``polygon_shape(polygon_parts(s), w, h)`` for each
-    instance: checked and converted in bulk passes
-    (:func:`polygon_arrays`), then measured by
-    :func:`polygon_array_shapes`.
-
-    Args:
-        segmentations: a list of polygon segmentations (lists of flat
-            coordinate lists)
-        widths: their images' widths
-        heights: their images' heights
-
-    Returns:
-        a list with, per instance, a :class:`Shape` or the
-        :class:`GeometryError` that says why it cannot be measured
-    """
-    arrays = polygon_arrays(segmentations)
-    if arrays is None:  # anything unusual: one by one, for the exact message
-        return _one_by_one(segmentations, widths, heights)
-    coords, part_count, part_length = arrays
-    # Truncation toward zero, as numpy's astype(int32) does
-    return polygon_array_shapes(coords.astype(np.int32), part_count,
-                                part_length, widths, heights)
-
-
 def polygon_array_shapes(coords, part_count, part_length, widths, heights):
     """Measures many instances given as the flat arrays of their polygons.
 
@@ -368,20 +341,6 @@ _LIST_TYPE = frozenset((list,))
 #: the larger size, which gets its own
 SCRATCH_MIN_PIXELS = 1 << 14
 SCRATCH_MAX_PIXELS = 1 << 26
-
-
-def _one_by_one(segmentations, widths, heights):
-    shapes = []
-    for segmentation, width, height in zip(segmentations, widths, heights):
-        try:
-            shapes.append(
-                polygon_shape(polygon_parts(segmentation), width, height)
-            )
-        except GeometryError as e:
-            shapes.append(e)
-        except MemoryError:
-            shapes.append(GeometryError("mask too large to rasterise"))
-    return shapes
 
 
 def rle_counts(counts, height, width):

@@ -15,7 +15,8 @@ sees how much there is to measure:
   stay in this process, on a few threads when the objects are large
   (:data:`THREADS_MIN_MEAN_AREA`), where OpenCV's work outweighs the
   Python work that holds the GIL, and on one thread otherwise. Dask is not
-  imported then.
+  imported then. :func:`tfdp.coco.measure` always measures so by default
+  (``local_cluster=False``).
 """
 
 import math
@@ -72,12 +73,16 @@ class Runner(object):
             when the work pays for them)
         scheduler (None): a Dask scheduler address
         progress (None): a callable ``progress(done, total)``
+        local_cluster (True): whether the default may start a local
+            cluster; when False, it always measures in this process
     """
 
-    def __init__(self, workers=None, scheduler=None, progress=None):
+    def __init__(self, workers=None, scheduler=None, progress=None,
+                 local_cluster=True):
         self.workers = workers
         self.scheduler = scheduler
         self.progress = progress
+        self.local_cluster = local_cluster
         self.engine = None
 
     def engine_for(self, seconds, mean_box_area=0.0):
@@ -110,8 +115,8 @@ class Runner(object):
         if self.scheduler or self.workers:
             return "cluster", 1
         cores = default_workers()
-        if (cores > 1 and seconds >= CLUSTER_MIN_SECONDS
-                and cluster_installed()):
+        if (self.local_cluster and cores > 1
+                and seconds >= CLUSTER_MIN_SECONDS and cluster_installed()):
             return "cluster", 1
         if mean_box_area >= THREADS_MIN_MEAN_AREA:
             return "local", min(MAX_THREADS, cores)
