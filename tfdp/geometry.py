@@ -323,19 +323,24 @@ def polygon_arrays(segmentations):
                              np.float64, int(part_length.sum()))
     except OverflowError:
         return None
-    if coords.size:
-        low, high = float(coords.min()), float(coords.max())
-        if not (
-            math.isfinite(low) and math.isfinite(high)
-            and _INT32_MIN - 1 < low and high < _INT32_MAX + 1
-        ):
-            return None
+    if not coords_in_range(coords):
+        return None
     part_count = np.fromiter(map(len, segmentations), np.int64,
                              len(segmentations))
     return coords, part_count, part_length
 
 
 _LIST_TYPE = frozenset((list,))
+
+
+def coords_in_range(coords):
+    """Whether ``float64`` coordinates are all finite and truncate toward
+    zero into the int32 range (True when there are none)."""
+    if not coords.size:
+        return True
+    low, high = float(coords.min()), float(coords.max())
+    # NaN fails both comparisons; infinities are out of range
+    return _INT32_MIN - 1 < low and high < _INT32_MAX + 1
 
 #: Crops from this size (pixels) share a buffer within one bulk call, up to
 #: the larger size, which gets its own

@@ -28,9 +28,6 @@ DONE = 2
 #: serial path words it
 TOO_LARGE = "mask too large to rasterise"
 
-_INT32_LOW = -(2.0**31) - 1
-_INT32_HIGH = 2.0**31
-
 
 class PackedSegmentations(object):
     """Segmentations of a chunk of instances, as flat arrays.
@@ -234,7 +231,7 @@ def pack(segmentations, widths, heights, measure_segmentation):
         )
 
     coords = _numeric_coords(flat)
-    if coords is None or not _coords_in_range(coords):
+    if coords is None or not geometry.coords_in_range(coords):
         # a part has non-numeric, nested, non-finite or out-of-range
         # coordinates: measure the polygons one by one to say which
         return _repack_polygons(
@@ -307,14 +304,6 @@ def _numeric_coords(flat):
     except (TypeError, ValueError, OverflowError):
         return None
     return coords if coords.ndim == 1 else None
-
-
-def _coords_in_range(coords):
-    if coords.size == 0:
-        return True
-    low, high = float(coords.min()), float(coords.max())
-    # NaN fails both comparisons
-    return low > _INT32_LOW and high < _INT32_HIGH
 
 
 def _repack_polygons(
