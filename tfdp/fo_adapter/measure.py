@@ -18,6 +18,7 @@ import fiftyone.core.view as fov
 from tfdp import coco, geometry, scoring
 from tfdp.errors import InvalidDataError, Problem, TFDPError
 from tfdp.fo_adapter.fields import collection_name, label_list_path
+from tfdp.measuring import RESULTS_PER_REQUEST
 
 #: Samples read per batch: one batch of masks is in memory at a time
 BATCH_SIZE = 1000
@@ -272,7 +273,9 @@ def _measure_on_cluster(engine, samples, path, sample_ids, progress):
     handles = engine.map(
         measure_task, tasks, weights=weights, progress=progress
     )
-    return list(engine.results(handles))
+    # every shard's result is kept: fetching several per request costs no
+    # memory and saves round trips
+    return list(engine.results(handles, batch=RESULTS_PER_REQUEST))
 
 
 def database_uri():
