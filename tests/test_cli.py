@@ -12,6 +12,7 @@ from pycocotools.coco import COCO
 import naive
 from conftest import COCO_SAMPLE, LVIS, REAL_FILES, TACO
 from tfdp.cli import main
+from tfdp.errors import TFDPError
 
 CATEGORIES = [{"id": 1, "name": "thing"}, {"id": 2, "name": "other"}]
 
@@ -808,6 +809,46 @@ def test_an_output_appearing_meanwhile_undoes_the_others(tmp_path):
     assert written == []
     assert os.listdir(tmp_path) == ["c"]
     assert (tmp_path / "c").read_text() == "someone else's"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="Linux /proc")
+@pytest.mark.parametrize("command", ["score", "prune"])
+def test_an_unwritable_output_is_named_as_given(tmp_path, capsys, command):
+    # /proc takes no new file, even from root: the message names the
+    # output the user gave, not the temporary file beside it
+    out = "/proc/tfdp-out.json"
+    argv = ["--keep-ratio", "0.5"] if command == "prune" else []
+    assert run(command, COCO_SAMPLE, "-o", out, *argv) == 1
+    err = capsys.readouterr().err
+    assert err == "tfdp: error: cannot write %s: No such file or directory\n" \
+        % out
+
+
+def test_a_failed_write_or_rename_names_the_output(tmp_path, monkeypatch):
+    from tfdp import coco
+
+    def no_space(tmp):
+        raise OSError(28, "No space left on device", tmp)
+
+    write_a = coco.file_writer(lambda f: f.write(b"a"))
+    outputs = [(str(tmp_path / "a"), write_a), (str(tmp_path / "b"), no_space)]
+    with pytest.raises(TFDPError) as e:
+        coco.write_paths_atomic(outputs)
+    assert str(e.value) == "cannot write %s: No space left on device" % (
+        tmp_path / "b")
+    assert os.listdir(tmp_path) == []
+
+    def cross_device(src, dst):
+        raise OSError(18, "Invalid cross-device link", src, None, dst)
+
+    monkeypatch.setattr(os, "link", cross_device)
+    write_b = coco.file_writer(lambda f: f.write(b"b"))
+    outputs[1] = (str(tmp_path / "b"), write_b)
+    with pytest.raises(TFDPError) as e:
+        coco.write_paths_atomic(outputs)
+    assert str(e.value) == "cannot write %s: Invalid cross-device link" % (
+        tmp_path / "a")
+    assert os.listdir(tmp_path) == []
 
 
 def test_image_size_as_an_integral_float(tmp_path, capsys):

@@ -911,8 +911,12 @@ def write_paths_atomic(outputs, overwrite=False, hint=None, written=None):
     for path, _ in outputs:
         check_writable(path, overwrite=overwrite, hint=hint)
     temps = []
+    # the output being written or placed: an error names it, never the
+    # temporary file that the user did not ask for
+    current = [None]
     try:
         for path, write_path in outputs:
+            current[0] = path
             folder = os.path.dirname(os.path.abspath(path))
             with signals.held():
                 fd, tmp = tempfile.mkstemp(
@@ -928,10 +932,11 @@ def write_paths_atomic(outputs, overwrite=False, hint=None, written=None):
             os.chmod(tmp, 0o666 & ~umask)
             write_path(tmp)
         with signals.held():
-            _commit(outputs, temps, overwrite, hint, written)
+            _commit(outputs, temps, overwrite, hint, written, current)
     except OSError as e:
         raise TFDPError(
-            "cannot write %s: %s" % (e.filename or "output", e.strerror)
+            "cannot write %s: %s"
+            % (current[0] or e.filename or "output", e.strerror or e)
         ) from None
     finally:
         with signals.held():
@@ -940,10 +945,11 @@ def write_paths_atomic(outputs, overwrite=False, hint=None, written=None):
                     os.unlink(tmp)
 
 
-def _commit(outputs, temps, overwrite, hint, written):
+def _commit(outputs, temps, overwrite, hint, written, current):
     placed = []
     try:
         for (path, _), tmp in zip(outputs, temps):
+            current[0] = path
             if overwrite:
                 os.replace(tmp, path)
             else:
