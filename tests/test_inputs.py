@@ -480,3 +480,103 @@ def test_csv_text_is_what_the_csv_module_writes(tmp_path):
                     part[k].tolist() if isinstance(part[k], np.ndarray)
                     else part[k] for k in names]))
         assert ours.read_bytes() == expected.read_bytes()
+
+
+def _not_utf8_path(folder, name):
+    # a file name made of bytes, as Linux allows: Python holds its byte
+    # 0xe9 as the lone surrogate U+DCE9 (surrogateescape)
+    path = os.fsdecode(os.path.join(os.fsencode(str(folder)), name))
+    try:
+        open(path, "w").close()
+    except OSError:
+        pytest.skip("the file system refuses names that are not UTF-8")
+    os.remove(path)
+    return path
+
+
+def test_a_file_name_that_is_not_utf8(tmp_path, capsys):
+    # the test's capture, like PYTHONIOENCODING=utf-8, refuses lone
+    # surrogates: what the command prints names the file as caf\xe9.json
+    data = json.load(open(COCO_SAMPLE))
+    (a, _, _), (b, _, _) = split_coco(data, 2)
+    cafe = _not_utf8_path(tmp_path, b"caf\xe9.json")
+    shown = os.path.join(str(tmp_path), "caf\\xe9.json")
+    with open(cafe, "w") as f:
+        json.dump(a, f)
+    other = str(tmp_path / "b.json")
+    (tmp_path / "b.json").write_text(json.dumps(b))
+
+    assert run("score", cafe, "-o", tmp_path / "one.csv") == 0
+    assert run("prune", cafe, "-o", tmp_path / "one.json", "--keep",
+               "10") == 0
+    assert "wrote %s" % (tmp_path / "one.json") in capsys.readouterr().out
+
+    # the CSV's file column holds the name's bytes, losslessly
+    assert run("score", cafe, other, "-o", tmp_path / "two.csv") == 0
+    assert "wrote 929 eligible annotations" in capsys.readouterr().out
+    with open(tmp_path / "two.csv", encoding="utf-8",
+              errors="surrogateescape", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {row["file"] for row in rows} == {cafe, other}
+    assert os.fsencode(cafe) in (tmp_path / "two.csv").read_bytes()
+
+    # Parquet's strings cannot hold it: refused before anything is read
+    if score_tables_parquet():
+        assert run("score", cafe, other, "-o", tmp_path / "two.parquet") == 1
+        err = capsys.readouterr().err
+        assert ("two.parquet: the input file name %s is not UTF-8 text"
+                % shown) in err and "Traceback" not in err
+        assert not (tmp_path / "two.parquet").exists()
+
+    # pruned copies keep the input's name; the report reads back to it
+    out = tmp_path / "pruned"
+    assert run("prune", cafe, other, "-o", out, "--keep-ratio", "0.5",
+               "--report", tmp_path / "report.json") == 0
+    printed = capsys.readouterr().out
+    assert "wrote %s" % os.path.join(str(out), "caf\\xe9.json") in printed
+    assert sorted(os.listdir(out)) == ["b.json", os.path.basename(cafe)]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["input"] == [cafe, other]
+    assert report["output"][0] == os.path.join(str(out),
+                                               os.path.basename(cafe))
+
+    # an error names it too
+    assert run("score", cafe, other, "-o", cafe, "--overwrite") == 1
+    assert "tfdp: error: %s is the input file" % shown in (
+        capsys.readouterr().err)
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_a_folder_file_name_that_is_not_utf8(tmp_path, capsys):
+    folder = _folder(tmp_path, [_record(1, [_mask(1)])])
+    bad = _not_utf8_path(folder, b"bad\xe9.json")
+    with open(bad, "w") as f:
+        f.write('{"image": ')
+    good = _not_utf8_path(folder, b"caf\xe9.json")
+    with open(good, "w") as f:
+        json.dump(_record(2, [_mask(1)]), f)
+    shown = os.path.join(str(folder), "bad\\xe9.json")
+
+    assert run("prune", folder, "-o", tmp_path / "kept.txt", "--keep",
+               "1") == 1
+    err = capsys.readouterr().err
+    assert "image %s: invalid JSON" % shown in err
+    assert not (tmp_path / "kept.txt").exists()
+
+    for command, out in (("score", "s.csv"), ("prune", "kept.txt")):
+        argv = ["--keep", "2", "--report", tmp_path / "r.json"] \
+            if command == "prune" else []
+        assert run(command, folder, "-o", tmp_path / out, "--skip-invalid",
+                   *argv) == 0
+        assert "skipped: image %s: invalid JSON" % shown in (
+            capsys.readouterr().out)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["invalid"][0]["id"] == bad
+    # equal scores keep the input order: caf\xe9.json before sa_0.json
+    assert (tmp_path / "kept.txt").read_text() == "2.jpg\n1.jpg\n"
+
+
+def score_tables_parquet():
+    from tfdp import score_tables
+
+    return score_tables.parquet_installed()

@@ -19,7 +19,12 @@ from tfdp.engine import (
     check_workers,
     cluster_installed,
 )
-from tfdp.errors import InvalidDataError, TFDPError, describe_problem
+from tfdp.errors import (
+    InvalidDataError,
+    TFDPError,
+    describe_problem,
+    printable,
+)
 from tfdp.measuring import Runner
 from tfdp.progress import ProgressBar
 from tfdp.report import format_report
@@ -82,7 +87,13 @@ def main(argv=None):
 
 
 def _say(kind, message):
-    print("tfdp: %s: %s" % (kind, message), file=sys.stderr)
+    _print("tfdp: %s: %s" % (kind, message), file=sys.stderr)
+
+
+def _print(text="", file=None):
+    # paths may be file names that are not UTF-8: never a UnicodeEncodeError
+    # on a strict stream (PYTHONIOENCODING=utf-8, a test's capture)
+    print(printable(text), file=file)
 
 
 def _say_interrupted(outputs, written, what="interrupted"):
@@ -95,7 +106,7 @@ def _say_interrupted(outputs, written, what="interrupted"):
             ", ".join(written),
             ", ".join(p for p in outputs if p not in written),
         )
-    print("tfdp: %s; %s" % (what, message), file=sys.stderr)
+    _print("tfdp: %s; %s" % (what, message), file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -394,6 +405,8 @@ def run_score(args, written):
     if detected[0] == "sa1b":  # nor any file of a folder or glob
         coco.check_outputs(args.outputs, inputs=detected[1],
                            overwrite=args.overwrite, hint=OVERWRITE_HINT)
+    elif len(args.inputs) > 1:  # the table has a file column
+        score_tables.check_file_names(args.output, args.inputs)
     rows = []
     with _runner(args) as runner:
         collection = _open(args, runner, detected)
@@ -409,7 +422,7 @@ def run_score(args, written):
             hint=OVERWRITE_HINT,
             written=written,
         )
-    print(
+    _print(
         "wrote %d eligible annotations of %d images to %s"
         % (rows[0], collection.num_images, args.output)
     )
@@ -418,7 +431,7 @@ def run_score(args, written):
 
 def _print_not_scored(collection):
     if collection.ineligible:
-        print(
+        _print(
             "not scored: "
             + ", ".join(
                 "%d %s" % (n, r)
@@ -426,7 +439,7 @@ def _print_not_scored(collection):
             )
         )
     for problem in collection.invalid:
-        print("skipped: %s" % describe_problem(problem))
+        _print("skipped: %s" % describe_problem(problem))
 
 
 def _folder_mode(args, kind):
@@ -552,13 +565,13 @@ def run_prune(args, written):
 
     for paths, report_path, report in reports_made:
         for path in paths:
-            print("wrote %s" % path)
+            _print("wrote %s" % path)
         if report_path:
-            print("wrote %s" % report_path)
-        print(format_report(report, max_classes=15))
+            _print("wrote %s" % report_path)
+        _print(format_report(report, max_classes=15))
         for problem in collection.invalid:
-            print("skipped: %s" % describe_problem(problem))
-        print()
+            _print("skipped: %s" % describe_problem(problem))
+        _print()
 
 
 def _dump_kept_list(names, f):

@@ -1,5 +1,6 @@
 """Errors raised by tfdp, each with a message fit to show a user as is."""
 
+import re
 from collections import namedtuple
 
 #: One malformed record: ``kind`` is ``"image"``, ``"annotation"`` or
@@ -75,3 +76,30 @@ class OutputExistsError(TFDPError):
         if hint:
             message += "; " + hint
         super().__init__(message)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text):
+    """Text fit to print on any stream, whatever its encoding errors.
+
+    A file name that is not valid UTF-8 reaches Python with each of its
+    undecodable bytes as a lone surrogate (``surrogateescape``), which a
+    strict UTF-8 stream refuses to write. Such a byte shows as ``\\xNN``
+    (``caf\\xe9.json``), any other lone surrogate as ``\\uNNNN``.
+
+    Args:
+        text: a string
+
+    Returns:
+        the string, unchanged when it is valid Unicode text
+    """
+    return _SURROGATE.sub(_escape_surrogate, text)
+
+
+def _escape_surrogate(match):
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:
+        return "\\x%02x" % (code - 0xDC00)
+    return "\\u%04x" % code

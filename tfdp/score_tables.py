@@ -4,7 +4,8 @@ The table arrives in parts (dicts of columns), written one after the other,
 so a table larger than memory streams through: the parts of an SA-1B-style
 folder are built by the workers. ``.parquet`` outputs are written with
 pyarrow (imported only then), anything else as CSV, through the command's
-whole-or-nothing writer.
+whole-or-nothing writer. A CSV's ``file`` column holds any file name (one
+that is not valid UTF-8 as its bytes); Parquet's only UTF-8 text.
 """
 
 import csv
@@ -39,6 +40,38 @@ def parquet_installed():
 def columns_of(with_file):
     """The column names, with ``file`` first or not."""
     return (("file",) if with_file else ()) + COLUMNS
+
+
+def check_file_names(path, files):
+    """Checks that a table can hold its ``file`` column.
+
+    A CSV holds any file name: one that is not valid UTF-8 is written as
+    its bytes. Parquet's strings must be UTF-8 text.
+
+    Args:
+        path: the output
+        files: the input paths, which the ``file`` column names
+
+    Raises:
+        TFDPError: if the output is Parquet and a name is not UTF-8
+    """
+    if not is_parquet(path):
+        return
+    for name in files:
+        if not _is_text(name):
+            raise TFDPError(
+                "%s: the input file name %s is not UTF-8 text, which "
+                "Parquet's strings must be; rename the file or write a .csv "
+                "table" % (path, name)
+            )
+
+
+def _is_text(name):
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def id_type(kinds):
@@ -81,7 +114,9 @@ def table_writer(path, parts, id_types, with_file=False, rows=None):
         if is_parquet(path):
             count = _write_parquet(tmp, parts, names, id_types, path)
         else:
-            with open(tmp, "w", encoding="utf-8", newline="") as f:
+            # a file name that is not UTF-8 is written as its bytes
+            with open(tmp, "w", encoding="utf-8", errors="surrogateescape",
+                      newline="") as f:
                 count = _write_csv(f, parts, names)
         if rows is not None:
             rows.append(count)
@@ -183,6 +218,11 @@ def _write_parquet(tmp, parts, names, id_types, output):
                     values = [None if v is None else str(v) for v in values]
                 try:
                     arrays.append(pa.array(values, type=field.type))
+                except UnicodeEncodeError:
+                    raise TFDPError(
+                        "%s: a %s is not UTF-8 text, which Parquet's strings "
+                        "must be; write a .csv table" % (output, field.name)
+                    ) from None
                 except (OverflowError, pa.ArrowInvalid):
                     raise TFDPError(
                         "%s: a %s is beyond 64 bits, which Parquet's integers "
