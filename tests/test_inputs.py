@@ -580,3 +580,65 @@ def score_tables_parquet():
     from tfdp import score_tables
 
     return score_tables.parquet_installed()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sa1b_repeated_ids_are_warned_once(tmp_path, capsys, workers):
+    # an image is identified by its file, never by its id: repeats are
+    # scored and kept as they are, with one warning each, as COCO's
+    # repeated annotation ids are
+    records = [
+        _record(1, [_mask(1), _mask(2)]),
+        _record(1, [_mask(3), _mask(3), _mask(4), _mask(3)]),
+        _record(2, [_mask(1)]),        # mask id 1 again, in another file
+        _record("2", [_mask(5), _mask(5, bbox=(0, 0, 0.5, 1))]),
+    ]
+    records[1]["image"]["file_name"] = "1b.jpg"
+    records[3]["image"]["file_name"] = "2.jpg"  # the name of image 2
+    folder = _folder(tmp_path, records)
+    path = [str(folder / ("sa_%d.json" % i)) for i in range(4)]
+
+    assert run("score", folder, "-o", tmp_path / "s.csv",
+               "--workers", workers) == 0
+    warnings = [
+        "tfdp: warning: %s: mask ids 3 (in %s) and 5 (in %s) are used more "
+        "than once within one file; every mask is kept and scored, but "
+        "those cannot be told apart by image and id" % (folder, path[1],
+                                                        path[3]),
+        "tfdp: warning: %s: image id 1 (%s and %s) is used by several files; "
+        "every image is kept and scored, identified by its file, but the "
+        "score table cannot tell their rows apart by image id"
+        % (folder, path[0], path[1]),
+        "tfdp: warning: %s: file_name \"2.jpg\" (%s and %s) is used by "
+        "several files; every image is kept and scored, but the kept list "
+        "names image files, so it cannot tell those images apart"
+        % (folder, path[2], path[3]),
+    ]
+    assert capsys.readouterr().err.splitlines() == warnings
+    rows = read_rows(tmp_path / "s.csv")
+    assert [(r["image_id"], r["annotation_id"]) for r in rows] == [
+        ("1", "1"), ("1", "2"), ("1", "3"), ("1", "3"), ("1", "4"),
+        ("1", "3"), ("2", "1"), ("2", "5")]
+
+    assert run("prune", folder, "-o", tmp_path / "kept.txt", "--keep", "4",
+               "--report", tmp_path / "r.json", "--workers", workers) == 0
+    assert capsys.readouterr().err.splitlines() == warnings
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["warnings"] == [w.split(": ", 3)[3] for w in warnings]
+    assert report["images"]["before"] == 4
+    assert report["instances"]["before"] == 8
+
+
+def test_sa1b_many_repeats_are_summarised(tmp_path, capsys):
+    folder = _folder(tmp_path, [_record(i % 3, [_mask(1), _mask(1)])
+                                for i in range(14)])
+    assert run("score", folder, "-o", tmp_path / "s.csv") == 0
+    err = capsys.readouterr().err.replace(str(folder) + os.sep, "")
+    # files in name order: sa_0, sa_1, sa_10, ..., sa_13, sa_2, ...
+    assert "mask ids 1 (in sa_0.json), 1 (in sa_1.json), 1 (in sa_10.json)" \
+        in err
+    assert "1 (in sa_5.json) and 4 more are used more than once" in err
+    assert ("image ids 0 (sa_0.json, sa_12.json, sa_3.json and 2 more), "
+            "1 (sa_1.json, sa_10.json, sa_13.json and 2 more) and 2 "
+            "(sa_11.json, sa_2.json, sa_5.json and 1 more) are used") in err
+    assert "file_names \"0.jpg\" (sa_0.json, sa_12.json" in err

@@ -17,6 +17,7 @@ is the sum of its own masks' scores, in file order.
 
 import collections
 import glob
+import hashlib
 import math
 import os
 import re
@@ -25,6 +26,7 @@ import numpy as np
 
 from tfdp import geometry, jsonio, scoring
 from tfdp.coco import (
+    WARNING_IDS,
     check_segmentation,
     image_size,
     ineligible_reason,
@@ -123,6 +125,9 @@ class FolderChunk(object):
     Attributes:
         image_ids: per image, its ``image.image_id``
         file_names: per image, its ``image.file_name``
+        paths: per image, its file
+        repeated_masks: ``(path, mask id)`` of every mask id used more than
+            once within one file (once per id and file)
         instance_ids: per eligible mask, its ``id``
         image_index: ``int64`` per eligible mask, its image in this chunk
         perimeter: ``float64`` per eligible mask
@@ -135,6 +140,8 @@ class FolderChunk(object):
     def __init__(self):
         self.image_ids = []
         self.file_names = []
+        self.paths = []
+        self.repeated_masks = []
         self.instance_ids = []
         self.image_index = []
         self.perimeter = []
@@ -187,6 +194,8 @@ def measure_files(paths):
         index = len(chunk.image_ids)
         measured = []
         problems = []
+        seen_ids = set()
+        repeated = {}
         for position, ann in enumerate(annotations):
             if not isinstance(ann, dict):
                 problems.append(
@@ -205,10 +214,10 @@ def measure_files(paths):
                     # malformed is malformed, scored or not (as for COCO)
                     check_segmentation(ann.get("segmentation"), width, height)
                     chunk.ineligible[reason] += 1
-                    continue
-                shape = measure_segmentation(
-                    ann["segmentation"], width, height
-                )
+                else:
+                    shape = measure_segmentation(
+                        ann["segmentation"], width, height
+                    )
             except geometry.GeometryError as e:
                 problems.append(
                     Problem(
@@ -219,11 +228,20 @@ def measure_files(paths):
                     )
                 )
                 continue
-            measured.append((ann_id, shape))
+            # well-formed, scored or not: its id counts (as for COCO)
+            key = (type(ann_id), ann_id)
+            if key in seen_ids:
+                repeated.setdefault(key, ann_id)
+            else:
+                seen_ids.add(key)
+            if reason is None:
+                measured.append((ann_id, shape))
 
         chunk.invalid.extend(problems)
         chunk.image_ids.append(image["image_id"])
         chunk.file_names.append(image["file_name"])
+        chunk.paths.append(path)
+        chunk.repeated_masks.extend((path, i) for i in repeated.values())
         for ann_id, shape in measured:
             ids.append(ann_id)
             image_index.append(index)
@@ -290,8 +308,13 @@ def chunk_summary(chunk):
     Returns:
         a dict: ``images``, ``instances``, ``ineligible``, ``invalid``,
         ``si_total`` (the exact SI-SCS sum, see
-        :func:`tfdp.scoring.exact_group_sums`) and ``id_kinds`` (the Python
-        types of its image and mask ids, for the score table's schema)
+        :func:`tfdp.scoring.exact_group_sums`), ``id_kinds`` (the Python
+        types of its image and mask ids, for the score table's schema),
+        ``image_keys`` and ``name_keys`` (a 64-bit digest of each image's
+        id and of its ``file_name``, to find repeats across chunks while
+        the driver holds 8 bytes per image), and ``repeated_masks`` (how
+        many mask ids are used twice within one file, and the first
+        :data:`tfdp.coco.WARNING_IDS` of them as ``(path, id)``)
     """
     (si_total,) = scoring.exact_group_sums(
         chunk.si_scs(), np.zeros(len(chunk.instance_ids), np.int64), 1
@@ -306,7 +329,39 @@ def chunk_summary(chunk):
             {type(i).__name__ for i in chunk.image_ids},
             {type(i).__name__ for i in chunk.instance_ids},
         ),
+        image_keys=_digests(chunk.image_ids),
+        name_keys=_digests(chunk.file_names),
+        repeated_masks=(
+            len(chunk.repeated_masks), chunk.repeated_masks[:WARNING_IDS]
+        ),
     )
+
+
+def _digests(values):
+    # ids are ints or strings (1 and "1" differ); JSON text is valid UTF-8
+    return np.fromiter(
+        (
+            int.from_bytes(
+                hashlib.blake2b(
+                    ("%s:%s" % (type(v).__name__, v)).encode("utf-8"),
+                    digest_size=8,
+                ).digest(),
+                "little",
+            )
+            for v in values
+        ),
+        dtype=np.uint64,
+        count=len(values),
+    )
+
+
+def chunk_image_records(chunk, positions):
+    """``(image_id, file_name, path)`` of some images of a chunk (a
+    task)."""
+    return [
+        (chunk.image_ids[i], chunk.file_names[i], chunk.paths[i])
+        for i in positions
+    ]
 
 
 def chunk_image_scores(chunk, method, total):
@@ -381,6 +436,49 @@ def chunk_score_columns(chunk, total):
     }
 
 
+def _repeated_positions(keys):
+    # the sorted positions of the keys that occur more than once
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return np.zeros(0, dtype=np.int64)
+    repeated = np.zeros(len(keys), dtype=bool)
+    repeated[order[1:][same]] = True
+    repeated[order[:-1][same]] = True
+    return np.flatnonzero(repeated)
+
+
+def _groups(items):
+    # [(key, [path, ...]), ...] of the keys given with more than one path,
+    # in order of first appearance (equal digests of different values are
+    # told apart here)
+    paths = {}
+    for path, key in items:
+        paths.setdefault(key, []).append(path)
+    return [(key, p) for key, p in paths.items() if len(p) > 1]
+
+
+def _listed_groups(groups, show):
+    # (plural "s", the groups named, "is"/"are"), for a warning
+    listed = [
+        "%s (%s)" % (show(key), _more(paths[:3], len(paths)))
+        for key, paths in groups[:WARNING_IDS]
+    ]
+    one = len(groups) == 1
+    return ("" if one else "s", _more(listed, len(groups)),
+            "is" if one else "are")
+
+
+def _more(shown, total):
+    # "a", "a and b", "a, b and c", or "a, b, c and 4 more"
+    if total > len(shown):
+        return "%s and %d more" % (", ".join(shown), total - len(shown))
+    if len(shown) <= 2:
+        return " and ".join(shown)
+    return ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
 class FolderShapes(object):
     """The measured masks of an SA-1B-style collection, held by an engine.
 
@@ -398,6 +496,9 @@ class FolderShapes(object):
         si_total: the SI-SCS total of all masks (CB-SCS's one class total)
         id_kinds: the Python type names of the image ids and of the mask
             ids, as two sets
+        warnings: messages about what is unusual but not wrong (an image
+            id or ``file_name`` used by several files, a mask id used twice
+            within one file)
     """
 
     def __init__(self, engine, handles, summaries, source, files):
@@ -423,6 +524,87 @@ class FolderShapes(object):
             mask_kinds |= s["id_kinds"][1]
         self.si_total = scoring.exact_to_float(exact_total)
         self.id_kinds = (image_kinds, mask_kinds)
+        self.warnings = []
+
+    def find_repeats(self, summaries):
+        """Sets :attr:`warnings` from the chunks' summaries.
+
+        An image is identified by its file: its masks are in it, and the
+        kept list names its ``file_name``. Image ids are never keys, so an
+        image id used by several files is scored and kept as it is, but the
+        score table cannot tell those images' rows apart; a mask id used
+        twice within one file cannot be told apart by image and id; and
+        images that share a ``file_name`` are one line of the kept list.
+        Mask ids used by several files are not looked for: the driver would
+        hold every mask id, and an image id and a mask id tell them apart.
+
+        Args:
+            summaries: what :func:`chunk_summary` returned, per chunk
+        """
+        warnings = []
+        masks = sum(s["repeated_masks"][0] for s in summaries)
+        if masks:
+            listed = [
+                "%s (in %s)" % (jsonio.brief(ann_id), path)
+                for s in summaries
+                for path, ann_id in s["repeated_masks"][1]
+            ][:WARNING_IDS]
+            warnings.append(
+                "mask id%s %s %s used more than once within one file; every "
+                "mask is kept and scored, but those cannot be told apart by "
+                "image and id"
+                % ("" if masks == 1 else "s", _more(listed, masks),
+                   "is" if masks == 1 else "are")
+            )
+        if self.num_images < 2:
+            self.warnings = warnings
+            return
+        ids = _repeated_positions(
+            np.concatenate([s["image_keys"] for s in summaries]))
+        names = _repeated_positions(
+            np.concatenate([s["name_keys"] for s in summaries]))
+        if len(ids) or len(names):
+            records = self._image_records(np.union1d(ids, names))
+            by_id = _groups(
+                (records[i][2], (type(records[i][0]), records[i][0]))
+                for i in ids.tolist()
+            )
+            if by_id:
+                warnings.append(
+                    "image id%s %s %s used by several files; every image is "
+                    "kept and scored, identified by its file, but the score "
+                    "table cannot tell their rows apart by image id"
+                    % _listed_groups(by_id, lambda key: jsonio.brief(key[1]))
+                )
+            by_name = _groups(
+                (records[i][2], records[i][1]) for i in names.tolist()
+            )
+            if by_name:
+                warnings.append(
+                    "file_name%s %s %s used by several files; every image "
+                    "is kept and scored, but the kept list names image "
+                    "files, so it cannot tell those images apart"
+                    % _listed_groups(by_name, jsonio.brief)
+                )
+        self.warnings = warnings
+
+    def _image_records(self, images):
+        # {image: (image_id, file_name, path)} of a few images
+        chunk_of = np.searchsorted(self.offsets, images, side="right") - 1
+        positions = [[] for _ in self.handles]
+        for image, k in zip(images.tolist(), chunk_of.tolist()):
+            positions[k].append(image - int(self.offsets[k]))
+        wanted = [k for k, p in enumerate(positions) if p]
+        parts = self.engine.apply(
+            chunk_image_records,
+            [self.handles[k] for k in wanted],
+            [(positions[k],) for k in wanted],
+        )
+        records = {}
+        for k, part in zip(wanted, self.engine.results(parts)):
+            for position, record in zip(positions[k], part):
+                records[int(self.offsets[k]) + position] = record
+        return records
 
     def rank(self, method, seed=None):
         """Ranks the images (see :func:`tfdp.scoring.rank`).
@@ -582,6 +764,7 @@ def measure_folder(inputs, runner, skip_invalid=False, source=None,
     shapes = FolderShapes(engine, handles, summaries, source, files)
     if shapes.invalid and not skip_invalid:
         raise InvalidDataError(source, shapes.invalid)
+    shapes.find_repeats(summaries)
     return shapes
 
 
