@@ -115,6 +115,62 @@ def test_one_category_id_with_two_names_is_an_error(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def _one_category_file(tmp_path, name, category):
+    data = {"images": [{"id": 1, "width": 20, "height": 20}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
+                             "bbox": [0, 0, 5, 5],
+                             "segmentation": [[0, 0, 4, 0, 4, 4, 0, 4]]}],
+            "categories": category}
+    (tmp_path / name).write_text(json.dumps(data))
+    return str(tmp_path / name)
+
+
+def test_category_names_are_compared_as_written(tmp_path, capsys):
+    # no name (reports show the id), the number 1 and the string "1" are
+    # three names: whether files agree never depends on the id's value
+    unnamed = _one_category_file(tmp_path, "unnamed.json", [{"id": 1}])
+    number = _one_category_file(tmp_path, "number.json",
+                                [{"id": 1, "name": 1}])
+    text = _one_category_file(tmp_path, "text.json",
+                              [{"id": 1, "name": "1"}])
+    person = _one_category_file(tmp_path, "person.json",
+                                [{"id": 1, "name": "person"}])
+    for a, b, message in (
+            (unnamed, number,
+             "category id 1 has no name in %s but is 1 in %s"),
+            (unnamed, text,
+             "category id 1 has no name in %s but is '1' in %s"),
+            (number, text, "category id 1 is 1 in %s but '1' in %s"),
+            (person, unnamed, "category id 1 is 'person' in %s but has no "
+                              "name in %s")):
+        assert run("score", a, b, "-o", tmp_path / "s.csv") == 1
+        assert capsys.readouterr().err == "tfdp: error: %s\n" % (
+            message % (a, b))
+        assert not (tmp_path / "s.csv").exists()
+    # the same name as written agrees, also without one
+    again = _one_category_file(tmp_path, "again.json", [{"id": 1}])
+    assert run("score", unnamed, again, "-o", tmp_path / "s.csv") == 0
+    capsys.readouterr()
+
+    # within one file, the same rule
+    for categories, message in (
+            ([{"id": 1}, {"id": 1, "name": 1}],
+             "category id 1 has no name in one record and is named 1 in "
+             "another"),
+            ([{"id": 1, "name": "1"}, {"id": 1}],
+             "category id 1 is named \"1\" in one record and has no name "
+             "in another"),
+            ([{"id": 1, "name": 1}, {"id": 1, "name": "1"}],
+             "category id 1 is named 1 and \"1\"")):
+        path = _one_category_file(tmp_path, "within.json", categories)
+        assert run("score", path, "-o", tmp_path / "s2.csv") == 1
+        assert capsys.readouterr().err == "tfdp: error: %s: %s\n" % (
+            path, message)
+    path = _one_category_file(tmp_path, "within.json",
+                              [{"id": 1}, {"id": 1}])
+    assert run("score", path, "-o", tmp_path / "s2.csv") == 0
+
+
 def test_sa1b_folder_scores_like_one_coco_rle_file(tmp_path, capsys):
     """The real masks of the COCO sample, as SA-1B stores them (one RLE
     file per image), and the same masks as one COCO RLE file."""
@@ -372,7 +428,7 @@ def test_coco_records_the_command_refused_with_a_traceback(tmp_path, capsys):
     data["categories"].append({"id": 1, "name": None})
     path.write_text(json.dumps(data))
     assert run("score", path, "-o", tmp_path / "s.csv") == 1
-    assert "category id 1 is named \"a\" and \"null\"" in (
+    assert "category id 1 is named \"a\" and null" in (
         capsys.readouterr().err)
 
 

@@ -64,6 +64,8 @@ class CocoShapes(object):
             malformed annotations (and of the annotations of skipped images)
         warnings: messages about what is unusual but not wrong (annotation
             ids used more than once)
+        category_name_keys: per category, its name as written (see
+            :func:`category_name_key`), to match categories across files
     """
 
     def __init__(
@@ -75,10 +77,14 @@ class CocoShapes(object):
         invalid,
         skipped_annotations,
         warnings=(),
+        category_name_keys=None,
     ):
         self.image_ids = image_ids
         self.table = table
         self.categories = categories
+        if category_name_keys is None:
+            category_name_keys = [("string", name) for _, name in categories]
+        self.category_name_keys = category_name_keys
         self.ineligible = ineligible
         self.invalid = invalid
         self.skipped_annotations = skipped_annotations
@@ -217,8 +223,8 @@ def measure(
     check_structure(data, source)
 
     images, image_problems, bad_images = _index_images(data["images"])
-    categories, category_list = _index_categories(data.get("categories"),
-                                                  source)
+    categories, category_list, name_keys = _index_categories(
+        data.get("categories"), source)
 
     ineligible = collections.Counter()
     skipped = []
@@ -343,6 +349,7 @@ def measure(
         problems,
         skipped,
         warnings,
+        category_name_keys=name_keys,
     )
 
 
@@ -462,24 +469,34 @@ def _join_words(items):
 
 
 def _index_categories(records, source):
-    # category id -> dense index, and (id, name) per index, in file order
+    # category id -> dense index, (id, name) per index in file order, and
+    # the name as written per index (see category_name_key)
     index = {}
     categories = []
+    keys = []
     for record in records if isinstance(records, list) else []:
         if type(record) is dict and _is_id(record.get("id")):
             category_id = record["id"]
-            name = _category_name(record)
+            key = category_name_key(record)
             if category_id not in index:
                 index[category_id] = len(categories)
-                categories.append((category_id, name))
-            elif categories[index[category_id]][1] != name:
+                categories.append((category_id, _category_name(record)))
+                keys.append(key)
+            elif keys[index[category_id]] != key:
+                first = keys[index[category_id]]
+                if first is not None and key is not None:
+                    named = "is named %s and %s" % (
+                        describe_name(first, jsonio.brief),
+                        describe_name(key, jsonio.brief))
+                else:
+                    named = "%s in one record and %s in another" % (
+                        _name_phrase(first, jsonio.brief),
+                        _name_phrase(key, jsonio.brief))
                 raise TFDPError(
-                    "%s: category id %s is named %s and %s"
-                    % (source, jsonio.brief(category_id),
-                       jsonio.brief(categories[index[category_id]][1]),
-                       jsonio.brief(name))
+                    "%s: category id %s %s"
+                    % (source, jsonio.brief(category_id), named)
                 )
-    return index, categories
+    return index, categories, keys
 
 
 def _category_name(record):
@@ -487,6 +504,45 @@ def _category_name(record):
     # the id when there is none
     name = record.get("name", record["id"])
     return name if isinstance(name, str) else json.dumps(name)
+
+
+def category_name_key(record):
+    """A category record's name as written, to compare with another's.
+
+    A string, any other JSON value and a missing name all differ: the name
+    ``"1"``, the number ``1`` and no name at all (which reports show as the
+    id) are three different names.
+
+    Args:
+        record: the category record (a dict)
+
+    Returns:
+        ``("string", name)``, ``("json", its JSON text)``, or None when the
+        record has no ``name``
+    """
+    if "name" not in record:
+        return None
+    name = record["name"]
+    if isinstance(name, str):
+        return ("string", name)
+    return ("json", json.dumps(name, sort_keys=True))
+
+
+def describe_name(key, quote=repr):
+    """A name from :func:`category_name_key`, for messages: a string
+    quoted with ``quote``, another value as its JSON text."""
+    if key is None:
+        return "no name"
+    if key[0] == "string":
+        return quote(key[1])
+    text = key[1]
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _name_phrase(key, quote):
+    if key is None:
+        return "has no name"
+    return "is named %s" % describe_name(key, quote)
 
 
 def _repeated_id_warnings(annotations, positions, skipped):

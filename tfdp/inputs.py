@@ -127,16 +127,16 @@ class CocoCollection(object):
         self.warnings = []
         for file_index, (path, data, shapes) in enumerate(files):
             mapping = np.zeros(len(shapes.categories), dtype=np.int64)
-            for local, (category_id, name) in enumerate(shapes.categories):
+            for local, ((category_id, name), written) in enumerate(
+                zip(shapes.categories, shapes.category_name_keys)
+            ):
                 key = (type(category_id).__name__, category_id)
-                if key in names and names[key][0] != name:
-                    raise TFDPError(
-                        "category id %s is %r in %s but %r in %s"
-                        % (json.dumps(category_id), names[key][0],
-                           names[key][1], name, path)
-                    )
+                # names as written: no name, 1 and "1" are three names
+                if key in names and names[key][0] != written:
+                    raise TFDPError(_names_differ(
+                        category_id, *names[key], written, path))
                 if key not in category_index:
-                    names[key] = (name, path)
+                    names[key] = (written, path)
                     category_index[key] = len(self.categories)
                     self.categories.append((category_id, name))
                 mapping[local] = category_index[key]
@@ -244,6 +244,23 @@ class CocoCollection(object):
                 self.paths[f] for f in self.image_file[image_index].tolist()
             ]
         yield from score_tables.slice_parts(columns, len(table))
+
+
+def _names_differ(category_id, first, first_path, written, path):
+    describe = coco.describe_name
+    if first is not None and written is not None:
+        said = "is %s in %s but %s in %s" % (
+            describe(first), first_path, describe(written), path)
+    else:
+        said = "%s in %s but %s in %s" % (
+            _name_phrase(first), first_path, _name_phrase(written), path)
+    return "category id %s %s" % (json.dumps(category_id), said)
+
+
+def _name_phrase(written):
+    if written is None:
+        return "has no name"
+    return "is %s" % coco.describe_name(written)
 
 
 def pruned_path(output_folder, path):
