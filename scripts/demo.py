@@ -25,6 +25,11 @@ DEFAULT_DATA = os.path.abspath(
 OUT = os.path.join(ROOT, "out", "demo")
 NAME = "tfdp-demo"
 
+#: What a run writes in OUT. Each run removes them first, so that OUT shows
+#: that run's outputs only: a run without images writes no FiftyOne export,
+#: and a failed run none at all
+OUTPUTS = ("pruned.json", "pruned-command.json")
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -53,6 +58,7 @@ def main():
     from tfdp.cli import main as tfdp_command
 
     os.makedirs(OUT, exist_ok=True)
+    remove_previous_outputs(args.data)
     if not os.path.isdir(images):
         print("== FiftyOne: skipped: no images folder at %s (pass --images)"
               % images)
@@ -91,6 +97,26 @@ def main():
           "my_script.py" % os.path.relpath(
               os.environ.get("FIFTYONE_DATABASE_DIR", "~/.fiftyone")))
     return 0 if same else 1
+
+
+def remove_previous_outputs(data):
+    """Removes the files a previous run wrote in OUT, and nothing else.
+
+    Args:
+        data: this run's input, which is never removed
+    """
+    paths = [os.path.join(OUT, name) for name in OUTPUTS]
+    for path in paths:
+        if os.path.isdir(path) and not os.path.islink(path):
+            sys.exit("demo: %s is a folder, not an output of the demo; move "
+                     "it away" % path)
+        if os.path.exists(path) and os.path.samefile(path, data):
+            sys.exit("demo: --data %s is an output of the previous run, "
+                     "which this run replaces; copy it elsewhere first"
+                     % data)
+    for path in paths:
+        if os.path.lexists(path):
+            os.remove(path)  # a link itself, never what it points at
 
 
 def demo_fiftyone(data, images, keep_ratio):
