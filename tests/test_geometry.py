@@ -95,6 +95,25 @@ def test_polygon_leaving_the_image_is_clipped():
     assert shape == (16.0, 16.0, 25)
 
 
+@pytest.mark.parametrize("points", [
+    # corners at the ends of the int32 range: OpenCV's boundingRect width
+    # (max - min + 1 in int32) wraps, and the polygon covered no pixel
+    # (OpenCV fills slowly, seconds, from a y far below 0: none here)
+    [2**31 - 1, 0, 0, 2**31 - 1, 0, 0],
+    [2**31 - 1, 0, -2**31, 0, 0, 10],
+    [2**31 - 1, 0, -2**31, 0, 2**31 - 1, 15, -2**31, 19],
+    [0, 2**31 - 1, 19, 2**31 - 1, 10, 0],
+])
+def test_polygons_spanning_the_int32_range_equal_the_full_canvas(points):
+    mask = naive.full_mask([points], 20, 20)
+    expected = naive.mask_shape(mask) + (int(mask.sum()),)
+    assert mask.sum() > 0
+    parts = geometry.polygon_parts([points])
+    # one by one (the path of the command's tasks), and in bulk
+    assert geometry.polygon_shape(parts, 20, 20) == expected
+    assert geometry.polygon_shapes([[points]], [20], [20]) == [expected]
+
+
 def test_polygon_outside_the_image_is_empty():
     assert measure_segmentation([square(30, 30, 5)], 20, 20) == (0, 0, 0)
 

@@ -185,6 +185,11 @@ def polygon_shape(parts, width, height):
         points = np.concatenate(parts)
 
     x, y, w, h = cv2.boundingRect(points)
+    if w <= 0 or h <= 0:
+        # OpenCV's int32 width wraps when the points span 2**31 or more
+        (x, y), (x_hi, y_hi) = (points.min(axis=0).tolist(),
+                                points.max(axis=0).tolist())
+        w, h = x_hi - x + 1, y_hi - y + 1
     # Clip the crop to the image, so that its edges clip the fill where the
     # image's edges would
     x0 = x if x > 0 else 0
