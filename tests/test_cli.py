@@ -851,6 +851,38 @@ def test_a_failed_write_or_rename_names_the_output(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
+def test_a_box_beyond_floats_is_scored_at_the_cost_of_its_image(
+        tmp_path, capsys, monkeypatch):
+    # a box side that is an integer beyond floats stopped the command with
+    # an OverflowError; one of 1e308 made the cost estimate infinite, and a
+    # tiny file started a local cluster
+    import tfdp.measuring
+
+    choices = []
+    real_choose = tfdp.measuring.Runner._choose
+
+    def choose(self, seconds, mean_box_area):
+        choices.append((seconds, mean_box_area))
+        return real_choose(self, seconds, mean_box_area)
+
+    monkeypatch.setattr(tfdp.measuring.Runner, "_choose", choose)
+    path = make_file(tmp_path, [image(1), image(2)],
+                     [ann(1, 1, square(0, 0, 5), bbox=(0, 0, 7, 7)),
+                      ann(2, 2, square(0, 0, 5), bbox=(0, 0, 1e308, 1e308))])
+    text = open(path).read().replace("[0, 0, 7, 7]", "[0, 0, 1%s, 7]"
+                                     % ("0" * 400))
+    open(path, "w").write(text)
+    assert run("score", path, "-o", tmp_path / "s.csv") == 0
+    with open(tmp_path / "s.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["perimeter"], r["area"]) for r in rows] == [
+        ("16.0", "16.0")] * 2
+    assert len(choices) == 1
+    seconds, mean_box_area = choices[0]
+    assert seconds < 0.01 and mean_box_area == (20 * 7 + 20 * 20) / 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_image_size_as_an_integral_float(tmp_path, capsys):
     path = make_file(
         tmp_path,

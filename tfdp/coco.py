@@ -293,8 +293,11 @@ def measure(
             ineligible[reason] += 1
             continue
         bbox = ann["bbox"]
+        # the box area estimates the cost: a crop never exceeds the image,
+        # and a box side may be an integer beyond floats or 1e308
         jobs.append((position, image[0], category_index, ann_id, image[1],
-                     image[2], ann["segmentation"], bbox[2] * bbox[3]))
+                     image[2], ann["segmentation"],
+                     min(bbox[2], image[1]) * min(bbox[3], image[2])))
     del seen_ids
 
     if measure_jobs is None:
