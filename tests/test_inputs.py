@@ -171,6 +171,21 @@ def test_category_names_are_compared_as_written(tmp_path, capsys):
     assert run("score", path, "-o", tmp_path / "s2.csv") == 0
 
 
+def test_inputs_with_one_name_are_named(tmp_path, capsys):
+    # their pruned copies would go to one path of the output folder
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        _one_category_file(tmp_path / folder, "train.json",
+                           [{"id": 1, "name": "x"}])
+    a, b = tmp_path / "a" / "train.json", tmp_path / "b" / "train.json"
+    assert run("prune", a, b, "-o", tmp_path / "out", "--keep", "1") == 1
+    assert capsys.readouterr().err == (
+        "tfdp: error: inputs %s and %s have the same name: their pruned "
+        "copies go into one folder, %s; rename one\n"
+        % (a, b, tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
 def test_sa1b_folder_scores_like_one_coco_rle_file(tmp_path, capsys):
     """The real masks of the COCO sample, as SA-1B stores them (one RLE
     file per image), and the same masks as one COCO RLE file."""

@@ -456,12 +456,15 @@ def _pruned_outputs(args, kind):
             raise TFDPError(
                 "%s: with several inputs, -o names a folder" % args.output
             )
-        names = [os.path.basename(p) for p in args.inputs]
-        if len(set(names)) != len(names):
-            raise TFDPError(
-                "inputs must have different names: their pruned copies "
-                "go into one folder"
-            )
+        named = {}
+        for path in args.inputs:
+            other = named.setdefault(os.path.basename(path), path)
+            if other is not path:
+                raise TFDPError(
+                    "inputs %s and %s have the same name: their pruned "
+                    "copies go into one folder, %s; rename one"
+                    % (other, path, args.output)
+                )
         per_input = [
             _output_paths(inputs.pruned_path(args.output, p), args.criteria)
             for p in args.inputs
