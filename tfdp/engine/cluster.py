@@ -29,6 +29,7 @@ from distributed import (
     as_completed,
 )
 from distributed.client import FutureCancelledError
+from distributed.comm import CommClosedError
 
 from tfdp import signals
 from tfdp.engine import Engine
@@ -121,9 +122,14 @@ def _silence_dask_logs():
     A local cluster silences them only until it is closed, and a shutdown
     cut short (Ctrl-C, SIGTERM) still logs tracebacks of closed
     connections; errors that matter are raised where they are named.
+    Dask also leaves futures of its own failing on the connections that a
+    signal closed (a broadcast to workers that the signal ended), which
+    asyncio reports with a traceback when nobody asked for their result:
+    those records are dropped too, and nothing else of asyncio's.
 
     Returns:
-        a list of ``(logger or handler, level)`` to restore
+        a list of ``(logger or handler, level)`` to restore, and of
+        ``(logger, filter)`` to remove
     """
     logger = logging.getLogger("distributed")
     # the logger for records of its own level, its handlers for those of
@@ -133,12 +139,27 @@ def _silence_dask_logs():
     ]
     for item, _ in previous:
         item.setLevel(logging.CRITICAL + 1)
-    return previous
+    asyncio_logger = logging.getLogger("asyncio")
+    dropped = _ClosedComms()
+    asyncio_logger.addFilter(dropped)
+    return previous + [(asyncio_logger, dropped)]
+
+
+class _ClosedComms(logging.Filter):
+    """Drops asyncio's "Future exception was never retrieved" records of
+    Dask connections that closed, and only those."""
+
+    def filter(self, record):
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, CommClosedError)
 
 
 def _restore_levels(previous):
     for item, level in previous:
-        item.setLevel(level)
+        if isinstance(level, logging.Filter):
+            item.removeFilter(level)
+        else:
+            item.setLevel(level)
 
 
 _NOT_INSTALLED = (
