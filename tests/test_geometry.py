@@ -12,7 +12,7 @@ import pytest
 from pycocotools import mask as mask_utils
 
 import naive
-from tfdp import geometry
+from tfdp import geometry, packed
 from tfdp.coco import measure_segmentation
 
 
@@ -109,9 +109,11 @@ def test_polygons_spanning_the_int32_range_equal_the_full_canvas(points):
     expected = naive.mask_shape(mask) + (int(mask.sum()),)
     assert mask.sum() > 0
     parts = geometry.polygon_parts([points])
-    # one by one (the path of the command's tasks), and in bulk
+    # one by one (FiftyOne's polylines), and in bulk (the command's tasks)
     assert geometry.polygon_shape(parts, 20, 20) == expected
-    assert geometry.polygon_shapes([[points]], [20], [20]) == [expected]
+    chunk = packed.measure_packed(
+        packed.pack([[points]], [20], [20], measure_segmentation))
+    assert (chunk.perimeter[0], chunk.area[0], chunk.pixels[0]) == expected
 
 
 def test_polygon_outside_the_image_is_empty():
@@ -280,7 +282,7 @@ def test_polygons_in_bulk_equal_one_by_one():
     # the bulk path (packed chunks: crop bounds in bulk, large crops in one
     # buffer) gives each instance exactly what polygon_shape gives, and
     # falls back to it, with the same message, on a malformed one
-    from tfdp import coco, packed
+    from tfdp import coco
 
     rng = np.random.default_rng(11)
     segmentations, widths, heights = [], [], []
