@@ -18,6 +18,7 @@ from tfdp.engine import (
     check_scheduler,
     check_workers,
     cluster_installed,
+    keep_masks_in_heap,
 )
 from tfdp.errors import (
     InvalidDataError,
@@ -56,12 +57,16 @@ def main(argv=None):
     Raises:
         SystemExit: with status 2 on a usage error (argparse's way), and
             0 after ``--help`` or ``--version``
+
+    The command's process serves mask-sized buffers from glibc's heap
+    (:func:`tfdp.engine.keep_masks_in_heap`).
     """
     parser = _parser()
     args = parser.parse_args(argv)
     _check_arguments(parser, args)
     args.outputs = []
     written = []
+    keep_masks_in_heap()
     with _command_process():
         try:
             args.func(args, written)

@@ -13,8 +13,6 @@ another worker, from the task alone.
 """
 
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import multiprocessing.resource_tracker
 import os
@@ -32,7 +30,7 @@ from distributed.client import FutureCancelledError
 from distributed.comm import CommClosedError
 
 from tfdp import signals
-from tfdp.engine import Engine
+from tfdp.engine import Engine, keep_masks_in_heap
 from tfdp.errors import TFDPError
 
 try:
@@ -44,33 +42,21 @@ except ImportError:  # older distributed
 CONNECT_TIMEOUT = 20
 
 
-#: glibc's mallopt parameter, and the size from which blocks are mapped
-_M_MMAP_THRESHOLD = -3
-_MMAP_THRESHOLD = 64 * 2**20
-
-
 class MallocTuning(WorkerPlugin):
-    """Gives workers back glibc's fast path for mask-sized buffers.
+    """Workers serve mask-sized buffers from glibc's heap, as the command
+    does (:func:`tfdp.engine.keep_masks_in_heap`).
 
     Dask's nannies start workers with ``MALLOC_TRIM_THRESHOLD_`` set, which
     also turns off glibc's adaptive mmap threshold: every buffer over 128
     KiB (a crop of a large mask) is then mapped and unmapped, page by page,
-    and measuring hi-res masks runs 3x slower. Raising the mmap threshold
-    restores the speed and keeps the trimming Dask wants.
+    and measuring hi-res masks runs 3x slower. There, only the mmap
+    threshold is raised, which keeps the trimming Dask wants.
     """
 
     name = "tfdp-malloc-tuning"
 
     def setup(self, worker):
-        if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
-            return
-        path = ctypes.util.find_library("c")
-        if not path:
-            return
-        try:
-            ctypes.CDLL(path).mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-        except (OSError, AttributeError):  # not glibc
-            pass
+        keep_masks_in_heap(trim="MALLOC_TRIM_THRESHOLD_" not in os.environ)
 
 
 class SingleThreaded(WorkerPlugin):
@@ -110,7 +96,8 @@ def interrupts_held_back():
 
 
 def _local_worker_environment():
-    # the local cluster's workers keep glibc's defaults (see MallocTuning)
+    # the local cluster's workers set glibc up as the command does, not as
+    # Dask would (see MallocTuning)
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     return environ
