@@ -45,7 +45,8 @@ def main(argv=None):
     """Runs the command.
 
     Every argument is checked before the input is read. Outputs are written
-    all together or not at all.
+    all together or not at all. The process serves mask-sized buffers from
+    glibc's heap (:func:`tfdp.engine.keep_masks_in_heap`).
 
     Args:
         argv (None): the arguments, ``sys.argv[1:]`` by default
@@ -57,9 +58,6 @@ def main(argv=None):
     Raises:
         SystemExit: with status 2 on a usage error (argparse's way), and
             0 after ``--help`` or ``--version``
-
-    The command's process serves mask-sized buffers from glibc's heap
-    (:func:`tfdp.engine.keep_masks_in_heap`).
     """
     parser = _parser()
     args = parser.parse_args(argv)
