@@ -76,14 +76,12 @@ class CocoShapes(object):
         ineligible,
         invalid,
         skipped_annotations,
-        warnings=(),
-        category_name_keys=None,
+        warnings,
+        category_name_keys,
     ):
         self.image_ids = image_ids
         self.table = table
         self.categories = categories
-        if category_name_keys is None:
-            category_name_keys = [("string", name) for _, name in categories]
         self.category_name_keys = category_name_keys
         self.ineligible = ineligible
         self.invalid = invalid
@@ -352,7 +350,7 @@ def measure(
         problems,
         skipped,
         warnings,
-        category_name_keys=name_keys,
+        name_keys,
     )
 
 
@@ -493,8 +491,8 @@ def _index_categories(records, source):
                         describe_name(key, jsonio.brief))
                 else:
                     named = "%s in one record and %s in another" % (
-                        _name_phrase(first, jsonio.brief),
-                        _name_phrase(key, jsonio.brief))
+                        name_phrase(first, jsonio.brief),
+                        name_phrase(key, jsonio.brief))
                 raise TFDPError(
                     "%s: category id %s %s"
                     % (source, jsonio.brief(category_id), named)
@@ -542,10 +540,12 @@ def describe_name(key, quote=repr):
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _name_phrase(key, quote):
+def name_phrase(key, quote=repr, verb="is named"):
+    """``"has no name"`` or ``verb`` and the name, for messages (see
+    :func:`describe_name`)."""
     if key is None:
         return "has no name"
-    return "is named %s" % describe_name(key, quote)
+    return "%s %s" % (verb, describe_name(key, quote))
 
 
 def _repeated_id_warnings(annotations, positions, skipped):

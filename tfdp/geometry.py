@@ -184,18 +184,16 @@ def polygon_shape(parts, width, height):
     else:
         points = np.concatenate(parts)
 
-    x, y, w, h = cv2.boundingRect(points)
-    if w <= 0 or h <= 0:
-        # OpenCV's int32 width wraps when the points span 2**31 or more
-        (x, y), (x_hi, y_hi) = (points.min(axis=0).tolist(),
-                                points.max(axis=0).tolist())
-        w, h = x_hi - x + 1, y_hi - y + 1
+    # bounds as Python ints: OpenCV's boundingRect wraps its int32 width
+    # when the points span 2**31 or more
+    (x, y), (x_hi, y_hi) = points.min(axis=0).tolist(), points.max(
+        axis=0).tolist()
     # Clip the crop to the image, so that its edges clip the fill where the
     # image's edges would
     x0 = x if x > 0 else 0
     y0 = y if y > 0 else 0
-    x1 = min(x + w - 1, width - 1)
-    y1 = min(y + h - 1, height - 1)
+    x1 = min(x_hi, width - 1)
+    y1 = min(y_hi, height - 1)
     if x0 > x1 or y0 > y1:
         return EMPTY_SHAPE
 

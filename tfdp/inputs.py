@@ -247,20 +247,15 @@ class CocoCollection(object):
 
 
 def _names_differ(category_id, first, first_path, written, path):
-    describe = coco.describe_name
     if first is not None and written is not None:
         said = "is %s in %s but %s in %s" % (
-            describe(first), first_path, describe(written), path)
+            coco.describe_name(first), first_path,
+            coco.describe_name(written), path)
     else:
         said = "%s in %s but %s in %s" % (
-            _name_phrase(first), first_path, _name_phrase(written), path)
+            coco.name_phrase(first, verb="is"), first_path,
+            coco.name_phrase(written, verb="is"), path)
     return "category id %s %s" % (json.dumps(category_id), said)
-
-
-def _name_phrase(written):
-    if written is None:
-        return "has no name"
-    return "is %s" % coco.describe_name(written)
 
 
 def pruned_path(output_folder, path):
