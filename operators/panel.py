@@ -27,11 +27,12 @@ CLASS_ROW_HEIGHT = 22
 MIN_RATIO, MAX_RATIO, RATIO_STEP = 0.05, 1.0, 0.05
 
 #: The App sends one slider step as two changes of the panel's state, the
-#: second 0.5 s after the first, before the first is answered: a second
-#: request for what a panel is already showing, this soon, does nothing
-DUPLICATE_SECONDS = 1.0
-_requested = {}  # panel id -> (what was requested, when)
-_requested_lock = threading.Lock()
+#: second 0.5 s after the first, and echoes a run the panel chose as a
+#: change built on the state before the panel's answer: a request for what
+#: a panel was just asked for or just showed, this soon, does nothing
+RECENT_SECONDS = 2.0
+_recent = {}  # panel id -> (what it was last asked for or showed, when)
+_recent_lock = threading.Lock()
 
 
 class TFDPPanel(foo.Panel):
@@ -67,20 +68,20 @@ class TFDPPanel(foo.Panel):
         self._guarded(ctx, self._follow)
 
     def _follow(self, ctx):
+        # The inputs are the user's: the panel previews the run, ratio and
+        # comparison they show and writes none back (the App builds a
+        # change on whatever state it holds, so a value written back races
+        # with the user's next move). Only a deleted run is replaced
         state = ctx.panel.state
-        shown = state.shown
-        if shown is None:  # no run shown: "no runs yet", or still loading
+        if state.shown is None:  # no run shown: "no runs yet", or loading
             if state.run_key is not None:
                 self._select(ctx, state.run_key)
             return
         wanted = _shown(state.run_key, state.keep_ratio, state.compare)
-        if wanted == shown or _requested_again(ctx, wanted):
+        if wanted == state.shown or _seen_recently(ctx, wanted):
             return  # shown already, or being previewed
-        if wanted["run_key"] != shown["run_key"]:
-            self._select(ctx, wanted["run_key"])
-        elif self._sync(ctx):
-            self._update(ctx, keep_ratio=wanted["keep_ratio"],
-                         compare=wanted["compare"])
+        if self._sync(ctx):
+            self._update(ctx)
 
     def refresh(self, ctx):
         def reread(ctx):
@@ -139,18 +140,17 @@ class TFDPPanel(foo.Panel):
             True when the panel's run still exists
         """
         runs = tfdp_runs(ctx)
-        if ctx.panel.state.run_key in runs:
-            return True
         gone = ctx.panel.state.run_key
-        self._select(ctx, default_run_key(ctx, runs))
-        if gone is not None and ctx.panel.state.run_key is not None:
-            ctx.panel.state.message = (
-                "Run %r was deleted; showing run %r"
-                % (gone, ctx.panel.state.run_key)
-            )
+        if gone in runs:
+            return True
+        run_key = default_run_key(ctx, runs)
+        self._select(ctx, run_key, keep_ratio=ctx.panel.state.keep_ratio,
+                     message=None if gone is None else
+                     "Run %r was deleted; showing run %r" % (gone, run_key))
         return False
 
-    def _select(self, ctx, run_key):
+    def _select(self, ctx, run_key, keep_ratio=None, message=None):
+        # shows a run, at the ratio it last kept unless one is given
         runs = tfdp_runs(ctx)
         if run_key not in runs:
             run_key = default_run_key(ctx, runs)
@@ -158,18 +158,22 @@ class TFDPPanel(foo.Panel):
             ctx.panel.state.set(dict(run_key=None, message=None, shown=None))
             _clear_plots(ctx)
             return
-        config = ctx.dataset.get_run_info(run_key).config
+        if keep_ratio is None:
+            keep_ratio = _kept_fraction(ctx.dataset.get_run_info(run_key)
+                                        .config)
         self._update(
             ctx,
+            message=message,
             run_key=run_key,
-            keep_ratio=_ratio(_kept_fraction(config)),
+            keep_ratio=_ratio(keep_ratio),
             compare=ctx.panel.state.compare or NO_COMPARISON,
         )
 
-    def _update(self, ctx, **changes):
+    def _update(self, ctx, message=None, **changes):
         """Previews the panel's run at its ratio, after ``changes`` to its
-        state, and sends the state and the plots' data in one message
-        each: every message re-renders the panel in the App."""
+        state, and sends the state (with ``message`` on top) and the plots'
+        data in one message each: every message re-renders the panel in
+        the App."""
         state = dict(run_key=ctx.panel.state.run_key,
                      keep_ratio=_ratio(ctx.panel.state.keep_ratio),
                      compare=ctx.panel.state.compare or NO_COMPARISON)
@@ -182,7 +186,7 @@ class TFDPPanel(foo.Panel):
                                     keep_ratio=state["keep_ratio"],
                                     method=state["compare"])
         state.update(
-            message=None,
+            message=message,
             summary=_summary(preview, other),
             classes_title=_classes_title(preview),
             cutoff_shapes=_cutoff_shapes(preview),
@@ -190,11 +194,15 @@ class TFDPPanel(foo.Panel):
             shown=_shown(state["run_key"], state["keep_ratio"],
                          state["compare"]),
         )
-        if state["keep_ratio"] == _ratio(ctx.panel.state.keep_ratio):
-            # the slider shows it already: sending it back would move the
-            # slider to this step's value after the user moved it on
-            del state["keep_ratio"]
+        # what the inputs show already is not sent: sent back, it would
+        # undo a move the user made since
+        inputs = _shown(ctx.panel.state.run_key, ctx.panel.state.keep_ratio,
+                        ctx.panel.state.compare)
+        for key, value in inputs.items():
+            if state[key] == value:
+                del state[key]
         ctx.panel.state.set(state)
+        _seen_recently(ctx, state["shown"])
         ctx.panel.data.set(dict(
             scores=_score_plot(preview),
             classes=_class_plot(preview, other),
@@ -337,15 +345,16 @@ def _showing(ctx):
         state.run_key, state.keep_ratio, state.compare)
 
 
-def _requested_again(ctx, wanted):
-    request = (tuple(sorted(wanted.items())),
-               ctx.dataset._doc.last_modified_at)
+def _seen_recently(ctx, shown):
+    # whether the panel was just asked for, or just showed, the same run,
+    # ratio and comparison of the same dataset; remembers this one
+    seen = (tuple(sorted(shown.items())), ctx.dataset._doc.last_modified_at)
     now = time.monotonic()
-    with _requested_lock:
-        last = _requested.get(ctx.panel_id)
-        _requested[ctx.panel_id] = (request, now)
-    return (last is not None and last[0] == request
-            and now - last[1] < DUPLICATE_SECONDS)
+    with _recent_lock:
+        last = _recent.get(ctx.panel_id)
+        _recent[ctx.panel_id] = (seen, now)
+    return (last is not None and last[0] == seen
+            and now - last[1] < RECENT_SECONDS)
 
 
 def _shown(run_key, keep_ratio, compare):

@@ -491,12 +491,14 @@ def test_panel_survives_deleted_runs_and_lists_new_ones(dataset):
     runs = panel.render(ctx).type.properties["run_key"]
     assert list(runs.type.values) == ["tfdp2", "tfdp"]
 
-    # the run on show is deleted: the next event falls back, no traceback
+    # the run on show is deleted: the next event falls back, no traceback,
+    # at the ratio the user chose, which is never sent back to the slider
     tfdp.delete_run(dataset, "tfdp")
     ctx = _panel_change(panel, dataset, state, keep_ratio=0.6)
     assert state["run_key"] == "tfdp2"
     assert state["message"] == "Run 'tfdp' was deleted; showing run 'tfdp2'"
-    assert "scs: keeps 90 of 128 images" in state["summary"]
+    assert "scs: keeps 77 of 128 images" in state["summary"]
+    assert "keep_ratio" not in _panel_state_sent(ctx)
     props = panel.render(ctx).type.properties
     assert props["message"].view.label == state["message"]
     assert list(props["run_key"].type.values) == ["tfdp2"]
@@ -629,12 +631,45 @@ def test_panel_follows_its_state_and_never_moves_the_slider_back(dataset):
     assert "keeps 77 of 128" in _panel_state_sent(first)["summary"]
     assert _panel_state_sent(second) == {} and _panel_data(second) == {}
 
-    # another run: its own ratio, sent to the slider
+    # another run: at the slider's ratio, nothing written back
     tfdp.apply_tfdp(dataset, FIELD, keep=20, run_key="tfdp2")
     ctx = _panel_change(panel, dataset, state, run_key="tfdp2")
     sent = _panel_state_sent(ctx)
-    assert sent["keep_ratio"] == 0.15 and state["keep_ratio"] == 0.15
-    assert "keeps 19 of 128" in sent["summary"]
+    assert "keep_ratio" not in sent and "run_key" not in sent
+    assert sent["shown"] == dict(run_key="tfdp2", keep_ratio=0.5,
+                                 compare="none")
+    assert "keeps 64 of 128" in sent["summary"]
+
+
+def test_panel_whose_run_is_deleted_keeps_the_users_ratio(dataset):
+    # What the App sent in a browser: a step of the slider after the run
+    # on show was deleted, then changes built on the state before the
+    # panel's answer, with the new run echoed by its input
+    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
+    tfdp.apply_tfdp(dataset, FIELD, keep=20, run_key="tfdp2")
+    panel = _operator("tfdp_panel")
+    state = {}
+    panel.on_load(_panel_event(dataset, state))
+    assert (state["run_key"], state["keep_ratio"]) == ("tfdp2", 0.15)
+    tfdp.delete_run(dataset, "tfdp2")
+    before = dict(state)
+
+    ctx = _panel_change(panel, dataset, state, keep_ratio=0.1)
+    sent = _panel_state_sent(ctx)
+    deleted = "Run 'tfdp2' was deleted; showing run 'tfdp'"
+    assert sent["run_key"] == "tfdp" and sent["message"] == deleted
+    assert "keep_ratio" not in sent
+    assert "cb-scs: keeps 13 of 128" in sent["summary"]
+
+    # the new run echoed on the old state: shown already, nothing sent
+    ctx = _panel_change(panel, dataset, dict(before), run_key="tfdp",
+                        keep_ratio=0.1)
+    assert _panel_state_sent(ctx) == {} and _panel_data(ctx) == {}
+    # the step itself again, on the old state: the same answer
+    ctx = _panel_change(panel, dataset, dict(before), keep_ratio=0.1)
+    sent = _panel_state_sent(ctx)
+    assert "keep_ratio" not in sent and sent["message"] == deleted
+    assert "cb-scs: keeps 13 of 128" in sent["summary"]
 
 
 def _measure_tasks_run(address):
