@@ -1,8 +1,6 @@
 """The TFDP panel: see what a pruning keeps before applying it."""
 
 import logging
-import threading
-import time
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
@@ -26,13 +24,9 @@ MAX_CLASSES = 20
 CLASS_ROW_HEIGHT = 22
 MIN_RATIO, MAX_RATIO, RATIO_STEP = 0.05, 1.0, 0.05
 
-#: The App sends one slider step as two changes of the panel's state, the
-#: second 0.5 s after the first, and echoes a run the panel chose as a
-#: change built on the state before the panel's answer: a request for what
-#: a panel was just asked for or just showed, this soon, does nothing
-RECENT_SECONDS = 2.0
-_recent = {}  # panel id -> (what it was last asked for or showed, when)
-_recent_lock = threading.Lock()
+#: panel id -> (the run a panel shows in place of a deleted one, what it
+#: says about it): kept here, as the App may put back an older state
+_notices = {}
 
 
 class TFDPPanel(foo.Panel):
@@ -69,18 +63,17 @@ class TFDPPanel(foo.Panel):
 
     def _follow(self, ctx):
         # The inputs are the user's: the panel previews the run, ratio and
-        # comparison they show and writes none back (the App builds a
-        # change on whatever state it holds, so a value written back races
-        # with the user's next move). Only a deleted run is replaced
+        # comparison they show and writes none back, as a value written
+        # back races with the user's next move (only a deleted run is
+        # replaced). It answers whenever the state it gets lacks its
+        # answer, even one just sent: the App sometimes builds a change,
+        # or puts its state back, on a state from before that answer
         state = ctx.panel.state
         if state.shown is None:  # no run shown: "no runs yet", or loading
             if state.run_key is not None:
                 self._select(ctx, state.run_key)
             return
-        wanted = _shown(state.run_key, state.keep_ratio, state.compare)
-        if wanted == state.shown or _seen_recently(ctx, wanted):
-            return  # shown already, or being previewed
-        if self._sync(ctx):
+        if not _showing(ctx) and self._sync(ctx):
             self._update(ctx)
 
     def refresh(self, ctx):
@@ -144,12 +137,13 @@ class TFDPPanel(foo.Panel):
         if gone in runs:
             return True
         run_key = default_run_key(ctx, runs)
-        self._select(ctx, run_key, keep_ratio=ctx.panel.state.keep_ratio,
-                     message=None if gone is None else
-                     "Run %r was deleted; showing run %r" % (gone, run_key))
+        if gone is not None and run_key is not None:
+            _notices[ctx.panel_id] = (
+                run_key, "Run %r was deleted; showing run %r" % (gone, run_key))
+        self._select(ctx, run_key, keep_ratio=ctx.panel.state.keep_ratio)
         return False
 
-    def _select(self, ctx, run_key, keep_ratio=None, message=None):
+    def _select(self, ctx, run_key, keep_ratio=None):
         # shows a run, at the ratio it last kept unless one is given
         runs = tfdp_runs(ctx)
         if run_key not in runs:
@@ -163,17 +157,15 @@ class TFDPPanel(foo.Panel):
                                         .config)
         self._update(
             ctx,
-            message=message,
             run_key=run_key,
             keep_ratio=_ratio(keep_ratio),
             compare=ctx.panel.state.compare or NO_COMPARISON,
         )
 
-    def _update(self, ctx, message=None, **changes):
+    def _update(self, ctx, **changes):
         """Previews the panel's run at its ratio, after ``changes`` to its
-        state, and sends the state (with ``message`` on top) and the plots'
-        data in one message each: every message re-renders the panel in
-        the App."""
+        state, and sends the state and the plots' data in one message
+        each: every message re-renders the panel in the App."""
         state = dict(run_key=ctx.panel.state.run_key,
                      keep_ratio=_ratio(ctx.panel.state.keep_ratio),
                      compare=ctx.panel.state.compare or NO_COMPARISON)
@@ -186,7 +178,7 @@ class TFDPPanel(foo.Panel):
                                     keep_ratio=state["keep_ratio"],
                                     method=state["compare"])
         state.update(
-            message=message,
+            message=_notice(ctx, state["run_key"]),
             summary=_summary(preview, other),
             classes_title=_classes_title(preview),
             cutoff_shapes=_cutoff_shapes(preview),
@@ -202,7 +194,6 @@ class TFDPPanel(foo.Panel):
             if state[key] == value:
                 del state[key]
         ctx.panel.state.set(state)
-        _seen_recently(ctx, state["shown"])
         ctx.panel.data.set(dict(
             scores=_score_plot(preview),
             classes=_class_plot(preview, other),
@@ -345,16 +336,13 @@ def _showing(ctx):
         state.run_key, state.keep_ratio, state.compare)
 
 
-def _seen_recently(ctx, shown):
-    # whether the panel was just asked for, or just showed, the same run,
-    # ratio and comparison of the same dataset; remembers this one
-    seen = (tuple(sorted(shown.items())), ctx.dataset._doc.last_modified_at)
-    now = time.monotonic()
-    with _recent_lock:
-        last = _recent.get(ctx.panel_id)
-        _recent[ctx.panel_id] = (seen, now)
-    return (last is not None and last[0] == seen
-            and now - last[1] < RECENT_SECONDS)
+def _notice(ctx, run_key):
+    # what the panel says about the run it shows, until another is chosen
+    run_shown, notice = _notices.get(ctx.panel_id, (None, None))
+    if run_shown != run_key:
+        _notices.pop(ctx.panel_id, None)
+        return None
+    return notice
 
 
 def _shown(run_key, keep_ratio, compare):

@@ -624,12 +624,15 @@ def test_panel_follows_its_state_and_never_moves_the_slider_back(dataset):
     sent = [r["operator_uri"] for r in ctx.executor.to_json()["requests"]]
     assert "show_panel_output" in sent and "patch_panel_data" in sent
 
-    # one step, sent twice by the App before the first is answered
+    # one step, sent twice by the App, the second built on the state from
+    # before the first answer: answered again, as the App may have put
+    # that state back
     stale = dict(state, keep_ratio=0.6)
-    first = _panel_change(panel, dataset, dict(stale))
-    second = _panel_change(panel, dataset, dict(stale))
-    assert "keeps 77 of 128" in _panel_state_sent(first)["summary"]
-    assert _panel_state_sent(second) == {} and _panel_data(second) == {}
+    for ctx in (_panel_change(panel, dataset, dict(stale)),
+                _panel_change(panel, dataset, dict(stale))):
+        sent = _panel_state_sent(ctx)
+        assert "keeps 77 of 128" in sent["summary"]
+        assert "keep_ratio" not in sent
 
     # another run: at the slider's ratio, nothing written back
     tfdp.apply_tfdp(dataset, FIELD, keep=20, run_key="tfdp2")
@@ -661,15 +664,25 @@ def test_panel_whose_run_is_deleted_keeps_the_users_ratio(dataset):
     assert "keep_ratio" not in sent
     assert "cb-scs: keeps 13 of 128" in sent["summary"]
 
-    # the new run echoed on the old state: shown already, nothing sent
-    ctx = _panel_change(panel, dataset, dict(before), run_key="tfdp",
-                        keep_ratio=0.1)
-    assert _panel_state_sent(ctx) == {} and _panel_data(ctx) == {}
-    # the step itself again, on the old state: the same answer
-    ctx = _panel_change(panel, dataset, dict(before), keep_ratio=0.1)
+    # the new run echoed on the old state, and the step itself again:
+    # the same answer, the notice included, and no input written back
+    for changes in (dict(run_key="tfdp", keep_ratio=0.1),
+                    dict(keep_ratio=0.1)):
+        ctx = _panel_change(panel, dataset, dict(before), **changes)
+        sent = _panel_state_sent(ctx)
+        assert sent["message"] == deleted
+        assert "cb-scs: keeps 13 of 128" in sent["summary"]
+        assert "keep_ratio" not in sent
+    assert "run_key" not in sent or sent["run_key"] == "tfdp"
+
+    # the notice stays while its run is shown, and goes with another run
+    ctx = _panel_change(panel, dataset, state, keep_ratio=0.2)
+    assert _panel_state_sent(ctx)["message"] == deleted
+    tfdp.compute_scores(dataset, FIELD, run_key="tfdp3", method="scs")
+    ctx = _panel_change(panel, dataset, state, run_key="tfdp3")
     sent = _panel_state_sent(ctx)
-    assert "keep_ratio" not in sent and sent["message"] == deleted
-    assert "cb-scs: keeps 13 of 128" in sent["summary"]
+    assert sent["message"] is None
+    assert "scs: keeps 26 of 128" in sent["summary"]
 
 
 def _measure_tasks_run(address):
