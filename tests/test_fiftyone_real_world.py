@@ -494,3 +494,59 @@ def test_load_refuses_a_taken_name_and_never_leaves_a_partial_dataset(
     finally:
         if fo.dataset_exists(name):
             fo.delete_dataset(name)
+
+
+def test_file_names_fiftyone_does_not_read_as_images_are_named(tmp_path):
+    # the command never opens an image; FiftyOne makes a sample's media
+    # type from its file name, and one dataset holds one media type
+    data = json.load(open(COCO_SAMPLE))
+    before = set(fo.list_datasets())
+    for position, file_name in ((0, "no-extension"), (2, "clip.mp4"),
+                                (0, "scan.pcd"), (3, "."), (1, "images/")):
+        bad = json.loads(json.dumps(data))
+        bad["images"][position]["file_name"] = file_name
+        image_id = bad["images"][position]["id"]
+        path = tmp_path / "in.json"
+        path.write_text(json.dumps(bad))
+        assert cli.main(["prune", str(path), "-o", str(tmp_path / "o.json"),
+                         "--keep-ratio", "0.5", "--overwrite"]) == 0
+        with pytest.raises(TFDPError) as e:
+            tfdp.load_coco_dataset(str(path), name=_name("media"))
+        assert "image %s has file_name %s, which FiftyOne does not read " \
+            "as an image" % (image_id, json.dumps(file_name)) in str(e.value)
+        assert set(fo.list_datasets()) == before
+
+
+def _not_utf8(folder, name):
+    # a name made of bytes, as Linux allows: Python holds the byte 0xe9 as
+    # the lone surrogate U+DCE9 (surrogateescape)
+    path = os.fsdecode(os.path.join(os.fsencode(str(folder)), name))
+    try:
+        os.mkdir(path)
+    except OSError:
+        pytest.skip("the file system refuses names that are not UTF-8")
+    return path
+
+
+def test_paths_that_are_not_utf8_are_refused_by_name(tmp_path):
+    # MongoDB's strings are UTF-8: such a path cannot be stored, neither as
+    # the recorded source nor in the samples' file paths
+    before = set(fo.list_datasets())
+    folder = _not_utf8(tmp_path, b"caf\xe9")
+    shown = os.path.join(str(tmp_path), "caf\\xe9")
+    labels = os.path.join(folder, "in.json")
+    with open(COCO_SAMPLE, "rb") as f, open(labels, "wb") as out:
+        out.write(f.read())
+    with pytest.raises(TFDPError) as e:
+        tfdp.load_coco_dataset(labels, name=_name("utf8"))
+    assert str(e.value) == (
+        "%s: the path is not UTF-8 text, which FiftyOne's database cannot "
+        "store; rename it" % os.path.join(shown, "in.json"))
+
+    with pytest.raises(TFDPError) as e:
+        tfdp.load_coco_dataset(COCO_SAMPLE, data_path=folder,
+                               name=_name("utf8"))
+    assert str(e.value) == (
+        "data_path %s is not UTF-8 text, which FiftyOne's database cannot "
+        "store in the samples' file paths; rename it" % shown)
+    assert set(fo.list_datasets()) == before

@@ -13,10 +13,11 @@ import os
 import uuid
 
 import fiftyone as fo
+import fiftyone.core.media as fom
 import fiftyone.utils.coco as fouc
 
-from tfdp import coco
-from tfdp.errors import InvalidDataError, TFDPError
+from tfdp import coco, jsonio
+from tfdp.errors import InvalidDataError, TFDPError, printable
 from tfdp.fo_adapter.fields import compatible_label_fields, run_fields
 from tfdp.fo_adapter.runs import load_kept_view, run_config
 
@@ -85,6 +86,8 @@ def load_coco_dataset(
     See :func:`tfdp.load_coco_dataset`.
     """
     labels_path = os.path.abspath(labels_path)
+    folder = os.path.abspath(data_path) if data_path else None
+    _check_storable(labels_path, folder)
     if name is not None and fo.dataset_exists(name) and not overwrite:
         raise TFDPError(
             "a dataset named %r exists; choose another name or pass "
@@ -94,7 +97,6 @@ def load_coco_dataset(
     data, shapes = read_coco(labels_path, skip_invalid=skip_invalid)
     if shapes.invalid:
         data = valid_data(data, shapes)
-    folder = os.path.abspath(data_path) if data_path else None
     paths = _image_paths(data, labels_path, folder)
     label_field = label_field or "segmentations"
 
@@ -223,6 +225,31 @@ def _label(ann, size, classes, supercategories, use_polylines):
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
+def _is_text(path):
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_storable(labels_path, folder):
+    # MongoDB's strings are UTF-8: a name that is not (its undecodable bytes
+    # held as lone surrogates) can be neither the recorded source nor part
+    # of a sample's file path
+    if not _is_text(labels_path):
+        raise TFDPError(
+            "%s: the path is not UTF-8 text, which FiftyOne's database "
+            "cannot store; rename it" % printable(labels_path)
+        )
+    if folder is not None and not _is_text(folder):
+        raise TFDPError(
+            "data_path %s is not UTF-8 text, which FiftyOne's database "
+            "cannot store in the samples' file paths; rename it"
+            % printable(folder)
+        )
+
+
 def _image_paths(data, labels_path, folder):
     # What FiftyOne needs beyond the command's checks: one sample per file
     # name, one type of image id, ids that MongoDB can store
@@ -263,6 +290,13 @@ def _image_paths(data, labels_path, folder):
             continue
         owners[key] = image.get("id")
         paths[file_name] = os.path.join(base, file_name)
+        # one dataset holds one media type, which FiftyOne reads from the
+        # name
+        if fom.get_media_type(paths[file_name]) != fom.IMAGE:
+            problems.append(
+                "image %s has file_name %s, which FiftyOne does not read as "
+                "an image" % (image.get("id"), jsonio.brief(file_name))
+            )
     if problems:
         raise TFDPError(
             "%s: %s%s" % (
