@@ -550,3 +550,32 @@ def test_paths_that_are_not_utf8_are_refused_by_name(tmp_path):
         "data_path %s is not UTF-8 text, which FiftyOne's database cannot "
         "store in the samples' file paths; rename it" % shown)
     assert set(fo.list_datasets()) == before
+
+
+@pytest.mark.parametrize("label_field, message", [
+    ("a.b", "label_field 'a.b' cannot name a FiftyOne field"),
+    ("$x", "label_field '$x' cannot name a FiftyOne field"),
+    ("_x", "label_field '_x' cannot name a FiftyOne field"),
+    ("caf\udce9", "label_field 'caf\\udce9' cannot name a FiftyOne field"),
+    (5, "label_field 5 cannot name a FiftyOne field"),
+    ("filepath", "label_field 'filepath' is a field of every sample"),
+    ("id", "label_field 'id' is a field of every sample"),
+    ("tags", "label_field 'tags' is a field of every sample"),
+    ("coco_id", "label_field 'coco_id' is a field of every sample"),
+])
+def test_load_checks_label_field_before_anything(label_field, message,
+                                                 monkeypatch):
+    # never FiftyOne's or MongoDB's error halfway, never labels dropped
+    # silently (a sample's "id" is not a field to fill)
+    monkeypatch.setattr(tfdp.fo_adapter.io, "read_coco", None)
+    before = set(fo.list_datasets())
+    with pytest.raises(ValueError) as e:
+        tfdp.load_coco_dataset(COCO_SAMPLE, label_field=label_field)
+    assert message in str(e.value)
+    assert set(fo.list_datasets()) == before
+
+
+def test_load_checks_name_before_anything(monkeypatch):
+    monkeypatch.setattr(tfdp.fo_adapter.io, "read_coco", None)
+    with pytest.raises(ValueError, match=r"name 'caf\\udce9' is not UTF-8"):
+        tfdp.load_coco_dataset(COCO_SAMPLE, name="caf\udce9")

@@ -381,6 +381,8 @@ def load_coco_dataset(
         a :class:`fiftyone.core.dataset.Dataset`
 
     Raises:
+        ValueError: if ``name`` or ``label_field`` cannot name a FiftyOne
+            dataset or label field
         TFDPError: if the file cannot be read, or the name is taken and
             ``overwrite`` is False
         InvalidDataError: if records are malformed and ``skip_invalid`` is

@@ -14,6 +14,7 @@ import uuid
 
 import fiftyone as fo
 import fiftyone.core.media as fom
+import fiftyone.core.odm.sample as fos
 import fiftyone.utils.coco as fouc
 
 from tfdp import coco, jsonio
@@ -85,6 +86,7 @@ def load_coco_dataset(
 
     See :func:`tfdp.load_coco_dataset`.
     """
+    _check_names(name, label_field)
     labels_path = os.path.abspath(labels_path)
     folder = os.path.abspath(data_path) if data_path else None
     _check_storable(labels_path, folder)
@@ -231,6 +233,35 @@ def _is_text(path):
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _check_names(name, label_field):
+    # before anything is read: FiftyOne would fail halfway, or drop the
+    # labels silently (a sample's "id" is not a field to fill)
+    if name is not None and (not isinstance(name, str) or not _is_text(name)):
+        raise ValueError(
+            "name %r is not UTF-8 text, which FiftyOne's database stores"
+            % (name,)
+        )
+    if label_field is None or label_field == "":
+        return
+    if (
+        not isinstance(label_field, str)
+        or not _is_text(label_field)
+        or "." in label_field
+        or "\0" in label_field
+        or label_field.startswith(("$", "_"))
+    ):
+        raise ValueError(
+            "label_field %r cannot name a FiftyOne field: use UTF-8 text "
+            "without dots, not starting with '$' or '_'" % (label_field,)
+        )
+    if label_field in set(fos.DatasetSampleDocument._fields) | {"coco_id"}:
+        raise ValueError(
+            "label_field %r is a field of every sample that the loader "
+            "fills itself; choose another, e.g. 'segmentations'"
+            % label_field
+        )
 
 
 def _check_storable(labels_path, folder):
