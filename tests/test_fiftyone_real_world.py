@@ -579,3 +579,82 @@ def test_load_checks_name_before_anything(monkeypatch):
     monkeypatch.setattr(tfdp.fo_adapter.io, "read_coco", None)
     with pytest.raises(ValueError, match=r"name 'caf\\udce9' is not UTF-8"):
         tfdp.load_coco_dataset(COCO_SAMPLE, name="caf\udce9")
+
+
+# ---------------------------------------------------------------------------
+# A collection that changed after it was scored
+
+
+def _copy_of_a_label(dataset):
+    # a label added after scoring: no stored shape
+    sample = dataset.first()
+    label = sample[FIELD].polylines[0].copy()
+    for name in ("perimeter", "area", "pixels", "score"):
+        label["tfdp_" + name] = None
+    sample[FIELD].polylines.append(label)
+    sample.save()
+
+
+def _delete_a_label(dataset):
+    sample = dataset.first()
+    sample[FIELD].polylines.pop(0)
+    sample.save()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.delete_samples(d.take(10, seed=1)),
+     "TFDP run 'tfdp' scored 128 samples and its samples are now 118"),
+    (lambda d: d.add_sample(fo.Sample(
+        filepath="/nowhere/new.jpg",
+        metadata=fo.ImageMetadata(width=10, height=10))),
+     "TFDP run 'tfdp' scored 128 samples and its samples are now 129"),
+    (_copy_of_a_label,
+     "TFDP run 'tfdp' scored 939 labels and its samples now have 940"),
+    (_delete_a_label,
+     "TFDP run 'tfdp' scored 939 labels and its samples now have 938"),
+])
+def test_samples_or_labels_changed_since_scoring_are_not_pruned(
+        dataset, change, message):
+    # pruning reads the stored shapes: on another collection than the one
+    # scored, it would rank samples never scored as 0 and take class
+    # totals over other labels, silently
+    tfdp.compute_scores(dataset, FIELD)
+    change(dataset)
+    with pytest.raises(TFDPError) as e:
+        tfdp.prune_samples(dataset, keep_ratio=0.5)
+    assert str(e.value) == (
+        "%s since it scored them; run compute_scores again" % message)
+    assert tfdp.get_run_info(dataset)["status"] == "scored"
+    assert not dataset.match_tags("tfdp:keep")
+
+    tfdp.compute_scores(dataset, FIELD)
+    assert len(tfdp.prune_samples(dataset, keep=10)) == 10
+
+
+def test_a_view_whose_samples_changed_is_not_pruned(dataset):
+    # take() draws again from what is left: as many samples, other ones
+    view = dataset.take(40, seed=3)
+    tfdp.compute_scores(view, FIELD)
+    dataset.delete_samples(view.take(5, seed=4))
+    assert len(dataset.load_run_view("tfdp")) == 40
+    with pytest.raises(TFDPError, match=(
+            "TFDP run 'tfdp' scored 40 samples and 5 of its samples now "
+            "have no image score since it scored them; run compute_scores "
+            "again")):
+        tfdp.prune_samples(dataset, keep=20)
+
+
+def test_kept_samples_deleted_since_pruning_are_not_exported(dataset,
+                                                             tmp_path):
+    kept = dataset.apply_tfdp(FIELD, keep_ratio=0.5)
+    dataset.delete_samples(kept.take(3, seed=0))
+    out = tmp_path / "kept.json"
+    with pytest.raises(TFDPError) as e:
+        tfdp.export_kept(dataset, str(out))
+    assert str(e.value) == (
+        "TFDP run 'tfdp' kept 64 samples and 61 samples carry its tag "
+        "'tfdp:keep' now: samples were deleted or tagged since it pruned; "
+        "prune again")
+    assert not out.exists()
+    dataset.apply_tfdp(FIELD, keep_ratio=0.5)
+    assert tfdp.export_kept(dataset, str(out))["num_samples"] == 63

@@ -355,6 +355,14 @@ def export_kept(
     dataset = samples._root_dataset
     config = run_config(dataset, run_key)
     kept = load_kept_view(dataset, run_key)
+    num_kept = getattr(config, "num_kept", None)
+    if num_kept is not None and len(kept) != num_kept:
+        # the selection was made among other samples than there are now
+        raise TFDPError(
+            "TFDP run %r kept %d samples and %d samples carry its tag %r "
+            "now: samples were deleted or tagged since it pruned; prune again"
+            % (run_key, num_kept, len(kept), config.tag)
+        )
     coco.check_writable(labels_path, overwrite=overwrite, hint=OVERWRITE_HINT)
 
     source = dataset.info.get(SOURCE_INFO_KEY) or {}

@@ -360,6 +360,57 @@ def validate_prune_args(num_samples, keep_ratio, prune_ratio, keep, method,
     )
 
 
+def check_unchanged(scored, run_key, config, measured, sample_field):
+    """Checks that a run's samples and labels are those it scored.
+
+    Pruning ranks the shapes that scoring stored: samples added since have
+    none and would rank last as if they scored 0, and class totals would be
+    taken over other labels. Labels whose vertices or masks were edited
+    keep their stored shapes and are not detected.
+
+    Args:
+        scored: the run's view
+        run_key: the run
+        config: its config
+        measured: the :class:`tfdp.fo_adapter.measure.MeasuredLabels`
+            stored on ``scored``
+        sample_field: the run's image score field
+
+    Raises:
+        TFDPError: if samples or labels were added or deleted since scoring
+    """
+    num_samples = getattr(config, "num_samples", None)
+    num_instances = getattr(config, "num_instances", None)
+    if num_samples is None or num_instances is None:
+        return  # a run recorded before its counts were
+    num = len(measured.sample_ids)
+    problem = None
+    if num != num_samples:
+        problem = "scored %d samples and its samples are now %d" % (
+            num_samples, num)
+    elif sample_field in (getattr(config, "fields", None) or []) and (
+        scored.count(sample_field) != num
+    ):
+        problem = "scored %d samples and %d of its samples now have no " \
+            "image score" % (num_samples, num - scored.count(sample_field))
+    else:
+        # every label scoring read was scored, ineligible or invalid
+        num_labels = (
+            num_instances
+            + sum((getattr(config, "ineligible", None) or {}).values())
+            + len(getattr(config, "invalid", None) or [])
+        )
+        now = scored.count(label_list_path(scored, config.label_field))
+        if now != num_labels or len(measured.table) != num_instances:
+            problem = "scored %d labels and its samples now have %d" % (
+                num_labels, now)
+    if problem is not None:
+        raise TFDPError(
+            "TFDP run %r %s since it scored them; run compute_scores again"
+            % (run_key, problem)
+        )
+
+
 def prune_samples(
     samples,
     run_key="tfdp",
@@ -386,6 +437,7 @@ def prune_samples(
     scored = dataset.load_run_view(run_key)
     label_paths, sample_field = run_fields(scored, run_key, config.label_field)
     measured = stored_table(scored, config.label_field, label_paths)
+    check_unchanged(scored, run_key, config, measured, sample_field)
     table = measured.table
     num = len(measured.sample_ids)
     count = scoring.keep_count(
