@@ -401,9 +401,12 @@ def check_unchanged(scored, run_key, config, measured, sample_field):
             + len(getattr(config, "invalid", None) or [])
         )
         now = scored.count(label_list_path(scored, config.label_field))
-        if now != num_labels or len(measured.table) != num_instances:
+        if now != num_labels:
             problem = "scored %d labels and its samples now have %d" % (
                 num_labels, now)
+        elif len(measured.table) != num_instances:
+            problem = "scored %d labels and %d of them now have its shapes" \
+                % (num_instances, len(measured.table))
     if problem is not None:
         raise TFDPError(
             "TFDP run %r %s since it scored them; run compute_scores again"
