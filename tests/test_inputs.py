@@ -496,7 +496,8 @@ def test_without_dask_or_pyarrow_the_command_says_what_to_install(
     for argv, message in (
             (["--workers", "2"], "--workers 2: measuring in several "
                                  "processes or on a cluster needs Dask: "
-                                 "pip install 'tfdp[cluster]'"),
+                                 "install tfdp with its cluster extra, pip "
+                                 "install '/path/to/tfdp[cluster]'"),
             (["--scheduler", "tcp://127.0.0.1:1"], "needs Dask"),
             (["-o", tmp_path / "s.parquet"], "writing Parquet needs "
                                              "pyarrow")):

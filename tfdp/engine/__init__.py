@@ -129,8 +129,8 @@ class Engine(object):
 
 #: What a cluster needs, and how to install it
 CLUSTER_INSTALL = (
-    "measuring in several processes or on a cluster needs Dask: "
-    "pip install 'tfdp[cluster]'"
+    "measuring in several processes or on a cluster needs Dask: install "
+    "tfdp with its cluster extra, pip install '/path/to/tfdp[cluster]'"
 )
 
 
