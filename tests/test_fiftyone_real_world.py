@@ -16,6 +16,7 @@ import tfdp
 from conftest import COCO_SAMPLE, DATA, ROOT
 from tfdp import cli, coco
 from tfdp.errors import InvalidDataError, OutputExistsError, TFDPError
+from tfdp.fo_adapter.preview import preview_pruning
 
 FIELD = "segmentations"
 PATH = "segmentations.polylines"
@@ -619,11 +620,16 @@ def test_samples_or_labels_changed_since_scoring_are_not_pruned(
     # scored, it would rank samples never scored as 0 and take class
     # totals over other labels, silently
     tfdp.compute_scores(dataset, FIELD)
+    preview_pruning(dataset)  # the panel's, read before the change
     change(dataset)
     with pytest.raises(TFDPError) as e:
         tfdp.prune_samples(dataset, keep_ratio=0.5)
     assert str(e.value) == (
         "%s since it scored them; run compute_scores again" % message)
+    if "samples are now" in message:
+        # the panel's preview reads the shapes again and says the same
+        with pytest.raises(TFDPError, match=message):
+            preview_pruning(dataset)
     assert tfdp.get_run_info(dataset)["status"] == "scored"
     assert not dataset.match_tags("tfdp:keep")
 

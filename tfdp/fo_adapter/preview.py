@@ -8,7 +8,7 @@ import numpy as np
 from tfdp import scoring
 from tfdp.fo_adapter.fields import run_fields
 from tfdp.fo_adapter.measure import stored_table
-from tfdp.fo_adapter.runs import scored_config
+from tfdp.fo_adapter.runs import check_unchanged, scored_config
 from tfdp.report import retention_report
 
 def preview_pruning(
@@ -94,9 +94,11 @@ _STORED = collections.OrderedDict()
 _STORED_MAX = 4
 
 
-def _stored_table(dataset, run_key, config, scored, label_paths):
+def _stored_table(dataset, run_key, config, scored, label_paths,
+                  sample_field):
     # a run's stored shapes change only when it is scored again, which
-    # registers it anew (a new timestamp); samples may be added or deleted
+    # registers it anew (a new timestamp); samples may be added or deleted,
+    # which pruning refuses, and so does the preview
     stamp = (
         str(dataset.get_run_info(run_key).timestamp),
         config.label_field,
@@ -108,6 +110,7 @@ def _stored_table(dataset, run_key, config, scored, label_paths):
         _STORED.move_to_end(key)
         return hit[1]
     stored = stored_table(scored, config.label_field, label_paths)
+    check_unchanged(scored, run_key, config, stored, sample_field)
     _STORED[key] = (stamp, stored)
     while len(_STORED) > _STORED_MAX:
         _STORED.popitem(last=False)
@@ -119,7 +122,8 @@ def _rank_views(samples, run_key, keep_ratio, method):
     config = scored_config(dataset, run_key)
     scored = dataset.load_run_view(run_key)
     label_paths, sample_field = run_fields(scored, run_key, config.label_field)
-    stored = _stored_table(dataset, run_key, config, scored, label_paths)
+    stored = _stored_table(dataset, run_key, config, scored, label_paths,
+                           sample_field)
     num = len(stored.sample_ids)
     count = scoring.keep_count(num, keep_ratio=keep_ratio)
     method = scoring.validate_method(method or config.method)
