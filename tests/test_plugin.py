@@ -529,12 +529,18 @@ def test_panel_shows_an_unfinished_run_without_a_traceback(dataset):
     assert _panel_data(ctx)["classes"] == []
 
 
-def test_panel_opens_on_the_run_on_screen(dataset):
+def _panel_on_two_runs(dataset):
+    # tfdp keeps 90 of 128 samples, tfdp2 20
     tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
     tfdp.apply_tfdp(dataset, FIELD, keep=20, run_key="tfdp2")
     panel = _operator("tfdp_panel")
     state = {}
     panel.on_load(_panel_event(dataset, state))
+    return panel, state
+
+
+def test_panel_opens_on_the_run_on_screen(dataset):
+    panel, state = _panel_on_two_runs(dataset)
     assert state["run_key"] == "tfdp2"  # the newest
     assert state["keep_ratio"] == 0.15  # what it kept, 20 of 128
     kept = tfdp.load_kept_view(dataset, "tfdp")
@@ -648,11 +654,7 @@ def test_panel_whose_run_is_deleted_keeps_the_users_ratio(dataset):
     # What the App sent in a browser: a step of the slider after the run
     # on show was deleted, then changes built on the state before the
     # panel's answer, with the new run echoed by its input
-    tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
-    tfdp.apply_tfdp(dataset, FIELD, keep=20, run_key="tfdp2")
-    panel = _operator("tfdp_panel")
-    state = {}
-    panel.on_load(_panel_event(dataset, state))
+    panel, state = _panel_on_two_runs(dataset)
     assert (state["run_key"], state["keep_ratio"]) == ("tfdp2", 0.15)
     tfdp.delete_run(dataset, "tfdp2")
     before = dict(state)
