@@ -24,8 +24,9 @@ MAX_CLASSES = 20
 CLASS_ROW_HEIGHT = 22
 MIN_RATIO, MAX_RATIO, RATIO_STEP = 0.05, 1.0, 0.05
 
-#: panel id -> (the run a panel shows in place of a deleted one, what it
-#: says about it): kept here, as the App may put back an older state
+#: panel id -> (the run a panel shows in place of a deleted one, the
+#: deleted run, what it says about it): kept here, as the App may put back
+#: an older state
 _notices = {}
 
 
@@ -139,7 +140,8 @@ class TFDPPanel(foo.Panel):
         run_key = default_run_key(ctx, runs)
         if gone is not None and run_key is not None:
             _notices[ctx.panel_id] = (
-                run_key, "Run %r was deleted; showing run %r" % (gone, run_key))
+                run_key, gone,
+                "Run %r was deleted; showing run %r" % (gone, run_key))
         self._select(ctx, run_key, keep_ratio=ctx.panel.state.keep_ratio)
         return False
 
@@ -338,9 +340,12 @@ def _showing(ctx):
 
 def _notice(ctx, run_key):
     # what the panel says about the run it shows, until another is chosen
-    run_shown, notice = _notices.get(ctx.panel_id, (None, None))
-    if run_shown != run_key:
-        _notices.pop(ctx.panel_id, None)
+    # or the deleted run exists again
+    if ctx.panel_id not in _notices:
+        return None
+    run_shown, gone, notice = _notices[ctx.panel_id]
+    if run_shown != run_key or gone in tfdp_runs(ctx):
+        del _notices[ctx.panel_id]
         return None
     return notice
 

@@ -677,9 +677,17 @@ def test_panel_whose_run_is_deleted_keeps_the_users_ratio(dataset):
         assert "keep_ratio" not in sent
     assert "run_key" not in sent or sent["run_key"] == "tfdp"
 
-    # the notice stays while its run is shown, and goes with another run
+    # the notice stays while its run is shown, and goes with another run,
+    # or once the deleted run exists again
     ctx = _panel_change(panel, dataset, state, keep_ratio=0.2)
     assert _panel_state_sent(ctx)["message"] == deleted
+    tfdp.compute_scores(dataset, FIELD, run_key="tfdp2")
+    ctx = _panel_change(panel, dataset, state, keep_ratio=0.25)
+    assert _panel_state_sent(ctx)["message"] is None
+    # deleted again while another run is shown: nothing to say
+    tfdp.delete_run(dataset, "tfdp2")
+    ctx = _panel_change(panel, dataset, state, keep_ratio=0.2)
+    assert _panel_state_sent(ctx)["message"] is None
     tfdp.compute_scores(dataset, FIELD, run_key="tfdp3", method="scs")
     ctx = _panel_change(panel, dataset, state, run_key="tfdp3")
     sent = _panel_state_sent(ctx)
