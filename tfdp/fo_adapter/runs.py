@@ -384,15 +384,20 @@ def check_unchanged(scored, run_key, config, measured, sample_field):
     if num_samples is None or num_instances is None:
         return  # a run recorded before its counts were
     num = len(measured.sample_ids)
+    with_score = (
+        scored.count(sample_field)
+        if sample_field in (getattr(config, "fields", None) or [])
+        else num
+    )
     problem = None
     if num != num_samples:
         problem = "scored %d samples and its samples are now %d" % (
             num_samples, num)
-    elif sample_field in (getattr(config, "fields", None) or []) and (
-        scored.count(sample_field) != num
-    ):
-        problem = "scored %d samples and %d of its samples now have no " \
-            "image score" % (num_samples, num - scored.count(sample_field))
+    elif with_score != num:
+        problem = (
+            "scored %d samples and %d of its samples now have no image "
+            "score" % (num_samples, num - with_score)
+        )
     else:
         # every label scoring read was scored, ineligible or invalid
         num_labels = (
@@ -405,8 +410,8 @@ def check_unchanged(scored, run_key, config, measured, sample_field):
             problem = "scored %d labels and its samples now have %d" % (
                 num_labels, now)
         elif len(measured.table) != num_instances:
-            problem = "scored %d labels and %d of them now have its shapes" \
-                % (num_instances, len(measured.table))
+            problem = "scored %d labels and %d of them now have its shapes" % (
+                num_instances, len(measured.table))
     if problem is not None:
         raise TFDPError(
             "TFDP run %r %s since it scored them; run compute_scores again"
