@@ -453,7 +453,7 @@ def test_a_connection_a_signal_closed_leaves_no_traceback(caplog):
         return [type(r.exc_info[1]).__name__ for r in found]
 
     caplog.set_level(logging.ERROR, logger="asyncio")
-    levels = cluster._silence_dask_logs()
+    restore = cluster._silence_dask_logs()
     try:
         leave_unretrieved(CommClosedError("in <TCP (closed) Scheduler "
                                           "Broadcast>: Stream is closed"))
@@ -461,7 +461,7 @@ def test_a_connection_a_signal_closed_leaves_no_traceback(caplog):
         leave_unretrieved(ValueError("someone else's"))
         assert never_retrieved() == ["ValueError"]
     finally:
-        cluster._restore_levels(levels)
+        restore()
     # only while the engine lives
     leave_unretrieved(CommClosedError("after the engine"))
     assert never_retrieved() == ["CommClosedError"]

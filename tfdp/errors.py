@@ -81,6 +81,13 @@ class OutputExistsError(TFDPError):
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def is_text(text):
+    """Whether a string is valid Unicode text: a file name that is not
+    valid UTF-8 holds lone surrogates (see :func:`printable`), which UTF-8
+    stores (MongoDB, Parquet) refuse."""
+    return _SURROGATE.search(text) is None
+
+
 def printable(text):
     """Text fit to print on any stream, whatever its encoding errors.
 

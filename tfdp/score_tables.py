@@ -15,7 +15,7 @@ import numpy as np
 import orjson
 
 from tfdp.coco import SCORE_COLUMNS
-from tfdp.errors import TFDPError
+from tfdp.errors import TFDPError, is_text, printable
 
 #: The columns of a score table (``file`` comes first when there are several
 #: inputs)
@@ -58,20 +58,12 @@ def check_file_names(path, files):
     if not is_parquet(path):
         return
     for name in files:
-        if not _is_text(name):
+        if not is_text(name):
             raise TFDPError(
                 "%s: the input file name %s is not UTF-8 text, which "
                 "Parquet's strings must be; rename the file or write a .csv "
-                "table" % (path, name)
+                "table" % (path, printable(name))
             )
-
-
-def _is_text(name):
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def id_type(kinds):

@@ -115,8 +115,7 @@ def _silence_dask_logs():
     those records are dropped too, and nothing else of asyncio's.
 
     Returns:
-        a list of ``(logger or handler, level)`` to restore, and of
-        ``(logger, filter)`` to remove
+        a function that undoes it all
     """
     logger = logging.getLogger("distributed")
     # the logger for records of its own level, its handlers for those of
@@ -129,7 +128,13 @@ def _silence_dask_logs():
     asyncio_logger = logging.getLogger("asyncio")
     dropped = _ClosedComms()
     asyncio_logger.addFilter(dropped)
-    return previous + [(asyncio_logger, dropped)]
+
+    def restore():
+        for item, level in previous:
+            item.setLevel(level)
+        asyncio_logger.removeFilter(dropped)
+
+    return restore
 
 
 class _ClosedComms(logging.Filter):
@@ -139,14 +144,6 @@ class _ClosedComms(logging.Filter):
     def filter(self, record):
         error = record.exc_info[1] if record.exc_info else None
         return not isinstance(error, CommClosedError)
-
-
-def _restore_levels(previous):
-    for item, level in previous:
-        if isinstance(level, logging.Filter):
-            item.removeFilter(level)
-        else:
-            item.setLevel(level)
 
 
 _NOT_INSTALLED = (
@@ -195,7 +192,7 @@ class ClusterEngine(Engine):
         self.cluster = None
         self.client = None
         self._config = None
-        self._log_levels = _silence_dask_logs()
+        self._restore_logs = _silence_dask_logs()
         self._main_script = None
         try:
             if scheduler:
@@ -254,7 +251,7 @@ class ClusterEngine(Engine):
         except BaseException:
             # a start cut short (Ctrl-C) leaves a cluster half-built, which
             # Dask closes only at exit: its logs stay silenced until then
-            self._log_levels = []
+            self._restore_logs = None
             self.close()
             raise
         try:
@@ -337,8 +334,9 @@ class ClusterEngine(Engine):
                 if cluster is not None:
                     cluster.close()
         finally:
-            levels, self._log_levels = self._log_levels, []
-            _restore_levels(levels)
+            restore, self._restore_logs = self._restore_logs, None
+            if restore is not None:
+                restore()
             saved, self._main_script = self._main_script, None
             _restore_main_script(saved)
             config, self._config = self._config, None

@@ -18,7 +18,7 @@ import fiftyone.core.odm.sample as fos
 import fiftyone.utils.coco as fouc
 
 from tfdp import coco, jsonio
-from tfdp.errors import InvalidDataError, TFDPError, printable
+from tfdp.errors import InvalidDataError, TFDPError, is_text, printable
 from tfdp.fo_adapter.fields import compatible_label_fields, run_fields
 from tfdp.fo_adapter.runs import load_kept_view, run_config
 
@@ -227,27 +227,21 @@ def _label(ann, size, classes, supercategories, use_polylines):
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-def _is_text(path):
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _check_names(name, label_field):
     # before anything is read: FiftyOne would fail halfway, or drop the
     # labels silently (a sample's "id" is not a field to fill)
-    if name is not None and (not isinstance(name, str) or not _is_text(name)):
+    if name is not None and not isinstance(name, str):
+        raise ValueError("name %r is not a string" % (name,))
+    if name is not None and not is_text(name):
         raise ValueError(
-            "name %r is not UTF-8 text, which FiftyOne's database stores"
+            "name %r is not UTF-8 text, which FiftyOne's database needs"
             % (name,)
         )
     if label_field is None or label_field == "":
         return
     if (
         not isinstance(label_field, str)
-        or not _is_text(label_field)
+        or not is_text(label_field)
         or "." in label_field
         or "\0" in label_field
         or label_field.startswith(("$", "_"))
@@ -268,12 +262,12 @@ def _check_storable(labels_path, folder):
     # MongoDB's strings are UTF-8: a name that is not (its undecodable bytes
     # held as lone surrogates) can be neither the recorded source nor part
     # of a sample's file path
-    if not _is_text(labels_path):
+    if not is_text(labels_path):
         raise TFDPError(
             "%s: the path is not UTF-8 text, which FiftyOne's database "
             "cannot store; rename it" % printable(labels_path)
         )
-    if folder is not None and not _is_text(folder):
+    if folder is not None and not is_text(folder):
         raise TFDPError(
             "data_path %s is not UTF-8 text, which FiftyOne's database "
             "cannot store in the samples' file paths; rename it"
