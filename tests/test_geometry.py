@@ -325,3 +325,76 @@ def test_polygons_in_bulk_equal_one_by_one():
     broken[9] = [[1, 2, 3]]
     assert bulk(broken) == one_by_one(broken)
     assert "not a number" in bulk(broken)[7]
+
+
+def outline_and_fill_shapes(segmentations, widths, heights):
+    from tfdp import coco
+
+    def measure(count_pixels):
+        chunk = packed.measure_packed(packed.pack(
+            segmentations, widths, heights, coco.measure_segmentation,
+            count_pixels))
+        return chunk, list(zip(chunk.perimeter.tolist(), chunk.area.tolist()))
+
+    outlined, outline_shapes = measure(False)
+    _, fill_shapes = measure(True)
+    assert not outlined.errors
+    assert set(outlined.pixels.tolist()) == {-1}
+    return outline_shapes, fill_shapes
+
+
+def test_outlines_trace_as_the_fill():
+    # Without pixel counts, polygons inside their image are drawn as their
+    # outlines: stars that cross themselves (an unfilled middle), thin
+    # spikes, repeated and collinear points, parts that overlap or touch,
+    # one- and two-point parts, some parts at the image's last row and
+    # column, some leaving the image (filled, as ever)
+    rng = np.random.default_rng(23)
+    segmentations, widths, heights = [], [], []
+    for i in range(3000):
+        width, height = (int(v) for v in rng.integers(1, 60, size=2))
+        parts = []
+        for _ in range(int(rng.choice([1, 1, 2, 3]))):
+            n = int(rng.integers(1, 14))
+            kind = i % 3
+            if kind == 0:  # anywhere, slightly outside at times
+                xs = rng.uniform(-2, width + 1, n)
+                ys = rng.uniform(-2, height + 1, n)
+            elif kind == 1:  # a star around a centre
+                angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+                radii = rng.uniform(0, max(width, height) / 2, n)
+                xs = np.clip(width / 2 + radii * np.cos(angles), 0, width - 1)
+                ys = np.clip(height / 2 + radii * np.sin(angles), 0,
+                             height - 1)
+            else:  # clustered points and one far away: spikes
+                xs = np.clip(rng.integers(0, width) + rng.integers(-2, 3, n),
+                             0, width - 1).astype(float)
+                ys = np.clip(rng.integers(0, height) + rng.integers(-2, 3, n),
+                             0, height - 1).astype(float)
+                xs[-1], ys[-1] = rng.uniform(0, width), rng.uniform(0, height)
+            parts.append(np.column_stack([xs, ys]).ravel().tolist())
+        segmentations.append(parts)
+        widths.append(width)
+        heights.append(height)
+
+    outline_shapes, fill_shapes = outline_and_fill_shapes(
+        segmentations, widths, heights)
+    assert outline_shapes == fill_shapes
+    # and both are the full canvas's
+    for parts, width, height, shape in zip(
+            segmentations[:600], widths, heights, outline_shapes):
+        mask = naive.full_mask(parts, width, height)
+        assert shape == naive.mask_shape(mask), (parts, width, height)
+
+
+def test_outline_of_a_pentagram():
+    # Filled, a pentagram leaves its middle empty (OpenCV's fill goes by
+    # parity); its outer contour is the same outline or not
+    angles = np.pi / 2 + np.arange(5) * 4 * np.pi / 5
+    star = np.column_stack([50 + 40 * np.cos(angles), 50 - 40 * np.sin(angles)])
+    segmentation = [star.ravel().tolist()]
+    mask = naive.full_mask(segmentation, 100, 100)
+    assert mask[50, 50] == 0  # the middle is a hole
+    outline_shapes, fill_shapes = outline_and_fill_shapes(
+        [segmentation], [100], [100])
+    assert outline_shapes == fill_shapes == [naive.mask_shape(mask)]

@@ -57,6 +57,19 @@ def test_every_shape_equals_the_full_canvas(real):
     assert shapes.table.pixels.tolist() == pixels
 
 
+def test_shapes_without_pixel_counts_equal_the_full_canvas(real):
+    # as `tfdp score` measures: polygons inside their image are traced from
+    # their outlines, and no pixel is counted
+    from tfdp.measuring import Runner
+
+    path, data, _, reference, _ = real
+    with Runner(local_cluster=False, count_pixels=False) as runner:
+        shapes = coco.measure(data, source=path,
+                              measure_jobs=runner.measure_coco_jobs)
+    assert rows_of(shapes) == reference
+    assert set(shapes.table.pixels.tolist()) == {-1}
+
+
 def test_every_score_equals_the_full_canvas(real):
     _, data, shapes, reference, _ = real
     expected = naive.scores(reference)

@@ -139,3 +139,24 @@ def test_class_totals_are_exact_whatever_the_order():
     assert scoring.exact_to_float(
         scoring.exact_group_sums(tiny, [0] * 6, 1)[0]
     ) == math.fsum(tiny)
+
+
+def test_report_size_buckets_by_pixel_count():
+    # 1023 pixels is small, 1024 medium, 9216 large; the report refuses a
+    # table whose pixels were not counted rather than call them small
+    from tfdp.report import retention_report
+
+    def table(pixels):
+        n = len(pixels)
+        return scoring.ShapeTable(
+            list(range(n)), list(range(n)), [1] * n, [4.0] * n, [1.0] * n,
+            pixels)
+
+    report = retention_report(
+        table([1023, 1024, 9215, 9216]), [True, False, True, False],
+        lambda c: (c, "cat"), "cb_scs")
+    assert {k: (v["before"], v["after"]) for k, v in report["sizes"].items()
+            } == {"small": (1, 1), "medium": (2, 1), "large": (1, 0)}
+    with pytest.raises(ValueError, match="not counted"):
+        retention_report(table([-1, -1]), [True, True],
+                         lambda c: (c, "cat"), "cb_scs")

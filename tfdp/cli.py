@@ -367,6 +367,8 @@ def _runner(args):
         workers=args.workers,
         scheduler=args.scheduler,
         progress=ProgressBar("measuring"),
+        # only prune's report uses them (its size buckets)
+        count_pixels=args.command == "prune",
     )
 
 

@@ -39,7 +39,7 @@ def contour_shape(mask, pixels=None):
     Args:
         mask: a 2D ``uint8`` array, non-zero on the instance
         pixels (None): the number of non-zero pixels of ``mask`` when the
-            caller knows it; counted otherwise
+            caller knows it (-1 when it is not wanted); counted otherwise
 
     Returns:
         a :class:`Shape`; perimeter and area are 0 when there is no contour
@@ -206,13 +206,21 @@ def polygon_shape(parts, width, height):
     return contour_shape(crop)
 
 
-def polygon_array_shapes(coords, part_count, part_length, widths, heights):
+def polygon_array_shapes(coords, part_count, part_length, widths, heights,
+                         count_pixels=True):
     """Measures many instances given as the flat arrays of their polygons.
 
     The same as :func:`polygon_shape` for each instance (the same crops,
     fills and contours), with the crop bounds computed for all instances at
     once and large crops sharing one buffer: the Python work per instance
     that remains is the OpenCV calls.
+
+    Without pixel counts, an instance that lies inside its image is drawn
+    as its outline only: the same edges the fill draws (OpenCV draws each
+    edge as an 8-connected line, then fills between them), without the
+    inside. The fill adds only pixels that the outline encloses, so the
+    external contours are the same, and tracing a crop that is mostly
+    empty costs OpenCV less.
 
     Args:
         coords: the integer coordinates of all parts, concatenated, already
@@ -221,6 +229,8 @@ def polygon_array_shapes(coords, part_count, part_length, widths, heights):
         part_length: coordinates per part, empty parts included
         widths: their images' widths
         heights: their images' heights
+        count_pixels (True): whether to count the mask pixels of each
+            instance; when False, every :attr:`Shape.pixels` is -1
 
     Returns:
         a list with, per instance, a :class:`Shape` or the
@@ -261,6 +271,25 @@ def polygon_array_shapes(coords, part_count, part_length, widths, heights):
         x1 = x_hi if x_hi < width - 1 else width - 1
         y1 = y_hi if y_hi < height - 1 else height - 1
         crops.append((x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+    if count_pixels:
+        outline = [False] * len(crops)
+    else:
+        # Only where the image does not clip it: a clipped outline is open
+        outline = [
+            x_lo >= 0 and y_lo >= 0 and x_hi < widths[index]
+            and y_hi < heights[index]
+            for index, x_lo, x_hi, y_lo, y_hi in zip(
+                owners, x_min, x_max, y_min, y_max)
+        ]
+        # Lines take no offset: the points of an outline are moved into
+        # its crop (the others stay, unused)
+        origins = np.array(
+            [crop[:2] if drawn else (0, 0)
+             for crop, drawn in zip(crops, outline)],
+            dtype=np.int32,
+        ).reshape(-1, 2)
+        points_per_group = np.add.reduceat(part_end - part_start, first)
+        points = points - np.repeat(origins, points_per_group, axis=0)
     # Large crops share one buffer: fresh memory for each costs a page
     # fault per 4 KiB, more than clearing memory already mapped
     large = [w * h for _, _, w, h in crops
@@ -268,8 +297,8 @@ def polygon_array_shapes(coords, part_count, part_length, widths, heights):
              and h > 0]
     scratch = np.empty(max(large), dtype=np.uint8) if len(large) > 1 else None
 
-    for index, a, b, (x0, y0, crop_w, crop_h) in zip(
-        owners, first.tolist(), group_end, crops
+    for index, a, b, (x0, y0, crop_w, crop_h), drawn in zip(
+        owners, first.tolist(), group_end, crops, outline
     ):
         if crop_w <= 0 or crop_h <= 0:
             continue
@@ -288,10 +317,16 @@ def polygon_array_shapes(coords, part_count, part_length, widths, heights):
         except MemoryError:
             shapes[index] = GeometryError("mask too large to rasterise")
             continue
+        if drawn:
+            cv2.polylines(
+                crop, [points[start:end] for start, end in part_bounds[a:b]],
+                True, 1, 1, cv2.LINE_8)
+            shapes[index] = contour_shape(crop, -1)
+            continue
         offset = (-x0, -y0)
         for start, end in part_bounds[a:b]:
             cv2.fillPoly(crop, [points[start:end]], 1, cv2.LINE_8, 0, offset)
-        shapes[index] = contour_shape(crop)
+        shapes[index] = contour_shape(crop, None if count_pixels else -1)
     return shapes
 
 

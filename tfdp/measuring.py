@@ -75,14 +75,18 @@ class Runner(object):
         progress (None): a callable ``progress(done, total)``
         local_cluster (True): whether the default may start a local
             cluster; when False, it always measures in this process
+        count_pixels (True): whether to count the mask pixels of COCO
+            instances (the report's size buckets need them, scores do not);
+            when False, their counts are -1
     """
 
     def __init__(self, workers=None, scheduler=None, progress=None,
-                 local_cluster=True):
+                 local_cluster=True, count_pixels=True):
         self.workers = workers
         self.scheduler = scheduler
         self.progress = progress
         self.local_cluster = local_cluster
+        self.count_pixels = count_pixels
         self.engine = None
 
     def engine_for(self, seconds, mean_box_area=0.0):
@@ -160,7 +164,7 @@ class Runner(object):
         bounds = chunk_bounds(areas, engine.workers)
         handles = engine.map(
             packed.measure_packed,
-            (_pack_jobs(jobs[a:b]) for a, b in bounds),
+            (_pack_jobs(jobs[a:b], self.count_pixels) for a, b in bounds),
             weights=[b - a for a, b in bounds],
             progress=progress or self.progress,
         )
@@ -168,7 +172,7 @@ class Runner(object):
             engine.results(handles, batch=RESULTS_PER_REQUEST))
 
 
-def _pack_jobs(jobs):
+def _pack_jobs(jobs, count_pixels):
     from tfdp.coco import measure_segmentation
 
     return packed.pack(
@@ -176,6 +180,7 @@ def _pack_jobs(jobs):
         [job[4] for job in jobs],
         [job[5] for job in jobs],
         measure_segmentation,
+        count_pixels,
     )
 
 

@@ -49,6 +49,8 @@ class PackedSegmentations(object):
         rle_bytes: ``uint8`` compressed counts of all RLE instances
         done: ``{position: Shape or GeometryError}`` of :data:`DONE`
             instances
+        count_pixels: whether measuring counts mask pixels (see
+            :func:`measure_packed`)
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class PackedSegmentations(object):
         rle_length,
         rle_bytes,
         done,
+        count_pixels=True,
     ):
         self.kind = kind
         self.width = width
@@ -72,6 +75,7 @@ class PackedSegmentations(object):
         self.rle_length = rle_length
         self.rle_bytes = rle_bytes
         self.done = done
+        self.count_pixels = count_pixels
 
     def __len__(self):
         return len(self.kind)
@@ -83,7 +87,7 @@ class MeasuredChunk(object):
     Attributes:
         perimeter: ``float64`` per instance
         area: ``float64`` per instance
-        pixels: ``int64`` per instance
+        pixels: ``int64`` per instance; -1 where not counted
         errors: ``{position: message}`` of the instances that could not be
             measured (their shape values are 0)
     """
@@ -162,7 +166,8 @@ class MeasuredChunk(object):
         )
 
 
-def pack(segmentations, widths, heights, measure_segmentation):
+def pack(segmentations, widths, heights, measure_segmentation,
+         count_pixels=True):
     """Packs the segmentations of a chunk of instances.
 
     Args:
@@ -172,14 +177,21 @@ def pack(segmentations, widths, heights, measure_segmentation):
         measure_segmentation: the serial measuring function
             (:func:`tfdp.coco.measure_segmentation`), used for whatever the
             fast checks do not accept
+        count_pixels (True): whether measuring the chunk counts mask pixels
 
     Returns:
         a :class:`PackedSegmentations`
     """
     packed = _pack_polygons(segmentations, widths, heights)
-    if packed is not None:
-        return packed
+    if packed is None:
+        packed = _pack_any(segmentations, widths, heights,
+                           measure_segmentation)
+    packed.count_pixels = count_pixels
+    return packed
 
+
+def _pack_any(segmentations, widths, heights, measure_segmentation):
+    # Any chunk: what the fast checks accept is packed, the rest measured
     n = len(segmentations)
     kind = np.full(n, DONE, dtype=np.uint8)
     part_count = np.zeros(n, dtype=np.int64)
@@ -344,7 +356,8 @@ def measure_packed(packed):
         packed: a :class:`PackedSegmentations`
 
     Returns:
-        a :class:`MeasuredChunk`
+        a :class:`MeasuredChunk`; its pixel counts are -1 when
+        ``packed.count_pixels`` is False
     """
     n = len(packed)
     measured = MeasuredChunk.zeros(n)
@@ -358,7 +371,8 @@ def measure_packed(packed):
     # every instance but the polygons has no part: measured as empty here,
     # then below as what it is
     polygon_shapes = geometry.polygon_array_shapes(
-        packed.coords, packed.part_count, packed.part_length, widths, heights
+        packed.coords, packed.part_count, packed.part_length, widths, heights,
+        count_pixels=packed.count_pixels,
     )
     rle_ends = np.cumsum(packed.rle_length)
     rle_end = 0
@@ -388,4 +402,6 @@ def measure_packed(packed):
                 continue
         perimeter[i], area[i], pixels[i] = shape
 
+    if not packed.count_pixels:
+        pixels.fill(-1)  # those of RLE masks too: one meaning per column
     return measured

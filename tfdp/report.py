@@ -34,7 +34,15 @@ def retention_report(
     Returns:
         a dict with ``method``, ``images``, ``instances``, ``classes``,
         ``sizes``, ``ineligible`` and ``invalid``
+
+    Raises:
+        ValueError: if the table's mask pixels were not counted (-1)
     """
+    if table.pixels.size and table.pixels.min() < 0:
+        raise ValueError(
+            "the size buckets need mask pixel counts, which were not "
+            "counted (measure with count_pixels=True)"
+        )
     kept_images = np.asarray(kept_images, dtype=bool)
     kept = kept_images[table.image_index]
 
