@@ -1,8 +1,6 @@
-import sys
-
-from tfdp.cli import main
+from tfdp.cli import run
 
 # Worker processes of a local cluster import the main module again: only
 # the command itself may run the command
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

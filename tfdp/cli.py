@@ -89,6 +89,26 @@ def main(argv=None):
     return OK
 
 
+def run():
+    """The ``tfdp`` command: runs :func:`main` and ends the process.
+
+    When the command has run in this process alone, every output is
+    written and closed by then, and the process ends at once rather than
+    through the interpreter's teardown, which frees every module one by one
+    (about 30 ms, 4 % of scoring TACO). With a Dask cluster, the process exits
+    the usual way, so that multiprocessing can reap what it started.
+    """
+    status = main()
+    if "distributed" in sys.modules:
+        sys.exit(status)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        sys.exit(status)  # and Python says what it could not write
+    os._exit(status)
+
+
 def _say(kind, message):
     _print("tfdp: %s: %s" % (kind, message), file=sys.stderr)
 
