@@ -9,6 +9,9 @@ Both CSVs must agree: ids and shapes exactly, scores to 1e-12.
 Then the time of ``tfdp score`` is split: interpreter start and imports,
 reading the JSON, measuring, scoring and writing.
 
+Both run from compiled bytecode, as installed packages do (see
+``common.compile_bytecode``).
+
 Usage: python benchmarks/bench_taco.py
 """
 
@@ -18,7 +21,8 @@ import os
 import subprocess
 import tempfile
 
-from common import DATA, HERE, load, python, require_data, run_process, tfdp
+from common import (DATA, HERE, compile_bytecode, load, python,
+                    require_data, run_process, tfdp)
 
 TACO = require_data(DATA + "/taco-unofficial/annotations_unofficial.json")
 GOAL = 20
@@ -75,6 +79,7 @@ def same_scores(a, b):
 
 
 def main():
+    compile_bytecode()  # both processes run as installed
     with tempfile.TemporaryDirectory() as tmp:
         naive_out = os.path.join(tmp, "naive.csv")
         ours_out = os.path.join(tmp, "ours.csv")

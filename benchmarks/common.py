@@ -27,6 +27,21 @@ def run_process(args, env=None, quiet=False, cpu=False):
     return seconds, usage.ru_maxrss / 1024.0
 
 
+def compile_bytecode():
+    """Compiles tfdp and the benchmarks' modules to bytecode.
+
+    An installed package runs from bytecode: pip compiles it, and Python
+    writes it on a first import. A machine with PYTHONDONTWRITEBYTECODE set
+    (this one) never writes it, and every process would compile the
+    sources again: 40 ms of tfdp's start.
+    """
+    import compileall
+
+    for folder in (os.path.join(ROOT, "tfdp"), HERE):
+        if not compileall.compile_dir(folder, quiet=1):
+            raise SystemExit("could not compile %s" % folder)
+
+
 def python(*args):
     return [sys.executable] + list(args)
 

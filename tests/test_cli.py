@@ -407,6 +407,42 @@ def test_console_command_without_terminal(tmp_path):
     assert failed.stderr.startswith("tfdp: error: ")
 
 
+def test_console_command_flushes_and_ends_cleanly(tmp_path):
+    # The command ends without the interpreter's teardown: what it printed
+    # must still reach a buffered stdout, and a stdout it cannot write (a
+    # full disk, a closed pipe) is an error, never a traceback
+    tfdp = os.path.join(os.path.dirname(sys.executable), "tfdp")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    out = str(tmp_path / "s.csv")
+    argv = [tfdp, "score", COCO_SAMPLE, "-o", out, "--overwrite"]
+
+    ok = subprocess.run(argv, capture_output=True, text=True, env=env)
+    assert (ok.returncode, ok.stderr) == (0, "")
+    assert ok.stdout == (
+        "wrote 929 eligible annotations of 128 images to %s\n"
+        "not scored: 10 crowd\n" % out)
+    with open(out) as f:
+        expected = f.read()
+
+    with open("/dev/full", "w") as full:
+        failed = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE,
+                                text=True, env=env)
+    assert failed.returncode == 1
+    assert failed.stderr == ("tfdp: error: could not write the standard "
+                             "output: No space left on device\n")
+    with open(out) as f:
+        assert f.read() == expected  # the output itself is whole
+
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # nobody reads: a broken pipe
+    assert proc.wait() == 1
+    assert b"Traceback" not in proc.stderr.read()
+    proc.stderr.close()
+    with open(out) as f:
+        assert f.read() == expected
+
+
 def test_progress_bar_on_a_terminal(tmp_path):
     import io
 

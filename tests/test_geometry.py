@@ -391,7 +391,8 @@ def test_outline_of_a_pentagram():
     # Filled, a pentagram leaves its middle empty (OpenCV's fill goes by
     # parity); its outer contour is the same outline or not
     angles = np.pi / 2 + np.arange(5) * 4 * np.pi / 5
-    star = np.column_stack([50 + 40 * np.cos(angles), 50 - 40 * np.sin(angles)])
+    star = np.column_stack(
+        [50 + 40 * np.cos(angles), 50 - 40 * np.sin(angles)])
     segmentation = [star.ravel().tolist()]
     mask = naive.full_mask(segmentation, 100, 100)
     assert mask[50, 50] == 0  # the middle is a hole
