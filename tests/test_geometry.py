@@ -399,3 +399,23 @@ def test_outline_of_a_pentagram():
     outline_shapes, fill_shapes = outline_and_fill_shapes(
         [segmentation], [100], [100])
     assert outline_shapes == fill_shapes == [naive.mask_shape(mask)]
+
+
+def test_tall_polygons_are_filled_even_without_pixel_counts():
+    # Over tens of thousands of rows, OpenCV's fixed-point fill drifts a
+    # pixel past the edges it draws: this polygon's outline alone traces
+    # another contour, so crops of OUTLINE_MAX_ROWS rows or more are filled
+    import cv2
+
+    points = np.array([[5, 53959], [5, 34588], [7, 35909], [28, 53670],
+                       [28, 21111], [16, 17852]], dtype=np.int32)
+    width, height = 30, 60000
+    fill = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(fill, [points], 1)
+    outline = np.zeros((height, width), np.uint8)
+    cv2.polylines(outline, [points], True, 1)
+    assert naive.mask_shape(fill) != naive.mask_shape(outline)
+
+    outline_shapes, fill_shapes = outline_and_fill_shapes(
+        [[points.ravel().tolist()]], [width], [height])
+    assert outline_shapes == fill_shapes == [naive.mask_shape(fill)]
