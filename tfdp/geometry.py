@@ -381,8 +381,6 @@ def coords_in_range(coords):
     # NaN fails both comparisons; infinities are out of range
     return _INT32_MIN - 1 < low and high < _INT32_MAX + 1
 
-#: Crops from this size (pixels) share a buffer within one bulk call, up to
-#: the larger size, which gets its own
 #: Rows from which a polygon is filled even without pixel counts. OpenCV's
 #: fill steps down each edge in 16-bit fixed point, and its error grows by
 #: up to 2**-16 pixel a row: from 32,768 rows on, it can reach half a pixel
@@ -390,6 +388,8 @@ def coords_in_range(coords):
 #: error stays under a quarter of a pixel.
 OUTLINE_MAX_ROWS = 1 << 14
 
+#: Crops from this size (pixels) share a buffer within one bulk call, up to
+#: the larger size, which gets its own
 SCRATCH_MIN_PIXELS = 1 << 14
 SCRATCH_MAX_PIXELS = 1 << 26
 
