@@ -381,6 +381,7 @@ def coords_in_range(coords):
     # NaN fails both comparisons; infinities are out of range
     return _INT32_MIN - 1 < low and high < _INT32_MAX + 1
 
+
 #: Rows from which a polygon is filled even without pixel counts. OpenCV's
 #: fill steps down each edge in 16-bit fixed point, and its error grows by
 #: up to 2**-16 pixel a row: from 32,768 rows on, it can reach half a pixel
