@@ -442,6 +442,30 @@ def test_console_command_flushes_and_ends_cleanly(tmp_path):
     with open(out) as f:
         assert f.read() == expected
 
+    # started without a stdout (a closed descriptor): nothing to say it on
+    closed = subprocess.run(argv, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: os.close(1))
+    assert (closed.returncode, closed.stderr) == (0, "")
+
+    # unbuffered, the write itself fails, in the middle of the command;
+    # --help fails at the end; a cluster run exits the usual way
+    full_runs = [
+        (dict(env, PYTHONUNBUFFERED="1"), argv[1:]),
+        (env, ["--help"]),
+        (env, argv[1:] + ["--workers", "2"]),
+    ]
+    for run_env, args in full_runs:
+        with open("/dev/full", "w") as full:
+            failed = subprocess.run([tfdp] + args, stdout=full,
+                                    stderr=subprocess.PIPE, text=True,
+                                    env=run_env)
+        assert failed.returncode == 1, args
+        assert failed.stderr == ("tfdp: error: could not write the standard "
+                                 "output: No space left on device\n"), args
+    with open(out) as f:
+        assert f.read() == expected
+
 
 def test_progress_bar_on_a_terminal(tmp_path):
     import io
@@ -824,6 +848,64 @@ def test_signal_while_renaming_is_held_until_all_are_in_place(
     assert written == [path for path, _ in outputs]
     assert sorted(os.listdir(tmp_path)) == ["a", "b", "c"]
     assert (tmp_path / "c").read_text() == "c"
+
+
+def test_a_signal_pending_at_cleanup_still_removes_every_temporary_file(
+    tmp_path, monkeypatch
+):
+    # SIGINT arrives while the outputs are linked into place and is raised
+    # once they are; SIGTERM arrives just then, and Python runs its handler
+    # when the cleanup sets its own handlers (signal.signal runs pending
+    # handlers first). The temporary files must go all the same, and every
+    # handler be restored.
+    import signal
+
+    from tfdp import coco
+
+    class Terminated(BaseException):
+        pass
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    real_signal, real_raise, real_link = (
+        signal.signal, signal.raise_signal, os.link)
+    pending = []
+
+    def signal_after_pending(signum, handler):
+        while pending:  # as CPython does before it swaps a handler
+            waiting = pending.pop()
+            signal.getsignal(waiting)(waiting, None)
+        return real_signal(signum, handler)
+
+    def raise_and_terminate(signum):
+        pending.append(signal.SIGTERM)
+        real_raise(signum)
+
+    def link_and_interrupt(src, dst):
+        if not calls:
+            real_raise(signal.SIGINT)  # held until all are linked
+        calls.append(dst)
+        real_link(src, dst)
+
+    calls = []
+    previous = real_signal(signal.SIGTERM, terminate)
+    try:
+        handlers = [signal.getsignal(s)
+                    for s in (signal.SIGINT, signal.SIGTERM)]
+        monkeypatch.setattr(signal, "signal", signal_after_pending)
+        monkeypatch.setattr(signal, "raise_signal", raise_and_terminate)
+        monkeypatch.setattr(os, "link", link_and_interrupt)
+        outputs = [(str(tmp_path / name), coco.file_writer(
+            lambda f, name=name: f.write(name.encode()))) for name in "ab"]
+        with pytest.raises((KeyboardInterrupt, Terminated)):
+            coco.write_paths_atomic(outputs)
+        monkeypatch.undo()
+        assert sorted(os.listdir(tmp_path)) == ["a", "b"]  # no .tmp left
+        assert [signal.getsignal(s)
+                for s in (signal.SIGINT, signal.SIGTERM)] == handlers
+    finally:
+        real_signal(signal.SIGTERM, previous)
 
 
 def test_an_output_appearing_meanwhile_undoes_the_others(tmp_path):

@@ -65,27 +65,30 @@ def main(argv=None):
     args.outputs = []
     written = []
     keep_masks_in_heap()
-    with _command_process():
-        try:
+    try:
+        with _command_process():
             args.func(args, written)
-        except InvalidDataError as e:
-            _say("error", "%s\n%s" % (e, SKIP_HINT))
-            return FAILED
-        except TFDPError as e:
-            _say("error", str(e))
-            return FAILED
-        except KeyboardInterrupt:
-            _say_interrupted(args.outputs, written)
-            return INTERRUPTED
-        except Terminated:
-            _say_interrupted(args.outputs, written, "terminated")
-            return TERMINATED
-        except BrokenPipeError:
-            # stdout closed early (e.g. piped into head): the outputs are
-            # complete; say nothing more on that pipe
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            return FAILED
+    except InvalidDataError as e:
+        _say("error", "%s\n%s" % (e, SKIP_HINT))
+        return FAILED
+    except TFDPError as e:
+        _say("error", str(e))
+        return FAILED
+    except KeyboardInterrupt:
+        _say_interrupted(args.outputs, written)
+        return INTERRUPTED
+    except Terminated:
+        _say_interrupted(args.outputs, written, "terminated")
+        return TERMINATED
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped into head): the outputs are
+        # complete; say nothing more on that pipe
+        _silence(sys.stdout)
+        return FAILED
+    except StandardOutputError as e:
+        _silence(sys.stdout)
+        _say("error", str(e))
+        return FAILED
     return OK
 
 
@@ -97,33 +100,94 @@ def run():
     through the interpreter's teardown, which frees every module one by
     one (about 30 ms, 4 % of scoring TACO). After a Dask cluster, the
     process exits the usual way, so that multiprocessing can reap what it
-    started.
+    started. Either way, a standard output that cannot be written is an
+    error (status 1), never a traceback.
     """
-    status = main()
+    try:
+        status = main()
+    except SystemExit as e:  # argparse: --help, --version, a usage error
+        if not (e.code is None or isinstance(e.code, int)):
+            raise
+        status = e.code or OK
+    except KeyboardInterrupt:  # before the command started or once it ended
+        _stderr("tfdp: interrupted")
+        status = INTERRUPTED
+    status = _flush_standard_streams(status)
     if "distributed" in sys.modules:
         sys.exit(status)
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:  # as main does: say nothing more on that pipe
-        status = FAILED
-    except OSError as e:  # a full disk: the outputs are written, not this
-        _say("error", "could not write the standard output: %s" % e.strerror)
-        status = FAILED
-    try:
-        sys.stderr.flush()
-    except OSError:
-        status = FAILED
     os._exit(status)
 
 
+class StandardOutputError(Exception):
+    """The standard output cannot be written (other than a closed pipe).
+
+    Args:
+        error: the ``OSError`` that writing raised
+    """
+
+    def __init__(self, error):
+        super().__init__(
+            "could not write the standard output: %s" % error.strerror)
+
+
+def _flush_standard_streams(status):
+    # what is still buffered; the status of a stream that failed is 1
+    if sys.stdout is not None:  # None when started without one
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence(sys.stdout)
+            status = status or FAILED
+        except OSError as e:
+            _silence(sys.stdout)
+            _say("error", str(StandardOutputError(e)))
+            status = status or FAILED
+    if sys.stderr is not None:
+        try:
+            sys.stderr.flush()
+        except OSError:
+            _silence(sys.stderr)
+            status = status or FAILED
+    return status
+
+
+def _silence(stream):
+    # later writes, and the interpreter's last flush, go nowhere rather
+    # than fail again
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (AttributeError, ValueError, OSError):
+        pass
+
+
 def _say(kind, message):
-    _print("tfdp: %s: %s" % (kind, message), file=sys.stderr)
+    _stderr("tfdp: %s: %s" % (kind, message))
+
+
+def _stderr(text):
+    # nowhere to say that stderr cannot be written: it is left at that
+    try:
+        _print(text, file=sys.stderr)
+    except OSError:
+        _silence(sys.stderr)
 
 
 def _print(text="", file=None):
     # paths may be file names that are not UTF-8: never a UnicodeEncodeError
     # on a strict stream (PYTHONIOENCODING=utf-8, a test's capture)
-    print(printable(text), file=file)
+    stream = sys.stdout if file is None else file
+    if stream is None:  # started without it (a closed descriptor)
+        return
+    try:
+        print(printable(text), file=stream)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        if stream is not sys.stdout:
+            raise
+        raise StandardOutputError(e) from None
 
 
 def _say_interrupted(outputs, written, what="interrupted"):
@@ -136,7 +200,7 @@ def _say_interrupted(outputs, written, what="interrupted"):
             ", ".join(written),
             ", ".join(p for p in outputs if p not in written),
         )
-    _print("tfdp: %s; %s" % (what, message), file=sys.stderr)
+    _stderr("tfdp: %s; %s" % (what, message))
 
 
 @contextlib.contextmanager

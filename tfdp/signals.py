@@ -15,22 +15,39 @@ def held():
     leave it half done. Only the main thread receives signals in Python;
     elsewhere the block runs as it is. A handler set outside Python stays
     as it is.
+
+    A signal that arrived before the block, whose handler Python runs
+    while the block sets its own (``signal.signal`` runs pending handlers
+    first), is held too: what its handler raised is raised after the
+    block. So the block always runs, even in a ``finally`` that cleans up
+    after an earlier signal.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received = []
+    raised = []
     previous = {}
+
+    def hold(signum, frame):
+        received.append(signum)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        handler = signal.getsignal(signum)
-        if handler is None:  # installed outside Python: leave it
-            continue
-        previous[signum] = handler
-        signal.signal(signum, lambda s, frame: received.append(s))
+        while True:
+            try:
+                handler = signal.getsignal(signum)
+                if handler is not None:  # else installed outside Python
+                    previous.setdefault(signum, handler)  # the first seen
+                    signal.signal(signum, hold)
+                break
+            except BaseException as e:  # a pending signal's handler ran
+                raised.append(e)
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        if raised:
+            raise raised[0]
         if received:
             signal.raise_signal(received[0])
