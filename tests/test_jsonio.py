@@ -107,10 +107,27 @@ def test_wide_integers_are_read_exactly(tmp_path):
         (b'{"a": 12345678901234567890123.5}', False),
         (b'{"a": "12345678901234567890123"}', True),  # in a string: checked
         (b'{"a": [1e1234567890123456789012]}', False),
+        # letters are not digits, even beside digits (compressed RLE counts
+        # are such text)
+        (b'{"a": "DDDDDDDDDDDDDDDDDDD"}', False),
+        (b'{"a": "123456789012345678D"}', False),
+        (b'{"a": "0103090D000406050D0"}', False),
+        (b'{"a": "D12345678901234567890123D"}', True),
     ],
 )
 def test_wide_integer_scan(text, wide):
     assert jsonio._has_wide_integer(memoryview(text)) is wide
+
+
+def test_letters_among_digits_read_as_any_text(tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text(
+        '{"images":[{"id":1,"width":4,"height":4}],"annotations":[],'
+        '"categories":[],"info":{"description":"DDDDDDDDDDDDDDDDDDD",'
+        '"rle":"0103090D000406050D0"}}')
+    data = coco.load_json(str(path))
+    assert data["info"] == {"description": "D" * 19,
+                            "rle": "0103090D000406050D0"}
 
 
 def test_integers_orjson_would_turn_into_floats_stay_integers():

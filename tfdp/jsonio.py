@@ -30,8 +30,11 @@ PIECE = 2048
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _NON_FINITE = ("NaN", "Infinity")
-_DIGITS_TO_D = bytes.maketrans(b"0123456789", b"D" * 10)
-_WIDE_DIGITS = b"D" * 19  # 2**63 has 19 digits
+# Digits become a byte that UTF-8 text never holds (0xFF), so that no other
+# character of the text can extend a run of them
+_DIGIT = 0xFF
+_DIGITS_TO_MARKS = bytes.maketrans(b"0123456789", bytes([_DIGIT]) * 10)
+_WIDE_DIGITS = bytes([_DIGIT]) * 19  # 2**63 has 19 digits
 _SCAN = 1 << 24
 _INT_LIMITS = (-(2**63), 2**64 - 1)  # what orjson reads exactly
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -111,14 +114,15 @@ def _has_wide_integer(view):
     # fractions are found too, then checked and passed over.
     start = 0
     while start < len(view):
-        block = bytes(view[start : start + _SCAN + 24]).translate(_DIGITS_TO_D)
+        block = bytes(view[start : start + _SCAN + 24]).translate(
+            _DIGITS_TO_MARKS)
         found = block.find(_WIDE_DIGITS)
         while found != -1:
             begin = found
-            while begin > 0 and block[begin - 1] == 68:  # "D"
+            while begin > 0 and block[begin - 1] == _DIGIT:
                 begin -= 1
             end = found + len(_WIDE_DIGITS)
-            while end < len(block) and block[end] == 68:
+            while end < len(block) and block[end] == _DIGIT:
                 end += 1
             if _is_wide_integer(bytes(view[start + begin : start + end]),
                                 view, start + begin, start + end):
