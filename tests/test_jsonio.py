@@ -192,3 +192,17 @@ def test_brief_is_short_and_safe():
     assert jsonio.brief(2**5000) == "5001-bit integer"
     assert jsonio.brief(10**5000) == "16610-bit integer"
     assert len(jsonio.brief(list(range(1000)))) <= 80
+
+
+def test_depth_limit_does_not_depend_on_the_callers_stack():
+    # a text 1024 levels deep is read (here by the standard library: a
+    # wide integer) and written back, however deep the caller is
+    def called_from(depth, function, *args):
+        if depth == 0:
+            return function(*args)
+        return called_from(depth - 1, function, *args)
+
+    text = b"[" * 1024 + b"123456789012345678901234567890" + b"]" * 1024
+    for depth in (0, 300):
+        value = called_from(depth, jsonio.loads, text)
+        assert called_from(depth, jsonio.encode, value) == text

@@ -20,8 +20,9 @@ import sys
 
 import orjson
 
-#: orjson parses at most this many nested levels; the standard library's
-#: fallback is held to the same limit
+#: orjson parses at most this many nested levels. The standard library's
+#: fallback may go some levels deeper (its limit is Python's recursion
+#: limit, set MAX_DEPTH + 100 calls above the caller's), never much deeper
 MAX_DEPTH = 1024
 
 #: records encoded per orjson call when writing a long list: bounds the
@@ -195,12 +196,19 @@ def _check_unicode(value):
 
 
 class _recursion_limit(object):
-    def __init__(self, limit):
-        self.limit = limit
+    # room for this many more calls than the caller's stack holds, so that
+    # a value's depth, not the caller's, decides whether it fits
+    def __init__(self, calls):
+        self.calls = calls
 
     def __enter__(self):
         self.previous = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(self.previous, self.limit))
+        depth = 0
+        frame = sys._getframe()
+        while frame is not None:
+            depth += 1
+            frame = frame.f_back
+        sys.setrecursionlimit(max(self.previous, depth + self.calls))
 
     def __exit__(self, *exc):
         sys.setrecursionlimit(self.previous)
