@@ -261,6 +261,7 @@ def polygon_array_shapes(coords, part_count, part_length, widths, heights,
     part_bounds = list(zip(part_start.tolist(), part_end.tolist()))
 
     crops = []
+    outline = []
     for index, x_lo, x_hi, y_lo, y_hi in zip(
         owners, x_min, x_max, y_min, y_max
     ):
@@ -271,17 +272,12 @@ def polygon_array_shapes(coords, part_count, part_length, widths, heights,
         x1 = x_hi if x_hi < width - 1 else width - 1
         y1 = y_hi if y_hi < height - 1 else height - 1
         crops.append((x0, y0, x1 - x0 + 1, y1 - y0 + 1))
-    if count_pixels:
-        outline = [False] * len(crops)
-    else:
-        # Only where the image does not clip it (a clipped outline is
-        # open), and on crops of fewer rows than OUTLINE_MAX_ROWS
-        outline = [
-            x_lo >= 0 and y_lo >= 0 and x_hi < widths[index]
-            and y_hi < heights[index] and y_hi - y_lo < OUTLINE_MAX_ROWS
-            for index, x_lo, x_hi, y_lo, y_hi in zip(
-                owners, x_min, x_max, y_min, y_max)
-        ]
+        # outlines only where the image does not clip them (a clipped
+        # outline is open), on crops of fewer rows than OUTLINE_MAX_ROWS
+        outline.append(
+            not count_pixels and x_lo >= 0 and y_lo >= 0 and x_hi < width
+            and y_hi < height and y_hi - y_lo < OUTLINE_MAX_ROWS)
+    if any(outline):
         # Lines take no offset: the points of an outline are moved into
         # its crop (the others stay, unused)
         origins = np.array(

@@ -64,7 +64,6 @@ class PackedSegmentations(object):
         rle_length,
         rle_bytes,
         done,
-        count_pixels=True,
     ):
         self.kind = kind
         self.width = width
@@ -75,7 +74,7 @@ class PackedSegmentations(object):
         self.rle_length = rle_length
         self.rle_bytes = rle_bytes
         self.done = done
-        self.count_pixels = count_pixels
+        self.count_pixels = True  # set by pack
 
     def __len__(self):
         return len(self.kind)
