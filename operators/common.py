@@ -422,10 +422,10 @@ def _count_or_error(kind, value, num_samples):
         return int(value), None
     if not 0 <= value <= 1:
         return None, "enter a fraction between 0 and 1"
-    count = scoring.keep_count(num_samples, **{kind: value})
-    if count == 0:
-        return None, "this keeps no sample of %d" % num_samples
-    return count, None
+    try:
+        return scoring.keep_count(num_samples, **{kind: value}), None
+    except ValueError as e:  # keeps nothing: the message Python gives
+        return None, str(e)
 
 
 def amount_from_params(params):

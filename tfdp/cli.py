@@ -22,6 +22,7 @@ from tfdp.engine import (
 )
 from tfdp.errors import (
     InvalidDataError,
+    NothingToScoreError,
     TFDPError,
     describe_problem,
     printable,
@@ -413,16 +414,9 @@ def _criteria(parser, args):
         criteria = []
         given = {}
         for item in (i.strip() for i in text.split(",")):
-            value = _criterion_value(name, item)
-            if value is None:
-                parser.error(
-                    "%s: %r is not a %s" % (
-                        option,
-                        item,
-                        "positive integer" if name == "keep"
-                        else "ratio between 0 and 1",
-                    )
-                )
+            value, error = _criterion_value(name, item)
+            if error is not None:
+                parser.error("%s: %s" % (option, error))
             if value in given:
                 parser.error(
                     "%s: %s and %s are the same value; give each once"
@@ -437,13 +431,19 @@ def _criteria(parser, args):
 
 
 def _criterion_value(name, item):
-    # the value as the selection uses it, so that equal values compare equal
+    # (the value as the selection uses it, so that equal values compare
+    # equal, None) or (None, what is wrong with it)
     try:
         value = int(item) if name == "keep" else float(item)
         scoring.keep_count(None, **{name: value})
+    except scoring.KeepsNothingError as e:
+        return None, str(e)
     except ValueError:
-        return None
-    return value
+        return None, "%r is not a %s" % (
+            item,
+            "positive integer" if name == "keep" else "ratio between 0 and 1",
+        )
+    return value, None
 
 
 def _output_paths(path, criteria):
@@ -479,6 +479,11 @@ def _open(args, runner, detected):
                 % (source, args.command, len(collection.invalid))
             )
         raise TFDPError("%s: no images to %s" % (source, args.command))
+    if not collection.num_instances:
+        raise NothingToScoreError(
+            " ".join(args.inputs), collection.ineligible,
+            len(collection.invalid),
+        )
     return collection
 
 
@@ -617,9 +622,9 @@ def run_prune(args, written):
                 count = scoring.keep_count(
                     collection.num_images, **{name: value}
                 )
-            except ValueError:  # --keep: more images than the input has
-                raise TFDPError("%s: --keep %s exceeds the %d images" % (
-                    " ".join(args.inputs), value, collection.num_images)
+            except ValueError as e:  # more than the input has, or none
+                raise TFDPError(
+                    "%s: %s" % (" ".join(args.inputs), e)
                 ) from None
             kept = scoring.select(order, count)
             report = dict(

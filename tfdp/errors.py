@@ -50,6 +50,36 @@ class InvalidDataError(TFDPError):
         return text
 
 
+class NothingToScoreError(TFDPError):
+    """An input where no annotation can be scored: a pruning of it would
+    choose images by nothing.
+
+    Args:
+        source: the file, folder or field, for the message
+        ineligible: a mapping of the reasons why records were not scored to
+            their counts
+        num_invalid (0): how many malformed records were skipped
+        noun ("annotation"): what the input's records are called
+    """
+
+    def __init__(self, source, ineligible, num_invalid=0, noun="annotation"):
+        counts = ["%d %s" % (n, reason)
+                  for reason, n in sorted(ineligible.items())]
+        if num_invalid:
+            counts.append("%d malformed, skipped" % num_invalid)
+        total = sum(ineligible.values()) + num_invalid
+        held = (
+            "it holds %d %s%s: %s" % (
+                total, noun, "" if total == 1 else "s", ", ".join(counts))
+            if total else "it holds no %s" % noun
+        )
+        super().__init__(
+            "%s: no %s can be scored. TFDP needs instance masks or "
+            "polygons, not crowd or ignored, with a bbox inside the image; "
+            "%s" % (source, noun, held)
+        )
+
+
 def describe_problem(problem):
     """One line naming a malformed record and what is wrong with it."""
     where = "%s %s" % (problem.kind, problem.id)

@@ -232,6 +232,10 @@ def rank_images(scores=None, num_images=None, seed=None):
     return np.random.default_rng(seed).permutation(num_images)
 
 
+class KeepsNothingError(ValueError):
+    """A selection that would keep no image."""
+
+
 def keep_count(num_images, keep_ratio=None, prune_ratio=None, keep=None):
     """How many images to keep; exactly one criterion must be given.
 
@@ -241,17 +245,18 @@ def keep_count(num_images, keep_ratio=None, prune_ratio=None, keep=None):
     Args:
         num_images: the number of images in the collection; None checks
             the criterion only (before the images are counted)
-        keep_ratio (None): the fraction to keep, in ``[0, 1]``
-        prune_ratio (None): the fraction to remove, in ``[0, 1]``
+        keep_ratio (None): the fraction to keep, in ``(0, 1]``
+        prune_ratio (None): the fraction to remove, in ``[0, 1)``
         keep (None): the number of images to keep
 
     Returns:
-        an int in ``[0, num_images]``, or None if ``num_images`` is None
+        an int in ``[1, num_images]`` (0 when there are no images), or None
+        if ``num_images`` is None
 
     Raises:
         ValueError: if not exactly one criterion is given or it is out of
-            range: a ratio outside ``[0, 1]``, or a number to keep under 1
-            or over ``num_images``
+            range: a ratio outside ``[0, 1]``, a number to keep under 1 or
+            over ``num_images``, or any criterion that keeps no image
     """
     given = [v is not None for v in (keep_ratio, prune_ratio, keep)]
     if sum(given) != 1:
@@ -275,14 +280,26 @@ def keep_count(num_images, keep_ratio=None, prune_ratio=None, keep=None):
             )
         return None if num_images is None else int(keep)
 
-    ratio = _exact_ratio(keep_ratio if keep_ratio is not None else prune_ratio)
-    if num_images is None:
-        return None
+    value = keep_ratio if keep_ratio is not None else prune_ratio
+    ratio = _exact_ratio(value)
     if prune_ratio is not None:
         ratio = 1 - ratio
+    phrase = "a %s ratio of %s" % (
+        "keep" if keep_ratio is not None else "prune", value
+    )
+    if ratio == 0:
+        raise KeepsNothingError("%s keeps no image: keep at least one" % phrase)
+    if num_images is None:
+        return None
 
     # round half up
-    return int(ratio * num_images + Fraction(1, 2)) if num_images else 0
+    count = int(ratio * num_images + Fraction(1, 2)) if num_images else 0
+    if num_images and not count:
+        raise KeepsNothingError(
+            "%s keeps no image of the %d: keep at least one"
+            % (phrase, num_images)
+        )
+    return count
 
 
 def _exact_ratio(value):

@@ -27,9 +27,10 @@ import fiftyone.core.odm as foo
 import tfdp
 from tfdp import scoring
 from tfdp.engine import check_scheduler, check_workers
-from tfdp.errors import Problem, TFDPError
+from tfdp.errors import NothingToScoreError, Problem, TFDPError
 from tfdp.fo_adapter import views, write
 from tfdp.fo_adapter.fields import (
+    collection_name,
     kept_view_name,
     label_list_path,
     run_fields,
@@ -287,6 +288,11 @@ def compute_scores(
         progress=progress,
     )
     table = measured.table
+    if not len(table):
+        raise NothingToScoreError(
+            "field %r of %s" % (label_field, collection_name(samples)),
+            measured.ineligible, len(measured.invalid), noun="label",
+        )
     columns = dict(
         zip(label_paths, (table.perimeter, table.area, table.pixels))
     )
