@@ -450,29 +450,29 @@ def run_with_progress(ctx, label, work):
     Args:
         ctx: the execution context
         label: what is being done
-        work: a callable taking a ``progress(done, total)`` callable
+        work: a callable taking a ``progress`` argument, FiftyOne's callable
+            kind: it receives a :class:`fiftyone.core.utils.ProgressBar`
 
     Returns:
         what ``work`` returns
     """
+
+    def update(bar):
+        total = bar.total or bar.iteration
+        return dict(
+            progress=bar.iteration / total if total else 1.0,
+            label="%s %d/%d" % (label, bar.iteration, total),
+        )
+
     if ctx.delegated:
-
-        def progress(done, total):
-            ctx.set_progress(
-                progress=done / total if total else 1.0,
-                label="%s %d/%d" % (label, done, total),
-            )
-
-        return work(progress)
+        return work(lambda bar: ctx.set_progress(**update(bar)))
 
     updates = queue.Queue()
     outcome = {}
 
     def target():
         try:
-            outcome["result"] = work(
-                lambda done, total: updates.put((done, total))
-            )
+            outcome["result"] = work(lambda bar: updates.put(update(bar)))
         except BaseException as e:  # re-raised in the operator's thread
             outcome["error"] = e
         finally:
@@ -481,18 +481,41 @@ def run_with_progress(ctx, label, work):
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     while True:
-        update = updates.get()
-        if update is None:
+        params = updates.get()
+        if params is None:
             break
-        done, total = update
-        yield ctx.trigger(
-            "set_progress",
-            dict(
-                progress=done / total if total else 1.0,
-                label="%s %d/%d" % (label, done, total),
-            ),
-        )
+        yield ctx.trigger("set_progress", params)
     thread.join()
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("result")
+
+
+def finish(ctx, message):
+    """Tells the user in one line what an operation did: a notification in
+    the App and, delegated, the operation's last progress label, which the
+    App's list of runs shows.
+
+    Returns:
+        the notification trigger, to ``yield`` from a generator
+    """
+    if ctx.delegated:
+        ctx.set_progress(progress=1.0, label=message)
+    return ctx.ops.notify(message, variant="success")
+
+
+def run_outputs(config):
+    """What a run made that exists: its fields, tag and saved view, as a
+    phrase such as ``"fields a, b and saved view 'v'"``."""
+    parts = []
+    fields = list(getattr(config, "fields", None) or [])
+    if fields:
+        parts.append("field%s %s" % ("s" if len(fields) > 1 else "",
+                                      ", ".join(fields)))
+    if getattr(config, "tag", None):
+        parts.append("tag %r" % config.tag)
+    if getattr(config, "saved_view", None):
+        parts.append("saved view %r" % config.saved_view)
+    if not parts:
+        return "its record only"
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]

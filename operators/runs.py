@@ -12,7 +12,9 @@ from .common import (
     call_operator,
     current_view_run,
     existing_run_key_input,
+    finish,
     heavy_operator_config,
+    run_outputs,
     run_with_progress,
     unavailable,
 )
@@ -125,14 +127,13 @@ class ExportKept(foo.Operator):
                 progress=progress,
             ),
         )
-        message = "Wrote %d samples and %d annotations to %s (%s)" % (
-            result["num_samples"], result["num_annotations"],
-            result["labels_path"], result["mode"])
-        ctx.log(message)
-        if ctx.delegated:
-            # the delegated operation's last progress label is its record
-            ctx.set_progress(progress=1.0, label=message)
-        else:
+        yield finish(
+            ctx,
+            "Wrote %d samples and %d annotations to %s (%s)" % (
+                result["num_samples"], result["num_annotations"],
+                result["labels_path"], result["mode"]),
+        )
+        if not ctx.delegated:
             yield ctx.ops.show_output(export_output().to_json(), result)
 
 
@@ -285,14 +286,7 @@ class DeleteRun(foo.Operator):
             config = ctx.dataset.get_run_info(run_key).config
             inputs.view(
                 "deletes",
-                types.Warning(
-                    label="Deletes fields %s, tag %r and saved view %r"
-                    % (
-                        ", ".join(config.fields),
-                        getattr(config, "tag", None),
-                        getattr(config, "saved_view", None),
-                    )
-                ),
+                types.Warning(label="Deletes %s" % run_outputs(config)),
             )
         return types.Property(
             inputs, view=types.View(label="TFDP: delete run")
@@ -302,10 +296,12 @@ class DeleteRun(foo.Operator):
         run_key = ctx.params.get("run_key", "tfdp")
         # the view shows this run's samples: it would go stale, empty
         shown = current_view_run(ctx) == run_key
+        deleted = run_outputs(ctx.dataset.get_run_info(run_key).config)
         tfdp.delete_run(ctx.dataset, run_key=run_key)
         ctx.trigger("reload_dataset")
         if shown:
             ctx.ops.clear_view()
+        finish(ctx, "Deleted TFDP run %r: %s" % (run_key, deleted))
 
 
 class OpenPanel(foo.Operator):

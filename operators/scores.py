@@ -11,6 +11,7 @@ from .common import (
     amount_input,
     call_operator,
     default_run_key,
+    finish,
     heavy_operator_config,
     label_field_input,
     method_input,
@@ -94,11 +95,13 @@ class ComputeScores(foo.Operator):
                 **workers_from_params(ctx),
             ),
         )
-        ctx.log(
-            "TFDP run %r: %d instances of %d samples scored"
-            % (run_key, len(measured.table), len(measured.sample_ids))
-        )
         yield ctx.trigger("reload_dataset")
+        yield finish(
+            ctx,
+            "TFDP run %r: scored %d instances of %d samples (%s)"
+            % (run_key, len(measured.table), len(measured.sample_ids),
+               method),
+        )
 
 
 class Prune(foo.Operator):
@@ -232,10 +235,12 @@ class Prune(foo.Operator):
             ctx.dataset, run_key=run_key, method=method, tag=tag, seed=seed,
             **amount
         )
-        ctx.log(
-            "TFDP run %r: kept %d samples in saved view %r"
-            % (run_key, len(kept), kept.name)
-        )
+        config = ctx.dataset.get_run_info(run_key).config
         yield ctx.trigger("reload_dataset")
-        # by value: the App learns of a new saved view only after reloading
-        yield ctx.ops.set_view(view=kept)
+        yield ctx.ops.set_view(name=kept.name)
+        yield finish(
+            ctx,
+            "TFDP run %r: kept %d of %d samples (%s), tagged %r, saved view %r"
+            % (run_key, len(kept), config.num_samples, config.method,
+               config.tag, kept.name),
+        )

@@ -34,7 +34,7 @@ def die():
 def arm(point):
     if point == "measuring":
         measure.BATCH_SIZE = 16
-        return lambda done, total: die() if done >= 16 else None
+        return lambda bar: die() if bar.iteration >= 16 else None
 
     if point == "declaring":
         declare = write.declare_fields

@@ -224,7 +224,12 @@ def test_progress_immediate_and_delegated(dataset):
     progress = [m.body.params for m in messages
                 if m.body.operator_uri.endswith("set_progress")]
     assert progress[-1] == {"progress": 1.0, "label": "Measuring 128/128"}
-    assert messages[-1].body.operator_uri.endswith("reload_dataset")
+    assert messages[-2].body.operator_uri.endswith("reload_dataset")
+    assert messages[-1].body.operator_uri.endswith("notify")
+    scored = "TFDP run 'tfdp': scored %d instances of 128 samples (cb-scs)" % (
+        tfdp.get_run_info(dataset)["config"]["num_instances"])
+    assert messages[-1].body.params == {"message": scored,
+                                        "variant": "success"}
 
     # delegated: progress is recorded on the operation
     _operator("compute_scores")(dataset, FIELD, run_key="later",
@@ -234,7 +239,8 @@ def test_progress_immediate_and_delegated(dataset):
     _run_delegated(dataset)
     done = service.get(queued[-1].id)
     assert done.status.progress == 1.0
-    assert done.status.label == "Measuring 128/128"
+    # its last label is what it did
+    assert done.status.label == scored.replace("'tfdp'", "'later'")
 
 
 def test_operator_errors_are_reported(dataset):
@@ -290,7 +296,15 @@ def test_prune_form_has_a_field_and_default_per_amount(dataset):
     assert props["amount_summary"].view.label == "Keeps 90 of 128 samples"
     props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep_ratio",
                                 keep_ratio=0.001))
-    assert props["keep_ratio"].error_message == "this keeps no sample of 128"
+    assert props["keep_ratio"].error_message == (
+        "a keep ratio of 0.001 keeps no image of the 128: keep at least one")
+    # a ratio of 0: the message Python and the command give
+    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep_ratio",
+                                keep_ratio=0))
+    assert props["keep_ratio"].error_message == (
+        "a keep ratio of 0 keeps no image: keep at least one")
+    with pytest.raises(ValueError, match="^a keep ratio of 0 keeps no image"):
+        tfdp.prune_samples(dataset, keep_ratio=0)
 
     # refused at execution too, not clamped
     with pytest.raises(Exception, match="exceeds the 128 samples"):
@@ -407,12 +421,18 @@ def test_deleting_the_run_on_screen_resets_the_view(dataset):
     # another run's samples on screen: the view stays
     ctx = _ctx_with_view(dataset, tfdp.load_kept_view(dataset, "other"),
                          run_key="tfdp")
+    fields = tfdp.get_run_info(dataset)["config"]["fields"]
     _operator("delete_run").execute(ctx)
-    assert triggered(ctx) == ["reload_dataset"]
+    assert triggered(ctx) == ["reload_dataset", "notify"]
+    notified = ctx.executor.to_json()["requests"][-1]["params"]["message"]
+    assert notified == (
+        "Deleted TFDP run 'tfdp': fields %s, tag 'tfdp:keep' and saved view "
+        "'tfdp-kept'" % ", ".join(fields))
+    assert len(fields) == 5
     ctx = _ctx_with_view(dataset, tfdp.load_kept_view(dataset, "other"),
                          run_key="other")
     _operator("delete_run").execute(ctx)
-    assert triggered(ctx) == ["reload_dataset", "clear_view"]
+    assert triggered(ctx) == ["reload_dataset", "clear_view", "notify"]
     assert tfdp.list_runs(dataset) == []
 
 

@@ -63,8 +63,10 @@ def compute_scores(
         scheduler (None): the address of a running Dask scheduler, e.g.
             ``"tcp://10.0.0.5:8786"``, whose workers measure instead; they
             must reach this process's database
-        progress (None): whether to render a progress bar (True/False), or a
-            callable ``progress(done, total)``
+        progress (None): whether to render a progress bar (True/False),
+            None to follow ``fiftyone.config.show_progress_bars``, or a
+            callable that receives a
+            :class:`fiftyone.core.utils.ProgressBar` at each update
 
     Returns:
         a :class:`tfdp.fo_adapter.measure.MeasuredLabels`
@@ -87,7 +89,7 @@ def compute_scores(
         overwrite=overwrite,
         num_workers=num_workers,
         scheduler=scheduler,
-        progress=_progress(progress, "measuring"),
+        progress=progress,
     )
 
 
@@ -188,8 +190,10 @@ def apply_tfdp(
         scheduler (None): the address of a running Dask scheduler, e.g.
             ``"tcp://10.0.0.5:8786"``, whose workers measure instead; they
             must reach this process's database
-        progress (None): whether to render a progress bar (True/False), or a
-            callable ``progress(done, total)``
+        progress (None): whether to render a progress bar (True/False),
+            None to follow ``fiftyone.config.show_progress_bars``, or a
+            callable that receives a
+            :class:`fiftyone.core.utils.ProgressBar` at each update
 
     Returns:
         the kept :class:`fiftyone.core.view.DatasetView`
@@ -217,7 +221,7 @@ def apply_tfdp(
         overwrite=overwrite,
         num_workers=num_workers,
         scheduler=scheduler,
-        progress=_progress(progress, "measuring"),
+        progress=progress,
     )
 
 
@@ -244,8 +248,10 @@ def export_kept(
         run_key ("tfdp"): the run
         source_path (None): the source COCO file, if not recorded
         overwrite (False): replace an existing file
-        progress (None): whether to render a progress bar (True/False), or a
-            callable ``progress(done, total)``
+        progress (None): whether to render a progress bar (True/False),
+            None to follow ``fiftyone.config.show_progress_bars``, or a
+            callable that receives a
+            :class:`fiftyone.core.utils.ProgressBar` at each update
 
     Returns:
         a dict with ``mode`` (``"lossless"`` or ``"fiftyone"``),
@@ -375,7 +381,10 @@ def load_coco_dataset(
             rather than raise
         persistent (False): whether the dataset persists after the process
         overwrite (False): replace a dataset with the same name
-        progress (None): whether to render a progress bar
+        progress (None): whether to render a progress bar (True/False),
+            None to follow ``fiftyone.config.show_progress_bars``, or a
+            callable that receives a
+            :class:`fiftyone.core.utils.ProgressBar` at each update
 
     Returns:
         a :class:`fiftyone.core.dataset.Dataset`
@@ -401,17 +410,6 @@ def load_coco_dataset(
         overwrite=overwrite,
         progress=progress,
     )
-
-
-def _progress(progress, label):
-    # None/False: no bar; True: a FiftyOne bar; a callable: itself
-    if progress is None or progress is False:
-        return None
-    if callable(progress):
-        return progress
-    from tfdp.fo_adapter.measure import progress_bar
-
-    return progress_bar(label)
 
 
 def _add_apply_tfdp(collections_module):

@@ -109,7 +109,7 @@ def load_coco_dataset(
         dataset.add_samples(
             _samples(data, paths, label_field, use_polylines, labels_path),
             num_samples=len(data["images"]),
-            progress=fiftyone_progress(progress),
+            progress=progress,
         )
         fields = compatible_label_fields(dataset)
         dataset.info["categories"] = _categories(data)
@@ -406,7 +406,7 @@ def export_kept(
             export_media=False,
             categories=dataset.info.get("categories"),
             coco_id=id_field,
-            progress=fiftyone_progress(progress),
+            progress=progress,
         ),
         overwrite=overwrite,
         hint=OVERWRITE_HINT,
@@ -421,11 +421,3 @@ def export_kept(
                        label_paths[0].split(".")[1])
         ),
     }
-
-
-def fiftyone_progress(progress):
-    """FiftyOne's ``progress`` argument from ours: None, a bool, or a
-    callable ``progress(done, total)``."""
-    if progress is None or isinstance(progress, bool):
-        return progress
-    return lambda bar: progress(bar.iteration, bar.total or bar.iteration)

@@ -590,20 +590,3 @@ def stored_table(samples, label_field, label_paths):
     return MeasuredLabels(
         sample_ids, table, positions, list_sizes, collections.Counter(), []
     )
-
-
-def progress_bar(label):
-    """A callable ``progress(done, total)`` drawing FiftyOne's progress bar."""
-    import fiftyone.core.utils as fou
-
-    bar = {}
-
-    def update(done, total):
-        if "bar" not in bar:
-            bar["bar"] = fou.ProgressBar(total=total, start_msg=label + " ")
-            bar["bar"].start()
-        bar["bar"].set_iteration(done)
-        if done >= total:
-            bar["bar"].close()
-
-    return update

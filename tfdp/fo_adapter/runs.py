@@ -40,6 +40,7 @@ from tfdp.fo_adapter.fields import (
     default_tag,
 )
 from tfdp.fo_adapter.measure import measure_labels, stored_table
+from tfdp.fo_adapter.progress import progress_updates
 from tfdp.report import retention_report
 
 SCORING, SCORED, PRUNING, PRUNED = "scoring", "scored", "pruning", "pruned"
@@ -285,7 +286,7 @@ def compute_scores(
         skip_invalid=skip_invalid,
         num_workers=num_workers,
         scheduler=scheduler,
-        progress=progress,
+        progress=progress_updates(progress, "Measuring"),
     )
     table = measured.table
     if not len(table):
