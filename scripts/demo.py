@@ -18,10 +18,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_DATA = os.path.abspath(
-    os.path.join(ROOT, "..", "shared", "data", "coco2017-sample",
-                 "instances.json")
-)
+# the sample shipped with the repository: 44 COCO train2017 images
+DEFAULT_DATA = os.path.join(ROOT, "data", "coco2017-sample", "instances.json")
 OUT = os.path.join(ROOT, "out", "demo")
 NAME = "tfdp-demo"
 
@@ -35,7 +33,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--data", default=DEFAULT_DATA,
-        help="a COCO-format instances JSON (default: the COCO sample)",
+        help="a COCO-format instances JSON (default: the embedded sample, "
+        "data/coco2017-sample)",
     )
     parser.add_argument(
         "--images",

@@ -235,11 +235,18 @@ def _parser():
             "COCO-format annotations by mask shape complexity and keep the "
             "most complex images."
         ),
+        epilog=(
+            "Run 'tfdp score --help' or 'tfdp prune --help' for a command's "
+            "options and examples. The method: docs/method.md."
+        ),
     )
     parser.add_argument(
         "--version", action="version", version="tfdp " + tfdp.__version__
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND",
+        title="commands",
+    )
 
     score = commands.add_parser(
         "score",
@@ -250,6 +257,8 @@ def _parser():
             + " (and file first, with several COCO files). An output "
             "ending in .parquet is written as Parquet, anything else as CSV."
         ),
+        epilog=SCORE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     score.add_argument("inputs", nargs="+", metavar="INPUT", help=INPUT_HELP)
     score.add_argument(
@@ -271,6 +280,8 @@ def _parser():
             "SA-1B-style files, OUTPUT is a text file listing the kept "
             "images' file names, highest score first."
         ),
+        epilog=PRUNE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     prune.add_argument("inputs", nargs="+", metavar="INPUT", help=INPUT_HELP)
     prune.add_argument(
@@ -311,6 +322,32 @@ def _parser():
 
     return parser
 
+
+SCORE_EXAMPLES = """\
+examples:
+  # one row per scored annotation, as CSV
+  tfdp score data/coco2017-sample/instances.json -o scores.csv
+
+  # several COCO files as one dataset (a file column first), as Parquet
+  tfdp score train.json extra.json -o scores.parquet
+
+  # a folder of SA-1B-style per-image files, on 2 worker processes
+  tfdp score sa1b/ -o scores.csv --workers 2
+"""
+
+PRUNE_EXAMPLES = """\
+examples:
+  # keep the 70 % highest-scoring images (CB-SCS)
+  tfdp prune data/coco2017-sample/instances.json -o pruned.json \\
+      --keep-ratio 0.7
+
+  # three pruned files from one scoring pass, with SI-SCS, and the report
+  tfdp prune instances.json -o pruned.json --keep-ratio 0.5,0.6,0.7 \\
+      --method si-scs --report report.json
+
+  # the 1,000 best images of an SA-1B-style folder, as a list of file names
+  tfdp prune sa1b/ -o kept.txt --keep 1000
+"""
 
 INPUT_HELP = (
     "COCO-format JSON files, or SA-1B-style per-image JSON files: a folder, "
