@@ -46,3 +46,37 @@ def test_export_kept_names_the_python_argument(tmp_path):
         assert "--overwrite" not in str(raised.value)
     finally:
         dataset.delete()
+
+
+def test_progress_follows_fiftyone(capfd):
+    import fiftyone.core.utils as fou
+
+    dataset = tfdp.load_coco_dataset(
+        COCO_SAMPLE, name="tfdp-test-progress-%s" % uuid.uuid4().hex[:8],
+        progress=False,
+    )
+    try:
+        # a callable receives FiftyOne's progress bar, through to the end
+        bars = []
+        tfdp.compute_scores(dataset, "segmentations",
+                            progress=bars.append)
+        assert bars and all(isinstance(b, fou.ProgressBar) for b in bars)
+        assert bars[-1].iteration == bars[-1].total == 128
+        capfd.readouterr()
+
+        # True or False force a bar or none; None follows the config
+        for progress, config, drawn in ((False, True, False),
+                                        (True, False, True),
+                                        (None, False, False),
+                                        (None, True, True)):
+            show = fo.config.show_progress_bars
+            fo.config.show_progress_bars = config
+            try:
+                tfdp.compute_scores(dataset, "segmentations",
+                                    progress=progress)
+            finally:
+                fo.config.show_progress_bars = show
+            out, err = capfd.readouterr()
+            assert ("/128 [" in out + err) == drawn, (progress, config)
+    finally:
+        dataset.delete()
