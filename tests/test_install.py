@@ -34,7 +34,7 @@ dataset = fo.Dataset.from_dir(
 compute = foo.get_operator("@tfdp/tfdp/compute_scores")
 prune = foo.get_operator("@tfdp/tfdp/prune")
 export = foo.get_operator("@tfdp/tfdp/export_kept")
-compute(dataset, "gt_segmentations", method="cb-scs")
+compute(dataset, "gt", method="cb-scs")
 prune(dataset, keep_ratio=0.5)
 export(dataset, sys.argv[2])
 print(json.dumps(dict(
