@@ -178,6 +178,11 @@ def _walk_through(page, dataset):
     _execute(page)
     page.get_by_text("90 samples", exact=True).wait_for()
     assert dataset.count_sample_tags() == {"tfdp:keep": 90}
+    # what it did, in one line, and its saved view selected by name
+    page.get_by_text("TFDP run 'tfdp': kept 90 of 128 samples (cb-scs), "
+                     "tagged 'tfdp:keep', saved view 'tfdp-kept'").wait_for()
+    page.get_by_text("tfdp-kept", exact=True).first.wait_for()
+    assert page.get_by_text("Unsaved view", exact=True).count() == 0
     page.wait_for_timeout(2000)  # thumbnails
     page.screenshot(path=os.path.join(ARTIFACTS, "grid.jpg"), quality=70)
 
@@ -230,7 +235,9 @@ def _check_delegated_progress(dataset):
     done = operations[0]
     assert done.run_state == "completed", done.run_state
     assert done.status.progress == 1.0
-    assert done.status.label == "Measuring 128/128"
+    assert done.status.label == (
+        "TFDP run 'tfdp2': scored %d instances of 128 samples (cb-scs)"
+        % dataset.get_run_info("tfdp2").config.num_instances)
 
 
 def _choose_run(page, run_key):
