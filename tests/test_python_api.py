@@ -2,6 +2,7 @@
 Python's words."""
 
 import inspect
+import os
 import pydoc
 import uuid
 
@@ -44,5 +45,41 @@ def test_export_kept_names_the_python_argument(tmp_path):
             tfdp.export_kept(dataset, str(out))
         assert "overwrite=True" in str(raised.value)
         assert "--overwrite" not in str(raised.value)
+    finally:
+        dataset.delete()
+
+
+def test_export_kept_never_writes_over_its_source(tmp_path):
+    source = tmp_path / "train.json"
+    source.write_bytes(open(COCO_SAMPLE, "rb").read())
+    before = source.read_bytes()
+    os.symlink(source, tmp_path / "link.json")
+    os.link(source, tmp_path / "hard.json")
+    (tmp_path / "sub").mkdir()
+    dataset = tfdp.load_coco_dataset(
+        str(source), name="tfdp-test-api-%s" % uuid.uuid4().hex[:8]
+    )
+    try:
+        dataset.apply_tfdp("segmentations", keep=5)
+        for spelling in (source, tmp_path / "link.json",
+                         tmp_path / "hard.json",
+                         tmp_path / "sub" / ".." / "." / "train.json"):
+            with pytest.raises(tfdp.TFDPError) as raised:
+                tfdp.export_kept(dataset, str(spelling), overwrite=True)
+            assert "is the input file" in str(raised.value)
+            with pytest.raises(tfdp.TFDPError):
+                tfdp.export_kept(dataset, str(spelling), overwrite=True,
+                                 source_path=str(source))
+        assert source.read_bytes() == before
+        # an explicit source is protected too, whatever the dataset records
+        other = tmp_path / "other.json"
+        other.write_bytes(before)
+        with pytest.raises(tfdp.TFDPError) as raised:
+            tfdp.export_kept(dataset, str(other), overwrite=True,
+                             source_path=str(other))
+        assert "is the input file" in str(raised.value)
+        assert other.read_bytes() == before
+        out = tfdp.export_kept(dataset, str(tmp_path / "kept.json"))
+        assert out["num_samples"] == 5
     finally:
         dataset.delete()

@@ -357,10 +357,16 @@ def export_kept(
             "now: samples were deleted or tagged since it pruned; prune again"
             % (run_key, num_kept, len(kept), config.tag)
         )
-    coco.check_writable(labels_path, overwrite=overwrite, hint=OVERWRITE_HINT)
-
     source = dataset.info.get(SOURCE_INFO_KEY) or {}
     source_path = source_path or source.get("labels_path")
+    # as the command does: the source is never replaced by a subset of
+    # itself, which later exports would read as the source
+    coco.check_outputs(
+        [labels_path],
+        inputs=[source_path] if source_path else [],
+        overwrite=overwrite,
+        hint=OVERWRITE_HINT,
+    )
     id_field = source.get("id_field") or (
         "coco_id" if dataset.has_field("coco_id") else None
     )
