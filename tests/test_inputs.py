@@ -714,3 +714,50 @@ def test_sa1b_many_repeats_are_summarised(tmp_path, capsys):
             "1 (sa_1.json, sa_10.json, sa_13.json and 2 more) and 2 "
             "(sa_11.json, sa_2.json, sa_5.json and 1 more) are used") in err
     assert "file_names \"0.jpg\" (sa_0.json, sa_12.json" in err
+
+
+def test_a_folder_file_through_a_folder_link_or_hard_link_counts_once(
+        tmp_path, capsys):
+    folder = _folder(tmp_path, [_record(i, [_mask(1)]) for i in (1, 2, 3)],
+                     name="small")
+    os.symlink(folder, tmp_path / "smalllink")
+    assert run("score", folder, tmp_path / "smalllink", "-o",
+               tmp_path / "s.csv") == 1
+    err = capsys.readouterr().err
+    assert "%s and %s are the same file" % (
+        folder / "sa_0.json", tmp_path / "smalllink" / "sa_0.json") in err
+    assert "Traceback" not in err and not (tmp_path / "s.csv").exists()
+    # the same folder spelled twice, and a file given beside its folder
+    for argv in ((folder, tmp_path / "small" / ".." / "small"),
+                 (folder, folder / "sa_1.json"),
+                 (folder, str(tmp_path / "smalllink" / "*.json"))):
+        assert run("score", *argv, "-o", tmp_path / "s.csv") == 1
+        assert "are the same file" in capsys.readouterr().err
+
+    # two names, one inode
+    os.link(folder / "sa_1.json", folder / "sa_9.json")
+    assert run("prune", folder, "-o", tmp_path / "kept.txt",
+               "--keep-ratio", "0.5", "--skip-invalid") == 1
+    err = capsys.readouterr().err
+    assert "%s and %s are the same file" % (
+        folder / "sa_1.json", folder / "sa_9.json") in err
+    assert not (tmp_path / "kept.txt").exists()
+    os.remove(folder / "sa_9.json")
+    assert run("score", folder, "-o", tmp_path / "s.csv") == 0
+    assert "of 3 images" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("target", ["sa_loop.json", "sa_other.json"])
+def test_a_link_loop_in_a_folder_is_named(tmp_path, capsys, target):
+    folder = _folder(tmp_path, [_record(i, [_mask(1)]) for i in (1, 2)])
+    os.symlink(target, folder / "sa_loop.json")
+    if target == "sa_other.json":
+        os.symlink("sa_loop.json", folder / target)
+    assert run("score", folder, "-o", tmp_path / "s.csv") == 1
+    err = capsys.readouterr().err
+    assert "image %s: cannot read: Too many levels of symbolic links" % (
+        folder / "sa_loop.json") in err
+    assert "Traceback" not in err and not (tmp_path / "s.csv").exists()
+    assert run("score", folder, "-o", tmp_path / "s.csv",
+               "--skip-invalid") == 0
+    assert "of 2 images" in capsys.readouterr().out

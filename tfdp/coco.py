@@ -894,7 +894,7 @@ def check_outputs(outputs, inputs=(), overwrite=False, hint=None):
     """
     seen = {}
     for path in outputs:
-        identity = _file_identity(path)
+        identity = file_identity(path)
         if identity in seen:
             raise TFDPError(
                 "%s and %s are the same output file" % (seen[identity], path)
@@ -904,7 +904,7 @@ def check_outputs(outputs, inputs=(), overwrite=False, hint=None):
     # millions of files are not looked at one by one otherwise
     if any(identity[0] == "inode" for identity in seen):
         for path in inputs:
-            other = seen.get(_file_identity(path))
+            other = seen.get(file_identity(path))
             if other is not None:
                 raise TFDPError(
                     "%s is the input file%s; write the output elsewhere"
@@ -925,7 +925,7 @@ def check_inputs(paths):
     """
     seen = {}
     for path in paths:
-        identity = _file_identity(path)
+        identity = file_identity(path)
         if identity in seen:
             raise TFDPError(
                 "%s and %s are the same file: its records would count twice"
@@ -934,9 +934,18 @@ def check_inputs(paths):
         seen[identity] = path
 
 
-def _file_identity(path):
-    # an existing file is its inode (hard and symbolic links included);
-    # a file to be created is its resolved path
+def file_identity(path):
+    """What a path names, to tell when two paths are one file.
+
+    An existing file is its inode (hard and symbolic links included); a
+    file to be created, or a link that leads nowhere, is its resolved path.
+
+    Args:
+        path: a path
+
+    Returns:
+        ``("inode", device, inode)`` or ``("path", resolved path)``
+    """
     try:
         st = os.stat(path)
         return ("inode", st.st_dev, st.st_ino)

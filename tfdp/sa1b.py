@@ -26,6 +26,7 @@ import numpy as np
 from tfdp import geometry, jsonio, scoring
 from tfdp.coco import (
     WARNING_IDS,
+    file_identity,
     check_segmentation,
     image_size,
     ineligible_reason,
@@ -76,46 +77,61 @@ def list_files(inputs):
     Returns:
         a list of absolute paths (workers may run in other folders): each
         folder's or glob's files sorted by name, in the order of the inputs;
-        a broken link is listed, to be named when it cannot be read
+        a link that leads to no file (broken, or a loop) is listed, to be
+        named when it cannot be read
 
     Raises:
         TFDPError: if an input matches no JSON file, or a file is listed
-            twice (also through a link): it would be counted twice
+            twice (also through a link to it or to its folder, or a hard
+            link): it would be counted twice
     """
     files = []
+    identities = []
     for name in inputs:
         if os.path.isdir(name):
-            found = sorted(
-                entry.path
-                for entry in os.scandir(name)
-                if entry.name.endswith(".json")
-                and (entry.is_file() or entry.is_symlink())
-            )
+            found = _folder_files(name)
         elif os.path.isfile(name):
-            found = [name]
+            found = [(name, file_identity(name))]
         elif any(c in name for c in _GLOB_CHARS):
-            found = sorted(p for p in glob.glob(name)
+            found = sorted((p, file_identity(p)) for p in glob.glob(name)
                            if os.path.isfile(p) or os.path.islink(p))
         else:
             raise TFDPError("%s: no such file or folder" % name)
         if not found:
             raise TFDPError("%s: no JSON file found" % name)
-        files.extend(os.path.abspath(p) for p in found)
-    _check_listed_once(files)
+        files.extend(os.path.abspath(p) for p, _ in found)
+        identities.extend(identity for _, identity in found)
+    _check_listed_once(files, identities)
     return files
 
 
-def _check_listed_once(files):
-    # links are resolved: one stat per link, none per plain file
+def _folder_files(folder):
+    # (path, identity) of a folder's *.json files; a plain file is the
+    # inode that the folder lists, with no stat per file (an SA-1B folder
+    # holds millions), a link is what it leads to
+    device = os.stat(folder).st_dev
+    found = []
+    for entry in os.scandir(folder):
+        if not entry.name.endswith(".json"):
+            continue
+        # is_symlink first: is_file follows a link, and a loop raises
+        if entry.is_symlink():
+            found.append((entry.path, file_identity(entry.path)))
+        elif entry.is_file():
+            found.append((entry.path, ("inode", device, entry.inode())))
+    found.sort()
+    return found
+
+
+def _check_listed_once(files, identities):
     seen = {}
-    for path in files:
-        real = os.path.realpath(path) if os.path.islink(path) else path
-        if real in seen:
+    for path, identity in zip(files, identities):
+        if identity in seen:
             raise TFDPError(
                 "%s and %s are the same file: its masks would count twice"
-                % (seen[real], path)
+                % (seen[identity], path)
             )
-        seen[real] = path
+        seen[identity] = path
 
 
 class FolderChunk(object):
