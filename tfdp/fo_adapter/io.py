@@ -154,7 +154,7 @@ def _categories(data):
     categories, seen = [], set()
     records = data.get("categories")
     for record in records if isinstance(records, list) else []:
-        if isinstance(record, dict) and coco._is_id(record.get("id")):
+        if coco.is_category_record(record):
             if record["id"] not in seen:
                 seen.add(record["id"])
                 categories.append(record)
