@@ -1126,3 +1126,43 @@ def test_malformed_categories_are_named_like_other_records(tmp_path, capsys):
     path.write_text(json.dumps(doc))
     assert run("score", path, "-o", tmp_path / "s.csv") == 0
     capsys.readouterr()
+
+
+_UNDER_A_MEMORY_LIMIT = """\
+import re, resource, sys
+from tfdp.cli import main
+import cv2, numpy
+# what the process maps now, and 512 MiB more: less than the 1 GB crop
+with open("/proc/self/status") as f:
+    mapped = int(re.search(r"VmSize:\\s+(\\d+) kB", f.read()).group(1))
+limit = mapped * 1024 + 2**29
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_running_out_of_memory_is_not_malformed_data(tmp_path):
+    side = 32000  # a valid crop of 1.024e9 pixels, within the limit
+    polygon = [[0, 0, side - 1, 0, side - 1, side - 1, 0, side - 1]]
+    rle = {"size": [side, side], "counts": [0, side * side]}
+    path = make_file(tmp_path, [image(1, side, side), image(2)], [
+        ann(5, 2, square(0, 0, 5)),
+        ann(7, 1, polygon, bbox=(0, 0, side, side))])
+    folder = tmp_path / "sa1b"
+    folder.mkdir()
+    (folder / "sa_1.json").write_text(json.dumps({
+        "image": {"image_id": 1, "width": side, "height": side,
+                  "file_name": "1.jpg"},
+        "annotations": [{"id": 7, "segmentation": rle,
+                         "bbox": [0, 0, side, side]}]}))
+    for source, where in ((path, path), (folder, folder / "sa_1.json")):
+        for skip in ((), ("--skip-invalid",)):
+            done = subprocess.run(
+                [sys.executable, "-c", _UNDER_A_MEMORY_LIMIT, "score",
+                 str(source), "-o", str(tmp_path / "s.csv")] + list(skip),
+                capture_output=True, text=True)
+            assert done.returncode == 1, done.stderr
+            assert done.stderr == (
+                "tfdp: error: %s: out of memory measuring annotation 7 of "
+                "image 1\n" % where)
+            assert not (tmp_path / "s.csv").exists()

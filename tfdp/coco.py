@@ -343,6 +343,8 @@ def measure(
         measured = measure_jobs(jobs, progress)
     for i in sorted(measured.errors):
         position = jobs[i][0]
+        if measured.errors[i] == geometry.OUT_OF_MEMORY:
+            out_of_memory(source, data["annotations"][position])
         ann_problems.append(_annotation_problem(
             data["annotations"][position], position, measured.errors[i]))
         skipped.append(position)
@@ -389,6 +391,26 @@ def measure(
         skipped,
         warnings,
         name_keys,
+    )
+
+
+def out_of_memory(source, ann, image_id=None):
+    """Stops a measure that ran out of memory: the annotation is not
+    malformed, and skipping it would change the result.
+
+    Args:
+        source: the file, in messages
+        ann: the annotation record
+        image_id (None): its image's id, if not its ``image_id``
+
+    Raises:
+        TFDPError: always
+    """
+    raise TFDPError(
+        "%s: out of memory measuring annotation %s of image %s"
+        % (source, jsonio.brief(ann.get("id")),
+           jsonio.brief(ann.get("image_id") if image_id is None
+                        else image_id))
     )
 
 

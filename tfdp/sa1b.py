@@ -31,6 +31,7 @@ from tfdp.coco import (
     image_size,
     ineligible_reason,
     measure_segmentation,
+    out_of_memory,
 )
 from tfdp.errors import InvalidDataError, Problem, TFDPError
 from tfdp.report import SIZE_BUCKETS, retention_counts
@@ -230,9 +231,12 @@ def measure_files(paths):
                     check_segmentation(ann.get("segmentation"), width, height)
                     chunk.ineligible[reason] += 1
                 else:
-                    shape = measure_segmentation(
-                        ann["segmentation"], width, height
-                    )
+                    try:
+                        shape = measure_segmentation(
+                            ann["segmentation"], width, height
+                        )
+                    except MemoryError:
+                        out_of_memory(path, ann, image["image_id"])
             except geometry.GeometryError as e:
                 problems.append(
                     Problem(
