@@ -663,7 +663,7 @@ def test_sa1b_repeated_ids_are_warned_once(tmp_path, capsys, workers):
         _record(1, [_mask(1), _mask(2)]),
         _record(1, [_mask(3), _mask(3), _mask(4), _mask(3)]),
         _record(2, [_mask(1)]),        # mask id 1 again, in another file
-        _record("2", [_mask(5), _mask(5, bbox=(0, 0, 0.5, 1))]),
+        _record(3, [_mask(5), _mask(5, bbox=(0, 0, 0.5, 1))]),
     ]
     records[1]["image"]["file_name"] = "1b.jpg"
     records[3]["image"]["file_name"] = "2.jpg"  # the name of image 2
@@ -690,7 +690,7 @@ def test_sa1b_repeated_ids_are_warned_once(tmp_path, capsys, workers):
     rows = read_rows(tmp_path / "s.csv")
     assert [(r["image_id"], r["annotation_id"]) for r in rows] == [
         ("1", "1"), ("1", "2"), ("1", "3"), ("1", "3"), ("1", "4"),
-        ("1", "3"), ("2", "1"), ("2", "5")]
+        ("1", "3"), ("2", "1"), ("3", "5")]
 
     assert run("prune", folder, "-o", tmp_path / "kept.txt", "--keep", "4",
                "--report", tmp_path / "r.json", "--workers", workers) == 0
@@ -761,3 +761,32 @@ def test_a_link_loop_in_a_folder_is_named(tmp_path, capsys, target):
     assert run("score", folder, "-o", tmp_path / "s.csv",
                "--skip-invalid") == 0
     assert "of 2 images" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("table", ["s.csv", "s.parquet"])
+def test_image_ids_of_two_types_are_refused_in_a_score_table(
+        tmp_path, capsys, table):
+    if table.endswith(".parquet"):
+        pytest.importorskip("pyarrow")
+    data = json.load(open(COCO_SAMPLE))
+    first, second = data["images"][:2]
+    data["annotations"] = [dict(a, image_id="x") if a["image_id"] == second[
+        "id"] else a for a in data["annotations"]]
+    second["id"] = "x"
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(data))
+    assert run("score", path, "-o", tmp_path / table) == 1
+    err = capsys.readouterr().err
+    assert 'image ids mix numbers and strings (image %d and image "x")' % (
+        first["id"]) in err, err
+    assert not (tmp_path / table).exists()
+    # pruning needs no table
+    assert run("prune", path, "-o", tmp_path / "p.json", "--keep",
+               "3") == 0
+
+    folder = _folder(tmp_path, [_record(i, [_mask(1)]) for i in (1, "b", 2)])
+    assert run("score", folder, "-o", tmp_path / table) == 1
+    err = capsys.readouterr().err
+    assert ('image ids mix numbers and strings (image 1 (%s) and image "b" '
+            '(%s))' % (folder / "sa_0.json", folder / "sa_1.json")) in err
+    assert not (tmp_path / table).exists()

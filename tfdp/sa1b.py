@@ -35,7 +35,7 @@ from tfdp.coco import (
 )
 from tfdp.errors import InvalidDataError, Problem, TFDPError
 from tfdp.report import SIZE_BUCKETS, retention_counts
-from tfdp.score_tables import id_type
+from tfdp.score_tables import check_image_id_types, id_type
 
 #: The one class of class-agnostic masks, as ``(category_id, name)``
 MASK_CLASS = (None, "mask")
@@ -328,7 +328,8 @@ def chunk_summary(chunk):
         a dict: ``images``, ``instances``, ``ineligible``, ``invalid``,
         ``si_total`` (the exact SI-SCS sum, see
         :func:`tfdp.scoring.exact_group_sums`), ``id_kinds`` (the Python
-        types of its image and mask ids, for the score table's schema),
+        types of its image ids, each with an image to name, and of its mask
+        ids, for the score table's schema),
         ``image_keys`` and ``name_keys`` (a 64-bit digest of each image's
         id and of its ``file_name``, to find repeats across chunks while
         the driver holds 8 bytes per image), and ``repeated_masks`` (how
@@ -345,7 +346,9 @@ def chunk_summary(chunk):
         invalid=chunk.invalid,
         si_total=si_total,
         id_kinds=(
-            {type(i).__name__ for i in chunk.image_ids},
+            {type(i).__name__: "image %s (%s)" % (jsonio.brief(i), path)
+             for i, path in reversed(list(zip(chunk.image_ids,
+                                                 chunk.paths)))},
             {type(i).__name__ for i in chunk.instance_ids},
         ),
         image_keys=_digests(chunk.image_ids),
@@ -515,8 +518,8 @@ class FolderShapes(object):
             scored
         invalid: the skipped :class:`tfdp.errors.Problem` records
         si_total: the SI-SCS total of all masks (CB-SCS's one class total)
-        id_kinds: the Python type names of the image ids and of the mask
-            ids, as two sets
+        id_kinds: the Python type names of the image ids (a dict naming an
+            image of each) and of the mask ids (a set)
         warnings: messages about what is unusual but not wrong (an image
             id or ``file_name`` used by several files, a mask id used twice
             within one file)
@@ -536,12 +539,13 @@ class FolderShapes(object):
         self.ineligible = collections.Counter()
         self.invalid = []
         exact_total = 0
-        image_kinds, mask_kinds = set(), set()
+        image_kinds, mask_kinds = {}, set()
         for s in summaries:
             self.ineligible.update(s["ineligible"])
             self.invalid.extend(s["invalid"])
             exact_total += s["si_total"]
-            image_kinds |= s["id_kinds"][0]
+            for kind, example in s["id_kinds"][0].items():
+                image_kinds.setdefault(kind, example)
             mask_kinds |= s["id_kinds"][1]
         self.si_total = scoring.exact_to_float(exact_total)
         self.id_kinds = (image_kinds, mask_kinds)
@@ -723,8 +727,13 @@ class FolderShapes(object):
 
     def id_types(self):
         """The score table's id column types (see
-        :func:`tfdp.score_tables.id_type`); ``category_id`` is null."""
+        :func:`tfdp.score_tables.id_type`); ``category_id`` is null.
+
+        Raises:
+            TFDPError: if image ids mix numbers and strings
+        """
         image_kinds, mask_kinds = self.id_kinds
+        check_image_id_types(image_kinds)
         return {
             "image_id": id_type(image_kinds),
             "annotation_id": id_type(mask_kinds),
