@@ -790,3 +790,25 @@ def test_image_ids_of_two_types_are_refused_in_a_score_table(
     assert ('image ids mix numbers and strings (image 1 (%s) and image "b" '
             '(%s))' % (folder / "sa_0.json", folder / "sa_1.json")) in err
     assert not (tmp_path / table).exists()
+
+
+def test_a_file_name_that_climbs_out_of_its_folder_is_malformed(
+        tmp_path, capsys):
+    records = [_record(i, [_mask(1)]) for i in (1, 2, 3, 4, 5)]
+    records[1]["image"]["file_name"] = "../../etc/passwd"
+    records[2]["image"]["file_name"] = "/etc/passwd"
+    records[3]["image"]["file_name"] = "images/../../x.jpg"
+    records[4]["image"]["file_name"] = "images/..x/a..b.jpg"  # no '..' part
+    folder = _folder(tmp_path, records)
+    kept = tmp_path / "kept.txt"
+    assert run("prune", folder, "-o", kept, "--keep-ratio", "1") == 1
+    err = capsys.readouterr().err
+    for i, name in ((1, "../../etc/passwd"), (2, "/etc/passwd"),
+                    (3, "images/../../x.jpg")):
+        assert ('image %s: image file_name "%s" climbs out of its folder'
+                % (folder / ("sa_%d.json" % i), name)) in err
+    assert "sa_4.json" not in err and not kept.exists()
+    assert run("prune", folder, "-o", kept, "--keep-ratio", "1",
+               "--skip-invalid") == 0
+    assert sorted(kept.read_text().splitlines()) == [
+        "1.jpg", "images/..x/a..b.jpg"]

@@ -313,6 +313,13 @@ def _read_record(path):
             "image file_name %s is not a file name (a non-empty string "
             "without line breaks)" % jsonio.brief(name)
         )
+    if name.startswith("/") or ".." in name.split("/"):
+        # the kept list is meant for tar -T and the like: a name must stay
+        # in the images' folder
+        raise _BadFile(
+            "image file_name %s climbs out of its folder (an absolute path "
+            "or a '..' part)" % jsonio.brief(name)
+        )
     image = dict(image, width=width, height=height)
     return image, annotations
 
