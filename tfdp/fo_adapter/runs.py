@@ -100,10 +100,13 @@ def dataset_lock(dataset, timeout=600):
 def _is_stale(holder, host, now):
     if now - holder.get("since", now) > LOCK_EXPIRY:
         return True
-    if holder.get("host") != host:
-        return False
+    return holder.get("host") == host and process_is_gone(holder.get("pid"))
+
+
+def process_is_gone(pid):
+    """Whether no process of this machine has the id ``pid``."""
     try:
-        os.kill(holder.get("pid"), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except (OSError, TypeError):
