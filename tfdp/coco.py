@@ -181,7 +181,7 @@ def check_structure(data, source):
 
 
 def _article(value):
-    return "an" if isinstance(value, (dict, list)) else "a"
+    return "an" if isinstance(value, dict) else "a"
 
 
 def _json_type(value):
