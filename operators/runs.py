@@ -299,8 +299,8 @@ class DeleteRun(foo.Operator):
         deleted = run_outputs(ctx.dataset.get_run_info(run_key).config)
         tfdp.delete_run(ctx.dataset, run_key=run_key)
         ctx.trigger("reload_dataset")
-        if shown:
-            ctx.ops.clear_view()
+        if shown:  # the saved view is gone: back to the whole dataset
+            ctx.ops.set_view(view=ctx.dataset.view())
         finish(ctx, "Deleted TFDP run %r: %s" % (run_key, deleted))
 
 

@@ -1,5 +1,7 @@
 """Operators that score and prune."""
 
+import time
+
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
@@ -23,6 +25,11 @@ from .common import (
     workers_from_params,
     workers_input,
 )
+
+
+#: seconds the App is given to learn of a new saved view before it is
+#: selected by name
+SAVED_VIEW_WAIT = 1.5
 
 
 class ComputeScores(foo.Operator):
@@ -237,6 +244,9 @@ class Prune(foo.Operator):
         )
         config = ctx.dataset.get_run_info(run_key).config
         yield ctx.trigger("reload_dataset")
+        # the App refetches its saved views without waiting, and refuses to
+        # select by name a view it does not know yet
+        time.sleep(SAVED_VIEW_WAIT)
         yield ctx.ops.set_view(name=kept.name)
         yield finish(
             ctx,

@@ -236,7 +236,8 @@ BAD_INPUTS = {
     ),
     "unknown category": (
         _good_images(),
-        [ann(11, 1, square(0, 0, 5), category_id=7)],
+        [ann(11, 1, square(0, 0, 5), category_id=7),
+         ann(18, 2, square(0, 0, 5))],
         "annotation 11 (image 1): category_id 7 is not a category",
     ),
     "odd coordinates": (
@@ -1054,3 +1055,114 @@ def test_core_errors_carry_no_command_wording(tmp_path):
     assert str(e.value) == "%s already exists" % existing
     with pytest.raises(OutputExistsError, match="exists; pass overwrite=True"):
         coco.write_json({}, existing, hint="pass overwrite=True to replace it")
+
+
+def _prune_loads_in_pycocotools(tmp_path, path, capsys):
+    out = tmp_path / "out.json"
+    code = run("prune", path, "-o", out, "--keep-ratio", "0.5",
+               "--skip-invalid", "--overwrite")
+    text = capsys.readouterr()
+    assert "Traceback" not in text.err
+    if code == 0:
+        COCO(str(out))
+    return code, text
+
+
+def test_malformed_categories_are_named_like_other_records(tmp_path, capsys):
+    data = json.load(open(COCO_SAMPLE))
+    num_annotations = len(data["annotations"])
+    first = data["categories"][0]["id"]
+    for bad, message in (
+            (None, "category #1: is a null, not an object"),
+            ({"name": "no id"}, "category #1: has no integer or string id"),
+            (7, "category #1: is a number, not an object")):
+        doc = dict(data, categories=[data["categories"][0], bad]
+                   + data["categories"][1:])
+        path = tmp_path / "in.json"
+        path.write_text(json.dumps(doc))
+        assert run("score", path, "-o", tmp_path / "s.csv") == 1
+        err = capsys.readouterr().err
+        assert "1 malformed category:\n  %s" % message in err, err
+        code, text = _prune_loads_in_pycocotools(tmp_path, path, capsys)
+        assert code == 0 and "skipped: %s" % message in text.out
+    # a category without id takes its annotations with it, named as well
+    doc = dict(data, categories=[{"name": c["name"]} if c["id"] == first
+                                 else c for c in data["categories"]])
+    path.write_text(json.dumps(doc))
+    assert run("score", path, "-o", tmp_path / "s.csv") == 1
+    err = capsys.readouterr().err
+    assert "category #0: has no integer or string id" in err
+    assert "category_id %d is not a category of the file" % first in err
+    code, text = _prune_loads_in_pycocotools(tmp_path, path, capsys)
+    assert code == 0 and "skipped: category #0" in text.out
+
+    # annotations that all lose their category: refused, never emptied
+    for categories, message in (
+            (None, 'it has no "categories" list'),
+            ([], 'its "categories" list is empty'),
+            ([None, {"name": "x"}], "none of its 2 category records is "
+             "valid"),
+            ([{"id": 999, "name": "x"}], "its category ids are 999")):
+        doc = dict(data, categories=categories)
+        if categories is None:
+            del doc["categories"]
+        path.write_text(json.dumps(doc))
+        for skip in ((), ("--skip-invalid",)):
+            assert run("prune", path, "-o", tmp_path / "out2.json",
+                       "--keep-ratio", "0.5", *skip) == 1
+            err = capsys.readouterr().err
+            assert ("%s: none of its %d annotations has a category of the "
+                    "file, e.g. annotation " % (path, num_annotations)) in err
+            assert "is not a category of the file; %s\n" % message in err
+            assert "Traceback" not in err
+            assert not (tmp_path / "out2.json").exists()
+    # a categories value that is not a list is no COCO file
+    path.write_text(json.dumps(dict(data, categories={"id": 1})))
+    assert run("score", path, "-o", tmp_path / "s.csv") == 1
+    assert '"categories" is an object, not a list' in capsys.readouterr().err
+    # a file without annotations needs no categories
+    doc = dict(data, annotations=[])
+    del doc["categories"]
+    path.write_text(json.dumps(doc))
+    assert run("score", path, "-o", tmp_path / "s.csv") == 0
+    capsys.readouterr()
+
+
+_UNDER_A_MEMORY_LIMIT = """\
+import re, resource, sys
+from tfdp.cli import main
+import cv2, numpy
+# what the process maps now, and 512 MiB more: less than the 1 GB crop
+with open("/proc/self/status") as f:
+    mapped = int(re.search(r"VmSize:\\s+(\\d+) kB", f.read()).group(1))
+limit = mapped * 1024 + 2**29
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_running_out_of_memory_is_not_malformed_data(tmp_path):
+    side = 32000  # a valid crop of 1.024e9 pixels, within the limit
+    polygon = [[0, 0, side - 1, 0, side - 1, side - 1, 0, side - 1]]
+    rle = {"size": [side, side], "counts": [0, side * side]}
+    path = make_file(tmp_path, [image(1, side, side), image(2)], [
+        ann(5, 2, square(0, 0, 5)),
+        ann(7, 1, polygon, bbox=(0, 0, side, side))])
+    folder = tmp_path / "sa1b"
+    folder.mkdir()
+    (folder / "sa_1.json").write_text(json.dumps({
+        "image": {"image_id": 1, "width": side, "height": side,
+                  "file_name": "1.jpg"},
+        "annotations": [{"id": 7, "segmentation": rle,
+                         "bbox": [0, 0, side, side]}]}))
+    for source, where in ((path, path), (folder, folder / "sa_1.json")):
+        for skip in ((), ("--skip-invalid",)):
+            done = subprocess.run(
+                [sys.executable, "-c", _UNDER_A_MEMORY_LIMIT, "score",
+                 str(source), "-o", str(tmp_path / "s.csv")] + list(skip),
+                capture_output=True, text=True)
+            assert done.returncode == 1, done.stderr
+            assert done.stderr == (
+                "tfdp: error: %s: out of memory measuring annotation 7 of "
+                "image 1\n" % where)
+            assert not (tmp_path / "s.csv").exists()

@@ -433,3 +433,39 @@ def test_missing_metadata_is_computed(polylines, source):
     got = sorted(s for _, s in _label_values(polylines, ["id", "tfdp_score"])
                  if s is not None)
     assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_an_undeclared_label_attribute_is_never_overwritten(masks):
+    # a dynamic attribute, not in the schema, with the name of a run field
+    sample = masks.match(fo.ViewField("coco_id") == 9).first()
+    label = sample.segmentations.detections[1]
+    label["tfdp_area"] = "mine"
+    sample.save()
+    assert not masks.has_field("segmentations.detections.tfdp_area")
+    with pytest.raises(TFDPError) as raised:
+        tfdp.compute_scores(masks, FIELD)
+    message = str(raised.value)
+    assert "segmentations.detections.tfdp_area" in message
+    assert sample.id in message and label.id in message
+    assert "choose another run_key" in message
+    assert not tfdp.list_runs(masks)
+    assert not masks.has_field("segmentations.detections.tfdp_perimeter")
+    assert not masks.has_field("tfdp_score")
+    sample.reload()
+    assert sample.segmentations.detections[1]["tfdp_area"] == "mine"
+    # another key is free
+    tfdp.compute_scores(masks, FIELD, run_key="other")
+    tfdp.delete_run(masks, "other")
+    sample.reload()
+    assert sample.segmentations.detections[1]["tfdp_area"] == "mine"
+
+    # nor by a pruning that scores a random run's shapes
+    tfdp.compute_scores(masks, FIELD, method="random", run_key="rnd")
+    sample.reload()
+    sample.segmentations.detections[1]["rnd_score"] = "mine too"
+    sample.save()
+    with pytest.raises(TFDPError, match="rnd_score.*choose another run_key"):
+        tfdp.prune_samples(masks, run_key="rnd", keep=3, method="cb-scs")
+    sample.reload()
+    assert sample.segmentations.detections[1]["rnd_score"] == "mine too"
+    assert not masks.has_field("rnd_score")

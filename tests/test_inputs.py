@@ -663,7 +663,7 @@ def test_sa1b_repeated_ids_are_warned_once(tmp_path, capsys, workers):
         _record(1, [_mask(1), _mask(2)]),
         _record(1, [_mask(3), _mask(3), _mask(4), _mask(3)]),
         _record(2, [_mask(1)]),        # mask id 1 again, in another file
-        _record("2", [_mask(5), _mask(5, bbox=(0, 0, 0.5, 1))]),
+        _record(3, [_mask(5), _mask(5, bbox=(0, 0, 0.5, 1))]),
     ]
     records[1]["image"]["file_name"] = "1b.jpg"
     records[3]["image"]["file_name"] = "2.jpg"  # the name of image 2
@@ -690,7 +690,7 @@ def test_sa1b_repeated_ids_are_warned_once(tmp_path, capsys, workers):
     rows = read_rows(tmp_path / "s.csv")
     assert [(r["image_id"], r["annotation_id"]) for r in rows] == [
         ("1", "1"), ("1", "2"), ("1", "3"), ("1", "3"), ("1", "4"),
-        ("1", "3"), ("2", "1"), ("2", "5")]
+        ("1", "3"), ("2", "1"), ("3", "5")]
 
     assert run("prune", folder, "-o", tmp_path / "kept.txt", "--keep", "4",
                "--report", tmp_path / "r.json", "--workers", workers) == 0
@@ -714,3 +714,101 @@ def test_sa1b_many_repeats_are_summarised(tmp_path, capsys):
             "1 (sa_1.json, sa_10.json, sa_13.json and 2 more) and 2 "
             "(sa_11.json, sa_2.json, sa_5.json and 1 more) are used") in err
     assert "file_names \"0.jpg\" (sa_0.json, sa_12.json" in err
+
+
+def test_a_folder_file_through_a_folder_link_or_hard_link_counts_once(
+        tmp_path, capsys):
+    folder = _folder(tmp_path, [_record(i, [_mask(1)]) for i in (1, 2, 3)],
+                     name="small")
+    os.symlink(folder, tmp_path / "smalllink")
+    assert run("score", folder, tmp_path / "smalllink", "-o",
+               tmp_path / "s.csv") == 1
+    err = capsys.readouterr().err
+    assert "%s and %s are the same file" % (
+        folder / "sa_0.json", tmp_path / "smalllink" / "sa_0.json") in err
+    assert "Traceback" not in err and not (tmp_path / "s.csv").exists()
+    # the same folder spelled twice, and a file given beside its folder
+    for argv in ((folder, tmp_path / "small" / ".." / "small"),
+                 (folder, folder / "sa_1.json"),
+                 (folder, str(tmp_path / "smalllink" / "*.json"))):
+        assert run("score", *argv, "-o", tmp_path / "s.csv") == 1
+        assert "are the same file" in capsys.readouterr().err
+
+    # two names, one inode
+    os.link(folder / "sa_1.json", folder / "sa_9.json")
+    assert run("prune", folder, "-o", tmp_path / "kept.txt",
+               "--keep-ratio", "0.5", "--skip-invalid") == 1
+    err = capsys.readouterr().err
+    assert "%s and %s are the same file" % (
+        folder / "sa_1.json", folder / "sa_9.json") in err
+    assert not (tmp_path / "kept.txt").exists()
+    os.remove(folder / "sa_9.json")
+    assert run("score", folder, "-o", tmp_path / "s.csv") == 0
+    assert "of 3 images" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("target", ["sa_loop.json", "sa_other.json"])
+def test_a_link_loop_in_a_folder_is_named(tmp_path, capsys, target):
+    folder = _folder(tmp_path, [_record(i, [_mask(1)]) for i in (1, 2)])
+    os.symlink(target, folder / "sa_loop.json")
+    if target == "sa_other.json":
+        os.symlink("sa_loop.json", folder / target)
+    assert run("score", folder, "-o", tmp_path / "s.csv") == 1
+    err = capsys.readouterr().err
+    assert "image %s: cannot read: Too many levels of symbolic links" % (
+        folder / "sa_loop.json") in err
+    assert "Traceback" not in err and not (tmp_path / "s.csv").exists()
+    assert run("score", folder, "-o", tmp_path / "s.csv",
+               "--skip-invalid") == 0
+    assert "of 2 images" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("table", ["s.csv", "s.parquet"])
+def test_image_ids_of_two_types_are_refused_in_a_score_table(
+        tmp_path, capsys, table):
+    if table.endswith(".parquet"):
+        pytest.importorskip("pyarrow")
+    data = json.load(open(COCO_SAMPLE))
+    first, second = data["images"][:2]
+    data["annotations"] = [dict(a, image_id="x") if a["image_id"] == second[
+        "id"] else a for a in data["annotations"]]
+    second["id"] = "x"
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(data))
+    assert run("score", path, "-o", tmp_path / table) == 1
+    err = capsys.readouterr().err
+    assert 'image ids mix numbers and strings (image %d and image "x")' % (
+        first["id"]) in err, err
+    assert not (tmp_path / table).exists()
+    # pruning needs no table
+    assert run("prune", path, "-o", tmp_path / "p.json", "--keep",
+               "3") == 0
+
+    folder = _folder(tmp_path, [_record(i, [_mask(1)]) for i in (1, "b", 2)])
+    assert run("score", folder, "-o", tmp_path / table) == 1
+    err = capsys.readouterr().err
+    assert ('image ids mix numbers and strings (image 1 (%s) and image "b" '
+            '(%s))' % (folder / "sa_0.json", folder / "sa_1.json")) in err
+    assert not (tmp_path / table).exists()
+
+
+def test_a_file_name_that_climbs_out_of_its_folder_is_malformed(
+        tmp_path, capsys):
+    records = [_record(i, [_mask(1)]) for i in (1, 2, 3, 4, 5)]
+    records[1]["image"]["file_name"] = "../../etc/passwd"
+    records[2]["image"]["file_name"] = "/etc/passwd"
+    records[3]["image"]["file_name"] = "images/../../x.jpg"
+    records[4]["image"]["file_name"] = "images/..x/a..b.jpg"  # no '..' part
+    folder = _folder(tmp_path, records)
+    kept = tmp_path / "kept.txt"
+    assert run("prune", folder, "-o", kept, "--keep-ratio", "1") == 1
+    err = capsys.readouterr().err
+    for i, name in ((1, "../../etc/passwd"), (2, "/etc/passwd"),
+                    (3, "images/../../x.jpg")):
+        assert ('image %s: image file_name "%s" climbs out of its folder'
+                % (folder / ("sa_%d.json" % i), name)) in err
+    assert "sa_4.json" not in err and not kept.exists()
+    assert run("prune", folder, "-o", kept, "--keep-ratio", "1",
+               "--skip-invalid") == 0
+    assert sorted(kept.read_text().splitlines()) == [
+        "1.jpg", "images/..x/a..b.jpg"]

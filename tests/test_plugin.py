@@ -432,7 +432,7 @@ def test_deleting_the_run_on_screen_resets_the_view(dataset):
     ctx = _ctx_with_view(dataset, tfdp.load_kept_view(dataset, "other"),
                          run_key="other")
     _operator("delete_run").execute(ctx)
-    assert triggered(ctx) == ["reload_dataset", "clear_view", "notify"]
+    assert triggered(ctx) == ["reload_dataset", "set_view", "notify"]
     assert tfdp.list_runs(dataset) == []
 
 

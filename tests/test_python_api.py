@@ -2,6 +2,7 @@
 Python's words."""
 
 import inspect
+import os
 import pydoc
 import uuid
 
@@ -80,3 +81,93 @@ def test_progress_follows_fiftyone(capfd):
             assert ("/128 [" in out + err) == drawn, (progress, config)
     finally:
         dataset.delete()
+
+
+def test_export_kept_never_writes_over_its_source(tmp_path):
+    source = tmp_path / "train.json"
+    source.write_bytes(open(COCO_SAMPLE, "rb").read())
+    before = source.read_bytes()
+    os.symlink(source, tmp_path / "link.json")
+    os.link(source, tmp_path / "hard.json")
+    (tmp_path / "sub").mkdir()
+    dataset = tfdp.load_coco_dataset(
+        str(source), name="tfdp-test-api-%s" % uuid.uuid4().hex[:8]
+    )
+    try:
+        dataset.apply_tfdp("segmentations", keep=5)
+        for spelling in (source, tmp_path / "link.json",
+                         tmp_path / "hard.json",
+                         tmp_path / "sub" / ".." / "." / "train.json"):
+            with pytest.raises(tfdp.TFDPError) as raised:
+                tfdp.export_kept(dataset, str(spelling), overwrite=True)
+            assert "is the input file" in str(raised.value)
+            with pytest.raises(tfdp.TFDPError):
+                tfdp.export_kept(dataset, str(spelling), overwrite=True,
+                                 source_path=str(source))
+        assert source.read_bytes() == before
+        # an explicit source is protected too, whatever the dataset records
+        other = tmp_path / "other.json"
+        other.write_bytes(before)
+        with pytest.raises(tfdp.TFDPError) as raised:
+            tfdp.export_kept(dataset, str(other), overwrite=True,
+                             source_path=str(other))
+        assert "is the input file" in str(raised.value)
+        assert other.read_bytes() == before
+        out = tfdp.export_kept(dataset, str(tmp_path / "kept.json"))
+        assert out["num_samples"] == 5
+    finally:
+        dataset.delete()
+
+
+def test_load_coco_dataset_refuses_an_empty_name():
+    before = set(fo.list_datasets())
+    for name in ("", "  "):
+        with pytest.raises(ValueError, match="is empty"):
+            tfdp.load_coco_dataset(COCO_SAMPLE, name=name)
+    assert set(fo.list_datasets()) == before
+
+
+_KILLED_MID_LOAD = """\
+import os, signal, sys
+import tfdp
+
+def die(done, total):
+    print("loading", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+tfdp.load_coco_dataset(sys.argv[1], name=sys.argv[2], progress=die)
+"""
+
+
+def test_a_killed_load_leaves_no_dataset_after_the_next_load():
+    import subprocess
+    import sys
+
+    name = "tfdp-test-killed-%s" % uuid.uuid4().hex[:8]
+    done = subprocess.run([sys.executable, "-c", _KILLED_MID_LOAD,
+                           COCO_SAMPLE, name], capture_output=True, text=True)
+    assert done.returncode == -9, done.stderr
+    # this process is connected: FiftyOne's own cleanup waits for it
+    [left] = fo.list_datasets("tfdp-loading-*")
+    assert not fo.dataset_exists(name)
+    # loads that may be running are never touched: this process's, and
+    # another machine's
+    import socket
+
+    from tfdp.fo_adapter import io
+
+    running = [fo.Dataset(io.LOADING_NAME % (host, os.getpid(),
+                                             uuid.uuid4().hex))
+               for host in (socket.gethostname(), "elsewhere")]
+    try:
+        dataset = tfdp.load_coco_dataset(COCO_SAMPLE, name=name)
+        try:
+            assert not fo.dataset_exists(left)
+            assert sorted(fo.list_datasets("tfdp-loading-*")) == sorted(
+                d.name for d in running)
+            assert len(dataset) == 128
+        finally:
+            dataset.delete()
+    finally:
+        for d in running:
+            d.delete()

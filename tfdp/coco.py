@@ -16,7 +16,13 @@ import tempfile
 import numpy as np
 
 from tfdp import geometry, jsonio, signals
-from tfdp.errors import InvalidDataError, OutputExistsError, Problem, TFDPError
+from tfdp.errors import (
+    InvalidDataError,
+    OutputExistsError,
+    Problem,
+    TFDPError,
+    describe_problem,
+)
 from tfdp.scoring import ShapeTable
 
 #: Reasons why a well-formed annotation is not scored (TFDP.md section 1)
@@ -155,7 +161,8 @@ def check_structure(data, source):
         source: its name in messages
 
     Raises:
-        TFDPError: if ``images`` or ``annotations`` is missing or not a list
+        TFDPError: if ``images`` or ``annotations`` is missing or not a
+            list, or ``categories`` is present and not a list
     """
     if not isinstance(data, dict):
         raise TFDPError(
@@ -165,10 +172,21 @@ def check_structure(data, source):
     for key in ("images", "annotations"):
         if not isinstance(data.get(key), list):
             raise TFDPError("%s: no %r list" % (source, key))
+    categories = data.get("categories", [])
+    if not isinstance(categories, list):
+        raise TFDPError(
+            '%s: "categories" is %s %s, not a list'
+            % (source, _article(categories), _json_type(categories))
+        )
+
+
+def _article(value):
+    return "an" if isinstance(value, dict) else "a"
 
 
 def _json_type(value):
     return {
+        dict: "object",
         list: "list",
         str: "string",
         int: "number",
@@ -221,8 +239,8 @@ def measure(
     check_structure(data, source)
 
     images, image_problems, bad_images = _index_images(data["images"])
-    categories, category_list, name_keys = _index_categories(
-        data.get("categories"), source)
+    categories, category_list, name_keys, category_problems = (
+        _index_categories(data.get("categories", []), source))
 
     ineligible = collections.Counter()
     skipped = []
@@ -231,6 +249,8 @@ def measure(
     seen_ids = set()
     repeated_positions = []
     jobs = []
+    with_category = without_category = 0
+    first_without = None  # the position of the first
 
     images_get = images.get
     categories_get = categories.get
@@ -271,10 +291,14 @@ def measure(
                 else None
             )
             if category_index is None:
+                if not without_category:
+                    first_without = position
+                without_category += 1
                 raise MalformedError(
                     "category_id %s is not a category of the file"
                     % jsonio.brief(category_id)
                 )
+            with_category += 1
             reason = ineligible_reason(ann, image[1], image[2])
             if reason is not None:
                 check_segmentation(ann.get("segmentation"), image[1], image[2])
@@ -297,6 +321,18 @@ def measure(
                      image[2], ann["segmentation"],
                      min(bbox[2], image[1]) * min(bbox[3], image[2])))
     del seen_ids
+    if without_category and not with_category:
+        # skipping them all would leave a file of images without masks
+        ann = data["annotations"][first_without]
+        example = _annotation_problem(ann, first_without, MalformedError(
+            "category_id %s is not a category of the file"
+            % jsonio.brief(ann.get("category_id"))))[1]
+        raise TFDPError(
+            "%s: none of its %d annotations has a category of the file, "
+            "e.g. %s; %s" % (source, len(data["annotations"]),
+                             describe_problem(example),
+                             _categories_said(data, category_list))
+        )
 
     if measure_jobs is None:
         from tfdp.measuring import Runner
@@ -307,6 +343,8 @@ def measure(
         measured = measure_jobs(jobs, progress)
     for i in sorted(measured.errors):
         position = jobs[i][0]
+        if measured.errors[i] == geometry.OUT_OF_MEMORY:
+            out_of_memory(source, data["annotations"][position])
         ann_problems.append(_annotation_problem(
             data["annotations"][position], position, measured.errors[i]))
         skipped.append(position)
@@ -319,7 +357,9 @@ def measure(
 
     skipped.sort()
     ann_problems.sort(key=_problem_position)
-    problems = image_problems + [p for _, p in ann_problems]
+    problems = (
+        image_problems + category_problems + [p for _, p in ann_problems]
+    )
     if problems and not skip_invalid:
         raise InvalidDataError(source, problems)
 
@@ -351,6 +391,26 @@ def measure(
         skipped,
         warnings,
         name_keys,
+    )
+
+
+def out_of_memory(source, ann, image_id=None):
+    """Stops a measure that ran out of memory: the annotation is not
+    malformed, and skipping it would change the result.
+
+    Args:
+        source: the file, in messages
+        ann: the annotation record
+        image_id (None): its image's id, if not its ``image_id``
+
+    Raises:
+        TFDPError: always
+    """
+    raise TFDPError(
+        "%s: out of memory measuring annotation %s of image %s"
+        % (source, jsonio.brief(ann.get("id")),
+           jsonio.brief(ann.get("image_id") if image_id is None
+                        else image_id))
     )
 
 
@@ -469,14 +529,43 @@ def _join_words(items):
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _categories_said(data, category_list):
+    # why no annotation found its category, for messages
+    records = data.get("categories")
+    if records is None:
+        return 'it has no "categories" list'
+    if not records:
+        return 'its "categories" list is empty'
+    if not category_list:
+        return "none of its %d category records is valid" % len(records)
+    return "its category ids are %s" % _listed(
+        [category_id for category_id, _ in category_list])
+
+
+def is_category_record(record):
+    """Whether a category record is well-formed: an object with an integer
+    or string ``id`` (others are malformed, refused or skipped)."""
+    return type(record) is dict and _is_id(record.get("id"))
+
+
 def _index_categories(records, source):
-    # category id -> dense index, (id, name) per index in file order, and
-    # the name as written per index (see category_name_key)
+    # category id -> dense index, (id, name) per index in file order, the
+    # name as written per index (see category_name_key), and the problems
+    # of malformed records
     index = {}
     categories = []
     keys = []
-    for record in records if isinstance(records, list) else []:
-        if type(record) is dict and _is_id(record.get("id")):
+    problems = []
+    for position, record in enumerate(records):
+        if type(record) is not dict:
+            problems.append(Problem(
+                "category", "#%d" % position, None,
+                "is a %s, not an object" % _json_type(record)))
+        elif not _is_id(record.get("id")):
+            problems.append(Problem(
+                "category", "#%d" % position, None,
+                "has no integer or string id"))
+        else:
             category_id = record["id"]
             key = category_name_key(record)
             if category_id not in index:
@@ -497,7 +586,7 @@ def _index_categories(records, source):
                     "%s: category id %s %s"
                     % (source, jsonio.brief(category_id), named)
                 )
-    return index, categories, keys
+    return index, categories, keys, problems
 
 
 def _category_name(record):
@@ -617,7 +706,7 @@ def category_names(data):
     """
     names = {}
     for record in data.get("categories") or []:
-        if isinstance(record, dict) and _is_id(record.get("id")):
+        if is_category_record(record):
             names.setdefault(record["id"], _category_name(record))
     return names
 
@@ -796,8 +885,10 @@ def prune(data, kept_image_ids, skipped_annotations=()):
     """The data restricted to some images.
 
     Every kept image's record and all of its annotations are kept as they
-    are (crowd and ineligible ones included), in input order, and every
-    other top-level key is kept unchanged. Records are shared, not copied.
+    are (crowd and ineligible ones included), in input order, and so is
+    every category record but malformed ones (which validation refuses or
+    skips; see :func:`is_category_record`). Every other top-level key is
+    kept unchanged. Records are shared, not copied.
 
     Args:
         data: a COCO-format dict
@@ -827,6 +918,8 @@ def prune(data, kept_image_ids, skipped_annotations=()):
                 )
         elif key == "annotations":
             value = _kept_annotations(value, kept, skipped_annotations)
+        elif key == "categories" and isinstance(value, list):
+            value = [r for r in value if is_category_record(r)]
         out[key] = value
     return out
 
@@ -894,7 +987,7 @@ def check_outputs(outputs, inputs=(), overwrite=False, hint=None):
     """
     seen = {}
     for path in outputs:
-        identity = _file_identity(path)
+        identity = file_identity(path)
         if identity in seen:
             raise TFDPError(
                 "%s and %s are the same output file" % (seen[identity], path)
@@ -904,7 +997,7 @@ def check_outputs(outputs, inputs=(), overwrite=False, hint=None):
     # millions of files are not looked at one by one otherwise
     if any(identity[0] == "inode" for identity in seen):
         for path in inputs:
-            other = seen.get(_file_identity(path))
+            other = seen.get(file_identity(path))
             if other is not None:
                 raise TFDPError(
                     "%s is the input file%s; write the output elsewhere"
@@ -925,7 +1018,7 @@ def check_inputs(paths):
     """
     seen = {}
     for path in paths:
-        identity = _file_identity(path)
+        identity = file_identity(path)
         if identity in seen:
             raise TFDPError(
                 "%s and %s are the same file: its records would count twice"
@@ -934,9 +1027,18 @@ def check_inputs(paths):
         seen[identity] = path
 
 
-def _file_identity(path):
-    # an existing file is its inode (hard and symbolic links included);
-    # a file to be created is its resolved path
+def file_identity(path):
+    """What a path names, to tell when two paths are one file.
+
+    An existing file is its inode (hard and symbolic links included); a
+    file to be created, or a link that leads nowhere, is its resolved path.
+
+    Args:
+        path: a path
+
+    Returns:
+        ``("inode", device, inode)`` or ``("path", resolved path)``
+    """
     try:
         st = os.stat(path)
         return ("inode", st.st_dev, st.st_ino)

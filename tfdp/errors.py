@@ -3,10 +3,10 @@
 import re
 from collections import namedtuple
 
-#: One malformed record: ``kind`` is ``"image"``, ``"annotation"`` or
-#: ``"label"`` (FiftyOne), ``id`` its id (or its position when it has none),
-#: ``image_id`` the image of an annotation or the sample of a label,
-#: ``message`` what is wrong with it
+#: One malformed record: ``kind`` is ``"image"``, ``"category"``,
+#: ``"annotation"`` or ``"label"`` (FiftyOne), ``id`` its id (or its
+#: position when it has none), ``image_id`` the image of an annotation or
+#: the sample of a label, ``message`` what is wrong with it
 Problem = namedtuple("Problem", ["kind", "id", "image_id", "message"])
 
 
@@ -34,11 +34,11 @@ class InvalidDataError(TFDPError):
 
     def _message(self):
         lines = []
-        for kind in ("image", "annotation", "label"):
+        for kind in ("image", "category", "annotation", "label"):
             found = [p for p in self.problems if p.kind == kind]
             if not found:
                 continue
-            noun = kind if len(found) == 1 else kind + "s"
+            noun = kind if len(found) == 1 else _plural(kind)
             lines.append("%d malformed %s:" % (len(found), noun))
             for problem in found[: self.LISTED]:
                 lines.append("  " + describe_problem(problem))
@@ -78,6 +78,10 @@ class NothingToScoreError(TFDPError):
             "polygons, not crowd or ignored, with a bbox inside the image; "
             "%s" % (source, noun, held)
         )
+
+
+def _plural(kind):
+    return "categories" if kind == "category" else kind + "s"
 
 
 def describe_problem(problem):

@@ -149,6 +149,11 @@ def _type_name(value):
 #: The largest crop rasterised, in pixels (1 GiB of mask)
 MAX_CROP_PIXELS = 2**30
 
+#: The message of an instance whose crop is within the limit but does not
+#: fit in the memory free now: no fault of the data, so callers stop rather
+#: than skip it as malformed
+OUT_OF_MEMORY = "out of memory"
+
 
 def _crop(height, width):
     if height * width > MAX_CROP_PIXELS:
@@ -312,7 +317,7 @@ def polygon_array_shapes(coords, part_count, part_length, widths, heights,
             shapes[index] = e
             continue
         except MemoryError:
-            shapes[index] = GeometryError("mask too large to rasterise")
+            shapes[index] = GeometryError(OUT_OF_MEMORY)
             continue
         if drawn:
             cv2.polylines(

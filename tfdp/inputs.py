@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from tfdp import coco, sa1b, scoring, score_tables
+from tfdp import coco, jsonio, sa1b, scoring, score_tables
 from tfdp.errors import TFDPError
 from tfdp.report import retention_report
 
@@ -210,7 +210,18 @@ class CocoCollection(object):
 
     def id_types(self):
         """The score table's id column types (see
-        :func:`tfdp.score_tables.id_type`)."""
+        :func:`tfdp.score_tables.id_type`).
+
+        Raises:
+            TFDPError: if image ids mix numbers and strings
+        """
+        examples = {}
+        for image_id, file_index in zip(self.image_ids,
+                                        self.image_file.tolist()):
+            examples.setdefault(type(image_id).__name__, "image %s%s" % (
+                jsonio.brief(image_id),
+                " of " + self.paths[file_index] if self.several else ""))
+        score_tables.check_image_id_types(examples)
         return {
             "image_id": score_tables.id_type(
                 {type(i).__name__ for i in self.image_ids}

@@ -24,11 +24,6 @@ RLE = 1
 #: measured (or rejected) while packing; the result travels as is
 DONE = 2
 
-#: The message of an instance whose crop does not fit in memory, as the
-#: serial path words it
-TOO_LARGE = "mask too large to rasterise"
-
-
 class PackedSegmentations(object):
     """Segmentations of a chunk of instances, as flat arrays.
 
@@ -300,7 +295,7 @@ def _measure_or_error(measure_segmentation, segmentation, width, height):
     except geometry.GeometryError as e:
         return e
     except MemoryError:
-        return geometry.GeometryError(TOO_LARGE)
+        return geometry.GeometryError(geometry.OUT_OF_MEMORY)
 
 
 _NUMBER_TYPES = frozenset((int, float))
@@ -392,7 +387,7 @@ def measure_packed(packed):
                 errors[i] = str(e)
                 continue
             except MemoryError:
-                errors[i] = TOO_LARGE
+                errors[i] = geometry.OUT_OF_MEMORY
                 continue
         else:
             shape = packed.done[i]

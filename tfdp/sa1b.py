@@ -26,14 +26,16 @@ import numpy as np
 from tfdp import geometry, jsonio, scoring
 from tfdp.coco import (
     WARNING_IDS,
+    file_identity,
     check_segmentation,
     image_size,
     ineligible_reason,
     measure_segmentation,
+    out_of_memory,
 )
 from tfdp.errors import InvalidDataError, Problem, TFDPError
 from tfdp.report import SIZE_BUCKETS, retention_counts
-from tfdp.score_tables import id_type
+from tfdp.score_tables import check_image_id_types, id_type
 
 #: The one class of class-agnostic masks, as ``(category_id, name)``
 MASK_CLASS = (None, "mask")
@@ -76,46 +78,61 @@ def list_files(inputs):
     Returns:
         a list of absolute paths (workers may run in other folders): each
         folder's or glob's files sorted by name, in the order of the inputs;
-        a broken link is listed, to be named when it cannot be read
+        a link that leads to no file (broken, or a loop) is listed, to be
+        named when it cannot be read
 
     Raises:
         TFDPError: if an input matches no JSON file, or a file is listed
-            twice (also through a link): it would be counted twice
+            twice (also through a link to it or to its folder, or a hard
+            link): it would be counted twice
     """
     files = []
+    identities = []
     for name in inputs:
         if os.path.isdir(name):
-            found = sorted(
-                entry.path
-                for entry in os.scandir(name)
-                if entry.name.endswith(".json")
-                and (entry.is_file() or entry.is_symlink())
-            )
+            found = _folder_files(name)
         elif os.path.isfile(name):
-            found = [name]
+            found = [(name, file_identity(name))]
         elif any(c in name for c in _GLOB_CHARS):
-            found = sorted(p for p in glob.glob(name)
+            found = sorted((p, file_identity(p)) for p in glob.glob(name)
                            if os.path.isfile(p) or os.path.islink(p))
         else:
             raise TFDPError("%s: no such file or folder" % name)
         if not found:
             raise TFDPError("%s: no JSON file found" % name)
-        files.extend(os.path.abspath(p) for p in found)
-    _check_listed_once(files)
+        files.extend(os.path.abspath(p) for p, _ in found)
+        identities.extend(identity for _, identity in found)
+    _check_listed_once(files, identities)
     return files
 
 
-def _check_listed_once(files):
-    # links are resolved: one stat per link, none per plain file
+def _folder_files(folder):
+    # (path, identity) of a folder's *.json files; a plain file is the
+    # inode that the folder lists, with no stat per file (an SA-1B folder
+    # holds millions), a link is what it leads to
+    device = os.stat(folder).st_dev
+    found = []
+    for entry in os.scandir(folder):
+        if not entry.name.endswith(".json"):
+            continue
+        # is_symlink first: is_file follows a link, and a loop raises
+        if entry.is_symlink():
+            found.append((entry.path, file_identity(entry.path)))
+        elif entry.is_file():
+            found.append((entry.path, ("inode", device, entry.inode())))
+    found.sort()
+    return found
+
+
+def _check_listed_once(files, identities):
     seen = {}
-    for path in files:
-        real = os.path.realpath(path) if os.path.islink(path) else path
-        if real in seen:
+    for path, identity in zip(files, identities):
+        if identity in seen:
             raise TFDPError(
                 "%s and %s are the same file: its masks would count twice"
-                % (seen[real], path)
+                % (seen[identity], path)
             )
-        seen[real] = path
+        seen[identity] = path
 
 
 class FolderChunk(object):
@@ -214,9 +231,12 @@ def measure_files(paths):
                     check_segmentation(ann.get("segmentation"), width, height)
                     chunk.ineligible[reason] += 1
                 else:
-                    shape = measure_segmentation(
-                        ann["segmentation"], width, height
-                    )
+                    try:
+                        shape = measure_segmentation(
+                            ann["segmentation"], width, height
+                        )
+                    except MemoryError:
+                        out_of_memory(path, ann, image["image_id"])
             except geometry.GeometryError as e:
                 problems.append(
                     Problem(
@@ -293,6 +313,13 @@ def _read_record(path):
             "image file_name %s is not a file name (a non-empty string "
             "without line breaks)" % jsonio.brief(name)
         )
+    if name.startswith("/") or ".." in name.split("/"):
+        # the kept list is meant for tar -T and the like: a name must stay
+        # in the images' folder
+        raise _BadFile(
+            "image file_name %s climbs out of its folder (an absolute path "
+            "or a '..' part)" % jsonio.brief(name)
+        )
     image = dict(image, width=width, height=height)
     return image, annotations
 
@@ -308,7 +335,8 @@ def chunk_summary(chunk):
         a dict: ``images``, ``instances``, ``ineligible``, ``invalid``,
         ``si_total`` (the exact SI-SCS sum, see
         :func:`tfdp.scoring.exact_group_sums`), ``id_kinds`` (the Python
-        types of its image and mask ids, for the score table's schema),
+        types of its image ids, each with an image to name, and of its mask
+        ids, for the score table's schema),
         ``image_keys`` and ``name_keys`` (a 64-bit digest of each image's
         id and of its ``file_name``, to find repeats across chunks while
         the driver holds 8 bytes per image), and ``repeated_masks`` (how
@@ -325,7 +353,9 @@ def chunk_summary(chunk):
         invalid=chunk.invalid,
         si_total=si_total,
         id_kinds=(
-            {type(i).__name__ for i in chunk.image_ids},
+            {type(i).__name__: "image %s (%s)" % (jsonio.brief(i), path)
+             for i, path in reversed(list(zip(chunk.image_ids,
+                                                 chunk.paths)))},
             {type(i).__name__ for i in chunk.instance_ids},
         ),
         image_keys=_digests(chunk.image_ids),
@@ -495,8 +525,8 @@ class FolderShapes(object):
             scored
         invalid: the skipped :class:`tfdp.errors.Problem` records
         si_total: the SI-SCS total of all masks (CB-SCS's one class total)
-        id_kinds: the Python type names of the image ids and of the mask
-            ids, as two sets
+        id_kinds: the Python type names of the image ids (a dict naming an
+            image of each) and of the mask ids (a set)
         warnings: messages about what is unusual but not wrong (an image
             id or ``file_name`` used by several files, a mask id used twice
             within one file)
@@ -516,12 +546,13 @@ class FolderShapes(object):
         self.ineligible = collections.Counter()
         self.invalid = []
         exact_total = 0
-        image_kinds, mask_kinds = set(), set()
+        image_kinds, mask_kinds = {}, set()
         for s in summaries:
             self.ineligible.update(s["ineligible"])
             self.invalid.extend(s["invalid"])
             exact_total += s["si_total"]
-            image_kinds |= s["id_kinds"][0]
+            for kind, example in s["id_kinds"][0].items():
+                image_kinds.setdefault(kind, example)
             mask_kinds |= s["id_kinds"][1]
         self.si_total = scoring.exact_to_float(exact_total)
         self.id_kinds = (image_kinds, mask_kinds)
@@ -703,8 +734,13 @@ class FolderShapes(object):
 
     def id_types(self):
         """The score table's id column types (see
-        :func:`tfdp.score_tables.id_type`); ``category_id`` is null."""
+        :func:`tfdp.score_tables.id_type`); ``category_id`` is null.
+
+        Raises:
+            TFDPError: if image ids mix numbers and strings
+        """
         image_kinds, mask_kinds = self.id_kinds
+        check_image_id_types(image_kinds)
         return {
             "image_id": id_type(image_kinds),
             "annotation_id": id_type(mask_kinds),

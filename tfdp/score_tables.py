@@ -73,6 +73,28 @@ def id_type(kinds):
     return "int" if kinds <= {"int"} else "str"
 
 
+def check_image_id_types(examples):
+    """Checks that a table's image ids are all numbers or all strings.
+
+    Mixed, the ``image_id`` column would turn to text (Parquet) or write
+    image ``1`` and image ``"1"`` alike (CSV), and no longer tell them
+    apart.
+
+    Args:
+        examples: ``{Python type name: how messages name an image of that
+            type}``
+
+    Raises:
+        TFDPError: if there are ints and strings
+    """
+    if "int" in examples and "str" in examples:
+        raise TFDPError(
+            "image ids mix numbers and strings (%s and %s), which one "
+            "column of the score table cannot tell apart; make them one "
+            "type" % (examples["int"], examples["str"])
+        )
+
+
 def slice_parts(columns, rows):
     """Cuts in-memory columns into parts of :data:`ROWS_PER_PART` rows."""
     for start in range(0, rows, ROWS_PER_PART):

@@ -10,6 +10,8 @@ leaves no dataset behind.
 
 import logging
 import os
+import re
+import socket
 import uuid
 
 import fiftyone as fo
@@ -20,7 +22,7 @@ import fiftyone.utils.coco as fouc
 from tfdp import coco, jsonio
 from tfdp.errors import InvalidDataError, TFDPError, is_text, printable
 from tfdp.fo_adapter.fields import compatible_label_fields, run_fields
-from tfdp.fo_adapter.runs import load_kept_view, run_config
+from tfdp.fo_adapter.runs import load_kept_view, process_is_gone, run_config
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,11 @@ SOURCE_INFO_KEY = "tfdp_source"
 
 OVERWRITE_HINT = "pass overwrite=True to replace it"
 SKIP_HINT = "pass skip_invalid=True to load the file without them"
+
+#: The name of a dataset being loaded: its loader's host and process id,
+#: so that the next load deletes it if that process died
+LOADING_NAME = "tfdp-loading-%s-%d-%s"
+_LOADING = re.compile(r"^tfdp-loading-(.+)-(\d+)-[0-9a-f]{32}$")
 
 
 def read_coco(labels_path, skip_invalid=False):
@@ -102,7 +109,9 @@ def load_coco_dataset(
     paths = _image_paths(data, labels_path, folder)
     label_field = label_field or "segmentations"
 
-    temp_name = "tfdp-loading-%s" % uuid.uuid4().hex
+    delete_abandoned_loads()
+    temp_name = LOADING_NAME % (socket.gethostname(), os.getpid(),
+                                uuid.uuid4().hex)
     dataset = None
     try:
         dataset = fo.Dataset(temp_name)
@@ -149,12 +158,30 @@ def load_coco_dataset(
     return dataset
 
 
+def delete_abandoned_loads():
+    """Deletes the datasets of loads whose process died on this machine.
+
+    A killed load leaves its temporary dataset, and FiftyOne deletes
+    non-persistent datasets only when no other client is connected. Loads
+    of other machines, or of living processes, are left alone.
+    """
+    host = socket.gethostname()
+    for name in fo.list_datasets("tfdp-loading-*"):
+        match = _LOADING.match(name)
+        if (match and match.group(1) == host
+                and process_is_gone(int(match.group(2)))):
+            try:
+                fo.delete_dataset(name)
+            except ValueError:  # another load deleted it meanwhile
+                pass
+
+
 def _categories(data):
     # the records that validation indexes: a dict with an id, first wins
     categories, seen = [], set()
     records = data.get("categories")
     for record in records if isinstance(records, list) else []:
-        if isinstance(record, dict) and coco._is_id(record.get("id")):
+        if coco.is_category_record(record):
             if record["id"] not in seen:
                 seen.add(record["id"])
                 categories.append(record)
@@ -232,6 +259,12 @@ def _check_names(name, label_field):
     # labels silently (a sample's "id" is not a field to fill)
     if name is not None and not isinstance(name, str):
         raise ValueError("name %r is not a string" % (name,))
+    if name is not None and not name.strip():
+        # FiftyOne would name it after the time instead
+        raise ValueError(
+            "name %r is empty; pass a name, or None for a default one"
+            % (name,)
+        )
     if name is not None and not is_text(name):
         raise ValueError(
             "name %r is not UTF-8 text, which FiftyOne's database needs"
@@ -357,10 +390,16 @@ def export_kept(
             "now: samples were deleted or tagged since it pruned; prune again"
             % (run_key, num_kept, len(kept), config.tag)
         )
-    coco.check_writable(labels_path, overwrite=overwrite, hint=OVERWRITE_HINT)
-
     source = dataset.info.get(SOURCE_INFO_KEY) or {}
     source_path = source_path or source.get("labels_path")
+    # as the command does: the source is never replaced by a subset of
+    # itself, which later exports would read as the source
+    coco.check_outputs(
+        [labels_path],
+        inputs=[source_path] if source_path else [],
+        overwrite=overwrite,
+        hint=OVERWRITE_HINT,
+    )
     id_field = source.get("id_field") or (
         "coco_id" if dataset.has_field("coco_id") else None
     )

@@ -225,6 +225,12 @@ def measure_shard(samples, path, sample_ids, start, progress=None):
                         )
                     )
                     continue
+                except MemoryError:
+                    # not malformed: skipping it would change the result
+                    raise TFDPError(
+                        "out of memory measuring label %s of sample %s"
+                        % (label_id, sample_id)
+                    ) from None
                 ids.append(label_id)
                 image_index.append(start + first + offset)
                 positions.append(position)

@@ -102,10 +102,13 @@ def dataset_lock(dataset, timeout=600):
 def _is_stale(holder, host, now):
     if now - holder.get("since", now) > LOCK_EXPIRY:
         return True
-    if holder.get("host") != host:
-        return False
+    return holder.get("host") == host and process_is_gone(holder.get("pid"))
+
+
+def process_is_gone(pid):
+    """Whether no process of this machine has the id ``pid``."""
     try:
-        os.kill(holder.get("pid"), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except (OSError, TypeError):
@@ -214,6 +217,45 @@ def _check_fields_are_free(dataset, run_key, paths):
             "dataset %r already has field(s) %s that no TFDP run %r created; "
             "choose another run_key" % (dataset.name, ", ".join(taken), run_key)
         )
+    _check_no_undeclared_values(
+        dataset, run_key, [p for p in paths if p not in ours]
+    )
+
+
+def _check_no_undeclared_values(dataset, run_key, paths):
+    # an undeclared (dynamic) label attribute is in no schema: only the
+    # samples tell that the run would overwrite it and delete_run remove it
+    if not paths:
+        return
+    doc = dataset._sample_collection.find_one(
+        {"$or": [{path: {"$exists": True}} for path in paths]}
+    )
+    if doc is None:
+        return
+    for path in paths:
+        where = _holder(doc, path)
+        if where is not None:
+            raise TFDPError(
+                "dataset %r: %s has a value in %s, which no TFDP run %r "
+                "created (an attribute the schema does not declare); choose "
+                "another run_key" % (dataset.name, where, path, run_key)
+            )
+
+
+def _holder(doc, path):
+    # "sample <id>" or "label <id> of sample <id>" holding a value at path
+    *parents, attr = path.split(".")
+    values = [doc]
+    for key in parents:
+        values = [v.get(key) for v in values if isinstance(v, dict)]
+        values = [x for v in values
+                  for x in (v if isinstance(v, list) else [v])]
+    for value in values:
+        if isinstance(value, dict) and attr in value:
+            if value is doc:
+                return "sample %s" % doc["_id"]
+            return "label %s of sample %s" % (value.get("_id"), doc["_id"])
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -478,6 +520,10 @@ def prune_samples(
             setattr(config, name, None)
         rescored = method != config.method and method != "random"
         if rescored:
+            # a random run wrote no scores: their fields may be taken since
+            _check_fields_are_free(
+                dataset, run_key, list(label_paths) + [sample_field]
+            )
             config.fields = sorted(
                 set(config.fields) | set(label_paths) | {sample_field}
             )
