@@ -268,6 +268,7 @@ class DeleteRun(foo.Operator):
             description="Undo a TFDP run: delete its fields, tag, saved view "
             "and record, and nothing else",
             dynamic=True,
+            execute_as_generator=True,
         )
 
     def __call__(self, sample_collection, run_key="tfdp"):
@@ -295,13 +296,14 @@ class DeleteRun(foo.Operator):
     def execute(self, ctx):
         run_key = ctx.params.get("run_key", "tfdp")
         # the view shows this run's samples: it would go stale, empty
-        shown = current_view_run(ctx) == run_key
         deleted = run_outputs(ctx.dataset.get_run_info(run_key).config)
+        if current_view_run(ctx) == run_key:
+            # leave the run's samples first: the App fails on a saved view
+            # it shows that no longer exists
+            yield ctx.ops.set_view(view=ctx.dataset.view())
         tfdp.delete_run(ctx.dataset, run_key=run_key)
-        ctx.trigger("reload_dataset")
-        if shown:  # the saved view is gone: back to the whole dataset
-            ctx.ops.set_view(view=ctx.dataset.view())
-        finish(ctx, "Deleted TFDP run %r: %s" % (run_key, deleted))
+        yield ctx.trigger("reload_dataset")
+        yield finish(ctx, "Deleted TFDP run %r: %s" % (run_key, deleted))
 
 
 class OpenPanel(foo.Operator):

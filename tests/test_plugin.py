@@ -422,7 +422,7 @@ def test_deleting_the_run_on_screen_resets_the_view(dataset):
     ctx = _ctx_with_view(dataset, tfdp.load_kept_view(dataset, "other"),
                          run_key="tfdp")
     fields = tfdp.get_run_info(dataset)["config"]["fields"]
-    _operator("delete_run").execute(ctx)
+    list(_operator("delete_run").execute(ctx))
     assert triggered(ctx) == ["reload_dataset", "notify"]
     notified = ctx.executor.to_json()["requests"][-1]["params"]["message"]
     assert notified == (
@@ -431,8 +431,8 @@ def test_deleting_the_run_on_screen_resets_the_view(dataset):
     assert len(fields) == 5
     ctx = _ctx_with_view(dataset, tfdp.load_kept_view(dataset, "other"),
                          run_key="other")
-    _operator("delete_run").execute(ctx)
-    assert triggered(ctx) == ["reload_dataset", "set_view", "notify"]
+    list(_operator("delete_run").execute(ctx))
+    assert triggered(ctx) == ["set_view", "reload_dataset", "notify"]
     assert tfdp.list_runs(dataset) == []
 
 
