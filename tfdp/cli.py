@@ -659,9 +659,13 @@ def run_prune(args, written):
                 count = scoring.keep_count(
                     collection.num_images, **{name: value}
                 )
-            except ValueError as e:  # more than the input has, or none
+            except scoring.KeepsNothingError as e:
                 raise TFDPError(
                     "%s: %s" % (" ".join(args.inputs), e)
+                ) from None
+            except ValueError:  # --keep: more images than the input has
+                raise TFDPError("%s: --keep %s exceeds the %d images" % (
+                    " ".join(args.inputs), value, collection.num_images)
                 ) from None
             kept = scoring.select(order, count)
             report = dict(
