@@ -516,7 +516,8 @@ def _open(args, runner, detected):
                 % (source, args.command, len(collection.invalid))
             )
         raise TFDPError("%s: no images to %s" % (source, args.command))
-    if not collection.num_instances:
+    if args.command == "prune" and not collection.num_instances:
+        # a score table of no rows is true; a pruning would choose by nothing
         raise NothingToScoreError(
             " ".join(args.inputs), collection.ineligible,
             len(collection.invalid),
