@@ -12,8 +12,10 @@ import pytest
 
 from shared_data import ROOT
 
-# scripts/demo.py and scripts/database.py, imported by their tests
+# scripts/demo.py and scripts/database.py, imported by their tests, and
+# benchmarks/make_sa1b.py, which builds SA-1B-style folders from COCO files
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 
 # A loopback Dask cluster: separate `dask scheduler` and `dask worker`
