@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import naive
-from coco_documents import (
+from fuzz_documents import (
     FUZZ,
     corrupted_documents,
     corrupted_texts,
