@@ -15,7 +15,7 @@ TEST_DB := $(CURDIR)/.fiftyone/test-db
 PLUGINS := $(CURDIR)/.fiftyone/plugins
 WITH_DEMO_DB := $(PY) scripts/database.py $(DEMO_DB) --
 
-.PHONY: setup demo app shell test bench clean
+.PHONY: setup demo app shell lint test test-unit bench clean
 
 setup: $(STAMP)
 
@@ -47,9 +47,19 @@ shell: setup
 		dataset = fo.load_dataset('tfdp-demo'); \
 		print(dataset); print(); print('dataset, fo and tfdp are loaded')"
 
+# ruff: the lint and the format that .ci/run checks before the tests
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# every tier (tests/README.md); the browser tier needs Debian's chromium
 test: setup
 	scripts/setup_browser.sh
 	$(PY) -m pytest $(ARGS)
+
+# the fast tier: no database, no shared data
+test-unit: setup
+	$(PY) -m pytest tests/unit $(ARGS)
 
 bench: setup
 	$(PY) benchmarks/bench_taco.py

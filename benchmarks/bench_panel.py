@@ -21,8 +21,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
+# the browser driver the end-to-end tests use
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 
 import app_browser  # noqa: E402
 

@@ -1,7 +1,7 @@
 """TACO (high-resolution images): the whole ``tfdp score`` process against
 the authors' way, whole process against whole process.
 
-The baseline (benchmarks/naive.py) loads the file with ``json``, rasterises
+The baseline (tests/naive.py, the tests' reference implementation) loads the file with ``json``, rasterises
 every eligible instance on a full canvas of its image, finds its contours
 (no pixel sum), scores CB-SCS and writes the same CSV as ``tfdp score``.
 Both CSVs must agree: ids and shapes exactly, scores to 1e-12.
@@ -21,7 +21,7 @@ import os
 import subprocess
 import tempfile
 
-from common import (DATA, HERE, compile_bytecode, load, python,
+from common import (DATA, ROOT, compile_bytecode, load, python,
                     require_data, run_process, tfdp)
 
 TACO = require_data(DATA + "/taco-unofficial/annotations_unofficial.json")
@@ -85,7 +85,8 @@ def main():
         ours_out = os.path.join(tmp, "ours.csv")
         naive_code = (
             "import sys; sys.path.insert(0, %r); import naive; "
-            "naive.score_file(%r, %r)" % (HERE, TACO, naive_out)
+            "naive.score_file(%r, %r)" % (os.path.join(ROOT, "tests"), TACO,
+                                          naive_out)
         )
         *counts, box_pixels = describe(TACO)
         print("TACO: %d images up to %dx%d, %d annotations; %d polygons "

@@ -11,7 +11,9 @@ import pytest
 import fiftyone as fo
 
 import tfdp
-from conftest import COCO_SAMPLE
+from shared_data import COCO_SAMPLE, requires_shared_data
+
+pytestmark = requires_shared_data
 
 
 def test_apply_tfdp_method_shows_the_real_signature():

@@ -66,7 +66,6 @@ def test_random_ranking_is_seeded():
         (5, dict(keep_ratio=0.5), 3),  # 2.5 rounds up
         (5, dict(prune_ratio=0.5), 3),  # keeps 0.5
         (10, dict(prune_ratio=0.3), 7),
-        (3, dict(keep_ratio=0.0), 0),
         (3, dict(keep_ratio=1), 3),
         (10, dict(keep=4), 4),
         (None, dict(keep=40), None),
@@ -76,6 +75,26 @@ def test_random_ranking_is_seeded():
 )
 def test_keep_count(n, kwargs, expected):
     assert scoring.keep_count(n, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    "n, kwargs, message",
+    [
+        (3, dict(keep_ratio=0.0), "a keep ratio of 0.0 keeps no image: keep "
+         "at least one"),
+        (None, dict(keep_ratio=0), "a keep ratio of 0 keeps no image: keep "
+         "at least one"),
+        (5, dict(prune_ratio=1), "a prune ratio of 1 keeps no image: keep "
+         "at least one"),
+        # 0.1 of 4 is 0.4, which rounds to no image
+        (4, dict(keep_ratio=0.1), "a keep ratio of 0.1 keeps no image of the "
+         "4: keep at least one"),
+    ],
+)
+def test_keeping_nothing_is_refused(n, kwargs, message):
+    with pytest.raises(scoring.KeepsNothingError) as raised:
+        scoring.keep_count(n, **kwargs)
+    assert str(raised.value) == message
 
 
 @pytest.mark.parametrize(

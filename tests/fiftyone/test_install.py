@@ -15,7 +15,7 @@ import pytest
 
 import fiftyone.constants as foc
 
-from conftest import ROOT
+from shared_data import ROOT
 
 # what a user runs once the plugin and its requirements are installed
 SCRIPT = """

@@ -10,8 +10,10 @@ import pytest
 from pycocotools.coco import COCO
 
 import naive
-from conftest import REAL_FILES, TACO, VOC
+from shared_data import REAL_FILES, TACO, VOC, requires_shared_data
 from tfdp import coco, scoring
+
+pytestmark = requires_shared_data
 
 
 def full_canvas(data):

@@ -15,9 +15,12 @@ from fiftyone.operators.executor import ExecutionContext, Executor
 import tfdp
 from tfdp.fo_adapter.fields import label_list_path
 from tfdp.fo_adapter.preview import preview_pruning
-from conftest import COCO_SAMPLE, ROOT, coco_sample_fixture, run_values
+from coco_sample import coco_sample_fixture, run_values
+from shared_data import COCO_SAMPLE, ROOT, requires_shared_data
 from tfdp import coco
 from tfdp.cli import main
+
+pytestmark = requires_shared_data
 
 PLUGIN = "@tfdp/tfdp"
 OPERATORS = ["compute_scores", "prune", "export_kept", "get_run_info",

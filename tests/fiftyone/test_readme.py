@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT
+from shared_data import ROOT
 
 BIN = os.path.dirname(sys.executable)
 

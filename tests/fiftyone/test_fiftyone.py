@@ -11,11 +11,14 @@ from pycocotools.coco import COCO
 import fiftyone as fo
 import naive
 import tfdp
-from conftest import COCO_SAMPLE, load_coco_sample
+from coco_sample import load_coco_sample
+from shared_data import COCO_SAMPLE, requires_shared_data
 from tfdp import coco, scoring
 from tfdp.fo_adapter import io
 from tfdp.fo_adapter.preview import preview_pruning
 from tfdp.errors import InvalidDataError, TFDPError
+
+pytestmark = requires_shared_data
 
 FIELD = "segmentations"
 

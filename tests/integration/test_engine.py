@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 
 import make_sa1b
-from conftest import COCO_SAMPLE, VOC
+from shared_data import COCO_SAMPLE, VOC, requires_shared_data
 from tfdp import coco, measuring, packed, sa1b, scoring
 from tfdp.cli import main
 from tfdp.engine import make_engine
 from tfdp.measuring import Runner
+
+pytestmark = requires_shared_data
 
 def run(*argv):
     return main([str(a) for a in argv])

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import fiftyone as fo
 import fiftyone.core.media as fom
 import tfdp
-from test_fuzz import corrupted_documents, documents, run_cli
+from fuzz_documents import corrupted_documents, documents, run_cli
 
 FUZZ = settings(
     max_examples=max(1, int(os.environ.get("TFDP_FUZZ_EXAMPLES", "30")) // 2),

@@ -4,9 +4,12 @@ bit, as runs measured in one process."""
 import pytest
 
 import tfdp
-from conftest import coco_sample_fixture, run_values
+from coco_sample import coco_sample_fixture, run_values
+from shared_data import requires_shared_data
 from tfdp.errors import TFDPError
 from tfdp.fo_adapter import measure
+
+pytestmark = requires_shared_data
 
 FIELD = "segmentations"
 

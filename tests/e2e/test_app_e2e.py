@@ -21,10 +21,11 @@ import uuid
 import pytest
 
 import tfdp
-from conftest import COCO_SAMPLE, DATA, ROOT
+from shared_data import COCO_SAMPLE, DATA, ROOT, requires_shared_data
 
-sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-import app_browser  # noqa: E402
+pytestmark = requires_shared_data
+
+import app_browser
 
 ARTIFACTS = os.path.join(ROOT, "out", "e2e")
 TIMEOUT_MS = 60_000

@@ -20,7 +20,6 @@ import sys
 import fiftyone as fo
 import pymongo.collection
 
-import tfdp
 from tfdp.fo_adapter import measure, runs, views, write
 
 FIELD = "segmentations"

@@ -7,7 +7,9 @@ import sys
 import pytest
 
 import demo
-from conftest import COCO_SAMPLE
+from shared_data import COCO_SAMPLE, requires_shared_data
+
+pytestmark = requires_shared_data
 
 
 @pytest.fixture

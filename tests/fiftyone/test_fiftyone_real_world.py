@@ -13,10 +13,12 @@ import pytest
 
 import fiftyone as fo
 import tfdp
-from conftest import COCO_SAMPLE, DATA, ROOT
+from shared_data import COCO_SAMPLE, DATA, ROOT, requires_shared_data
 from tfdp import cli, coco
 from tfdp.errors import InvalidDataError, OutputExistsError, TFDPError
 from tfdp.fo_adapter.preview import preview_pruning
+
+pytestmark = requires_shared_data
 
 FIELD = "segmentations"
 PATH = "segmentations.polylines"

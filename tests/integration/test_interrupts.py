@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-from conftest import COCO_SAMPLE
+from shared_data import COCO_SAMPLE, requires_shared_data
+
+pytestmark = requires_shared_data
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,10 @@ import hashlib
 
 import pytest
 
-from conftest import DATA
+from shared_data import DATA, requires_shared_data
 from tfdp.cli import main
+
+pytestmark = requires_shared_data
 
 #: sha256 of ``tfdp score FILE -o X.csv`` and of ``tfdp prune FILE -o X.json
 #: --keep-ratio 0.5``, per real file
