@@ -107,6 +107,23 @@ os.environ["FIFTYONE_PLUGINS_DIR"] = PLUGINS_DIR
 DASK = os.path.join(os.path.dirname(sys.executable), "dask")
 
 
+def scheduler_command(scheduler_file):
+    """``dask scheduler`` listening on 127.0.0.1 only: --host binds the
+    scheduler, and its HTTP server (which runs even with --no-dashboard)
+    binds where --dashboard-address says, every interface by default."""
+    return [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
+            "--dashboard-address", "127.0.0.1:0", "--no-dashboard",
+            "--scheduler-file", str(scheduler_file)]
+
+
+def worker_command(address):
+    """A single-threaded ``dask worker`` (and its nanny) listening on
+    127.0.0.1 only, its HTTP server included."""
+    return [DASK, "worker", address, "--nthreads", "1", "--host",
+            "127.0.0.1", "--dashboard-address", "127.0.0.1:0",
+            "--no-dashboard"]
+
+
 def _start(args, log):
     return subprocess.Popen(
         args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -132,11 +149,7 @@ def loopback_scheduler(tmp_path_factory):
     log = open(folder / "dask.log", "w")
     processes = []
     try:
-        processes.append(_start(
-            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
-             "--no-dashboard", "--scheduler-file", str(scheduler_file)],
-            log,
-        ))
+        processes.append(_start(scheduler_command(scheduler_file), log))
         deadline = time.monotonic() + 60
         while not scheduler_file.exists():
             assert time.monotonic() < deadline, "scheduler did not start"
@@ -145,11 +158,7 @@ def loopback_scheduler(tmp_path_factory):
         time.sleep(0.2)  # the file is written whole, then read
         address = json.loads(scheduler_file.read_text())["address"]
         for _ in range(2):
-            processes.append(_start(
-                [DASK, "worker", address, "--nthreads", "1",
-                 "--host", "127.0.0.1", "--no-dashboard"],
-                log,
-            ))
+            processes.append(_start(worker_command(address), log))
         from distributed import Client
 
         with Client(address, timeout=30) as client:
