@@ -18,7 +18,6 @@ from tfdp.engine import (
     check_scheduler,
     check_workers,
     cluster_installed,
-    keep_masks_in_heap,
 )
 from tfdp.errors import (
     InvalidDataError,
@@ -45,8 +44,7 @@ def main(argv=None):
     """Runs the command.
 
     Every argument is checked before the input is read. Outputs are written
-    all together or not at all. The process serves mask-sized buffers from
-    glibc's heap (:func:`tfdp.engine.keep_masks_in_heap`).
+    all together or not at all.
 
     Args:
         argv (None): the arguments, ``sys.argv[1:]`` by default
@@ -64,7 +62,6 @@ def main(argv=None):
     _check_arguments(parser, args)
     args.outputs = []
     written = []
-    keep_masks_in_heap()
     try:
         with _command_process():
             args.func(args, written)
