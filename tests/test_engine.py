@@ -750,3 +750,27 @@ def test_an_instance_that_fails_where_it_is_measured_is_named_and_skipped():
                 coco.measure(data, measure_jobs=hook)
             assert "annotation 11" in str(raised.value)
             assert "more than can be rasterised" in str(raised.value)
+
+
+def test_clusters_listen_on_loopback_only(loopback_scheduler):
+    """The local cluster, and the tests' loopback cluster, accept no
+    connection from another machine: schedulers, nannies, workers and
+    their HTTP servers listen on 127.0.0.1."""
+    psutil = pytest.importorskip("psutil")
+    from distributed import Client
+
+    def processes(client):
+        return ({client.run_on_scheduler(os.getpid)}
+                | set(client.run(os.getpid).values())
+                | set(client.run(os.getpid, nanny=True).values()))
+
+    with Client(loopback_scheduler, timeout=30) as client:
+        pids = processes(client)
+    with make_engine("cluster", workers=2) as engine:
+        pids |= processes(engine.client)
+        listening = {
+            (c.pid, c.laddr.ip) for c in psutil.net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN and c.pid in pids
+        }
+    assert {pid for pid, _ in listening} == pids
+    assert {ip for _, ip in listening} == {"127.0.0.1"}
