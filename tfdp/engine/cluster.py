@@ -5,7 +5,10 @@ that many single-threaded worker processes for the run and shuts it down at
 the end (also on Ctrl-C or an error). With a scheduler address, it attaches
 to a cluster that is already running (``dask scheduler`` plus ``dask
 worker``, dask-jobqueue on SLURM or PBS, Kubernetes, ...) and leaves it
-running. The tasks are the same either way.
+running as it found it: no worker plugin, no setting left behind; its
+workers are asked their tfdp version first, and one that cannot run this
+tfdp is refused by name before any task is sent. The tasks are the same
+either way.
 
 Every task's input travels inside the task itself (never scattered), so
 when a worker dies the scheduler can recompute whatever it held, on
@@ -43,7 +46,6 @@ except ImportError:  # older distributed
 #: come back (an error comes within the 20 s the documentation promises,
 #: the command's start included)
 CONNECT_TIMEOUT = 15
-
 
 #: Seconds between two looks at a cluster's workers while tasks run
 POLL_SECONDS = 1.0
