@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 
 import dask
 from distributed import Client, LocalCluster, wait
@@ -221,8 +222,14 @@ def _identify(address, security):
 def _check_versions(client):
     """Refuses workers that cannot run this tfdp, by name, before any task
     is sent (a worker with another version measures otherwise)."""
-    versions = client.run(_worker_version, on_error="return",
-                          callback_timeout=CONNECT_TIMEOUT)
+    try:
+        versions = client.run(_worker_version, on_error="return",
+                              callback_timeout=CONNECT_TIMEOUT)
+    except TimeoutError:
+        raise TFDPError(
+            "the Dask workers of the scheduler at %s did not say which tfdp "
+            "they run within %d s" % (client.scheduler.address,
+                                      CONNECT_TIMEOUT)) from None
     for worker, version in sorted(versions.items()):
         if isinstance(version, BaseException):
             raise TFDPError("the Dask worker at %s cannot run tfdp (%s: %s); "
@@ -374,8 +381,11 @@ class ClusterEngine(Engine):
     def map(self, function, tasks, weights=None, progress=None):
         futures = []
         for task in tasks:
+            # named after the function, not the wrapper (the dashboard's
+            # and the scheduler's task prefixes)
             futures.append(self.client.submit(
-                single_threaded, function, task, pure=False))
+                single_threaded, function, task,
+                key="%s-%s" % (function.__name__, uuid.uuid4().hex)))
         weights = [1] * len(futures) if weights is None else list(weights)
         total = sum(weights)
         weight_of = {f.key: w for f, w in zip(futures, weights)}
