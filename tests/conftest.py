@@ -3,40 +3,18 @@ database or reads the shared data: the tiers that need them say so."""
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 
 import pytest
 
+import loopback
 from shared_data import ROOT
 
 # scripts/demo.py and scripts/database.py, imported by their tests, and
 # benchmarks/make_sa1b.py, which builds SA-1B-style folders from COCO files
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-
-
-# A loopback Dask cluster: separate `dask scheduler` and `dask worker`
-# processes, as on a real cluster
-DASK = os.path.join(os.path.dirname(sys.executable), "dask")
-
-
-def _start(args, log):
-    return subprocess.Popen(
-        args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-
-
-def _end(process):
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture(scope="session")
@@ -48,11 +26,7 @@ def loopback_scheduler(tmp_path_factory):
     log = open(folder / "dask.log", "w")
     processes = []
     try:
-        processes.append(_start(
-            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
-             "--no-dashboard", "--scheduler-file", str(scheduler_file)],
-            log,
-        ))
+        processes.append(loopback.start(loopback.scheduler_command(scheduler_file), log))
         deadline = time.monotonic() + 60
         while not scheduler_file.exists():
             assert time.monotonic() < deadline, "scheduler did not start"
@@ -61,11 +35,8 @@ def loopback_scheduler(tmp_path_factory):
         time.sleep(0.2)  # the file is written whole, then read
         address = json.loads(scheduler_file.read_text())["address"]
         for _ in range(2):
-            processes.append(_start(
-                [DASK, "worker", address, "--nthreads", "1",
-                 "--host", "127.0.0.1", "--no-dashboard"],
-                log,
-            ))
+            processes.append(loopback.start(loopback.worker_command(address),
+                                            log))
         from distributed import Client
 
         with Client(address, timeout=30) as client:
@@ -73,5 +44,5 @@ def loopback_scheduler(tmp_path_factory):
         yield address
     finally:
         for process in reversed(processes):
-            _end(process)
+            loopback.end(process)
         log.close()

@@ -11,6 +11,11 @@ and pycocotools.
 
 __version__ = "0.1.0"
 
+# first, before the imports that take the command's first tenths of a second
+from tfdp.signals import end_the_command_on_interrupt  # noqa: E402
+
+end_the_command_on_interrupt()
+
 from tfdp.errors import (  # noqa: F401
     InvalidDataError,
     OutputExistsError,

@@ -18,7 +18,6 @@ from tfdp.engine import (
     check_scheduler,
     check_workers,
     cluster_installed,
-    keep_masks_in_heap,
 )
 from tfdp.errors import (
     InvalidDataError,
@@ -46,8 +45,7 @@ def main(argv=None):
     """Runs the command.
 
     Every argument is checked before the input is read. Outputs are written
-    all together or not at all. The process serves mask-sized buffers from
-    glibc's heap (:func:`tfdp.engine.keep_masks_in_heap`).
+    all together or not at all.
 
     Args:
         argv (None): the arguments, ``sys.argv[1:]`` by default
@@ -65,9 +63,8 @@ def main(argv=None):
     _check_arguments(parser, args)
     args.outputs = []
     written = []
-    keep_masks_in_heap()
     try:
-        with _command_process():
+        with _command_process(args, written):
             args.func(args, written)
     except InvalidDataError as e:
         _say("error", "%s\n%s" % (e, SKIP_HINT))
@@ -96,27 +93,40 @@ def main(argv=None):
 def run():
     """The ``tfdp`` command: runs :func:`main` and ends the process.
 
-    When the command has run in this process alone, every output is
-    written and closed by then, and the process ends at once rather than
-    through the interpreter's teardown, which frees every module one by
-    one (about 30 ms, 4 % of scoring TACO). After a Dask cluster, the
-    process exits the usual way, so that multiprocessing can reap what it
-    started. Either way, a standard output that cannot be written is an
-    error (status 1), never a traceback.
+    SIGINT and SIGTERM stop the command until every output is in place
+    (status 130 or 143, with a line saying what was written); from then
+    on, the result stands: they are ignored, and the command finishes as
+    it would have, its status unchanged. A standard output that cannot be
+    written is an error (status 1), never a traceback.
     """
+    # the interrupts of tfdp.signals.end_the_command_on_interrupt end here
+    signal.signal(signal.SIGINT, _signalled)
+    signal.signal(signal.SIGTERM, _signalled)
+    status = None
     try:
         status = main()
+        _ignore_signals()
     except SystemExit as e:  # argparse: --help, --version, a usage error
         if not (e.code is None or isinstance(e.code, int)):
             raise
         status = e.code or OK
-    except KeyboardInterrupt:  # before the command started or once it ended
-        _stderr("tfdp: interrupted")
-        status = INTERRUPTED
-    status = _flush_standard_streams(status)
-    if "distributed" in sys.modules:
-        sys.exit(status)
-    os._exit(status)
+    except KeyboardInterrupt:  # before the command started
+        if status is None:
+            _stderr("tfdp: interrupted")
+            status = INTERRUPTED
+    except Terminated:
+        if status is None:
+            _stderr("tfdp: terminated")
+            status = TERMINATED
+    # also for the interpreter's teardown: Python sets the signals it
+    # handles back to their default as it finalizes, not ignored ones
+    _ignore_signals()
+    sys.exit(_flush_standard_streams(status))
+
+
+def _ignore_signals():
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 class StandardOutputError(Exception):
@@ -204,27 +214,45 @@ def _say_interrupted(outputs, written, what="interrupted"):
     _stderr("tfdp: %s; %s" % (what, message))
 
 
+#: (args, written) of the command that runs, or ran last, in this process
+_running = None
+
+
 @contextlib.contextmanager
-def _command_process():
+def _command_process(args, written):
     # One document of millions of acyclic objects: the cyclic garbage
-    # collector would scan them again and again for nothing. SIGTERM raises,
-    # so that temporary files are removed on the way out.
+    # collector would scan them again and again for nothing. SIGINT and
+    # SIGTERM raise, so that temporary files are removed on the way out.
+    global _running
     gc_enabled = gc.isenabled()
     gc.disable()
     main_thread = threading.current_thread() is threading.main_thread()
+    _running = (args, written)
     if main_thread:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        previous = {signum: signal.signal(signum, _signalled)
+                    for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         if gc_enabled:
             gc.enable()
 
 
-def _raise_terminated(signum, frame):
-    raise Terminated()
+def _signalled(signum, frame):
+    # Until every output is in place, the signal stops the command where it
+    # is. Afterwards the outputs are complete: the command finishes, and
+    # the signal is left at that (raising anywhere, in a weak reference's
+    # callback for one, would print "Exception ignored" and go on)
+    if _running is not None:
+        args, written = _running
+        if written and len(written) == len(args.outputs):
+            return
+    if signum == signal.SIGTERM:
+        raise Terminated()
+    raise KeyboardInterrupt()
 
 
 def _parser():

@@ -1,7 +1,9 @@
 """Steps that must finish once started: SIGINT and SIGTERM wait for them."""
 
 import contextlib
+import os
 import signal
+import sys
 import threading
 
 
@@ -51,3 +53,34 @@ def held():
             raise raised[0]
         if received:
             signal.raise_signal(received[0])
+
+
+def end_the_command_on_interrupt():
+    """Has Ctrl-C end the ``tfdp`` command quietly while it imports.
+
+    Python turns SIGINT into a KeyboardInterrupt wherever the imports are,
+    and prints its traceback. Nothing is started or written yet, so SIGINT
+    then ends the process at once: status 130 and one line.
+    :func:`tfdp.cli.run` takes over once the imports are done. Elsewhere
+    (tfdp imported as a library) nothing changes.
+    """
+    if _started_as_command() and (
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    ):
+        signal.signal(signal.SIGINT, _end_interrupted)
+
+
+def _started_as_command():
+    # `python -m tfdp` (argv[0] is "-m" while the package imports) or the
+    # `tfdp` script
+    argv0 = sys.argv[0] if sys.argv else ""
+    if argv0 == "-m":
+        return "tfdp" in getattr(sys, "orig_argv", ())
+    return os.path.splitext(os.path.basename(argv0))[0] == "tfdp"
+
+
+def _end_interrupted(signum, frame):
+    # raising would print "Exception ignored" where the import runs a
+    # callback, and go on; an import has nothing to clean up
+    os.write(2, b"tfdp: interrupted\n")
+    os._exit(130)

@@ -95,6 +95,40 @@ def test_an_unreachable_scheduler_fails_before_anything_is_read(
         view.set_values("metadata", saved)
 
 
+def test_a_listener_that_never_answers_fails_in_bounded_time(dataset):
+    # Dask's own connect waits for an answer forever: the run, in a process
+    # of its own, must end with the error, and record nothing
+    import subprocess
+    import sys
+
+    from test_engine import _silent_listener
+
+    code = (
+        "import sys\n"
+        "import fiftyone as fo\n"
+        "import tfdp\n"
+        "from tfdp.engine import cluster\n"
+        "cluster.CONNECT_TIMEOUT = 2\n"
+        "try:\n"
+        "    tfdp.compute_scores(fo.load_dataset(sys.argv[1]), %r,\n"
+        "                        run_key='bad', scheduler=sys.argv[2])\n"
+        "except tfdp.TFDPError as e:\n"
+        "    print(e)\n" % FIELD
+    )
+    close, address = _silent_listener()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, dataset.name, address],
+            capture_output=True, text=True, timeout=120,
+        )
+    finally:
+        close()
+    assert done.stdout == (
+        "no Dask scheduler answered at %s within 2 s\n" % address
+    ), done.stderr
+    assert "bad" not in dataset.list_runs()
+
+
 def test_views_generated_from_another_are_refused_first(dataset):
     groups = dataset.group_by("coco_id")
     with pytest.raises(ValueError, match="use num_workers=1"):

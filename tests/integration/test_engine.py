@@ -2,18 +2,22 @@
 cluster of separate ``dask scheduler`` and ``dask worker`` processes; a
 worker killed mid-run; Dask left alone for small runs."""
 
+import contextlib
 import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
 import pytest
 
 import make_sa1b
+import tfdp
 from shared_data import COCO_SAMPLE, VOC, requires_shared_data
 from tfdp import coco, measuring, packed, sa1b, scoring
 from tfdp.cli import main
@@ -247,60 +251,238 @@ def _scheduler_address(scheduler_file, process):
     return json.loads(scheduler_file.read_text())["address"]
 
 
-@pytest.mark.parametrize("workers", ["none", "without tfdp"])
+@contextlib.contextmanager
+def private_cluster(folder, worker_paths=()):
+    """A loopback ``dask scheduler`` of the test's own and one ``dask
+    worker`` per item of ``worker_paths`` (a folder first on the worker's
+    Python path, or None), joined; all ended afterwards.
+
+    Yields:
+        (the scheduler's address, {worker address: its process})
+    """
+    from distributed import Client
+
+    from loopback import end, scheduler_command, start, worker_command
+
+    scheduler_file = folder / "scheduler.json"
+    processes = []
+    with open(folder / "dask.log", "w") as log:
+        try:
+            processes.append(start(scheduler_command(scheduler_file), log))
+            address = _scheduler_address(scheduler_file, processes[0])
+            with Client(address, timeout=30) as client:
+                workers = {}
+                for path in worker_paths:
+                    env = dict(os.environ)
+                    if path is not None:
+                        env["PYTHONPATH"] = str(path)
+                    processes.append(subprocess.Popen(
+                        worker_command(address), stdout=log,
+                        stderr=subprocess.STDOUT, env=env,
+                        start_new_session=True,
+                    ))
+                    client.wait_for_workers(len(workers) + 1, timeout=60)
+                    [joined] = set(client.nthreads()) - set(workers)
+                    workers[joined] = processes[-1]
+            yield address, workers
+        finally:
+            for process in reversed(processes):
+                end(process)
+
+
+def _fake_tfdp(folder, init):
+    # a package named tfdp, first on a worker's path
+    package = folder / "tfdp"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(init)
+    return folder
+
+
+@pytest.mark.parametrize("workers", ["none", "without tfdp", "tfdp 0.0.9"])
 def test_a_cluster_that_cannot_run_tfdp_is_a_clear_error(
     tmp_path, capsys, monkeypatch, workers
 ):
     """A scheduler with no worker, or with a worker where tfdp cannot be
-    imported (here a package of that name that fails, first on the path):
-    exit 1, a message that says what to do, no traceback, no output."""
-    from conftest import DASK, _end, _start
+    imported (here a package of that name that fails, first on the path),
+    or runs another version of tfdp beside one that can run it: exit 1, a
+    message that names the worker and says what to do, no traceback, no
+    output."""
     from tfdp.engine import cluster
 
-    scheduler_file = tmp_path / "scheduler.json"
-    broken = tmp_path / "broken" / "tfdp"
-    broken.mkdir(parents=True)
-    (broken / "__init__.py").write_text(
-        "raise ModuleNotFoundError(\"No module named 'cv2'\")\n")
-    processes = []
-    with open(tmp_path / "dask.log", "w") as log:
-        try:
-            processes.append(_start(
-                [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
-                 "--no-dashboard", "--scheduler-file", str(scheduler_file)],
-                log,
-            ))
-            address = _scheduler_address(scheduler_file, processes[0])
-            if workers == "without tfdp":
-                env = dict(os.environ, PYTHONPATH=str(broken.parent))
-                processes.append(subprocess.Popen(
-                    [DASK, "worker", address, "--nthreads", "1", "--host",
-                     "127.0.0.1", "--no-dashboard"],
-                    stdout=log, stderr=subprocess.STDOUT, env=env,
-                    start_new_session=True,
-                ))
-                from distributed import Client
-
-                # joined before tfdp asks its workers to load its plugins
-                with Client(address, timeout=30) as client:
-                    client.wait_for_workers(1, timeout=60)
-            monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
-            status = run("score", COCO_SAMPLE, "-o", tmp_path / "a.csv",
-                         "--scheduler", address)
-        finally:
-            for process in reversed(processes):
-                _end(process)
+    paths = {
+        "none": [],
+        "without tfdp": [_fake_tfdp(
+            tmp_path / "broken",
+            "raise ModuleNotFoundError(\"No module named 'cv2'\")\n")],
+        "tfdp 0.0.9": [None, _fake_tfdp(tmp_path / "old",
+                                        "__version__ = '0.0.9'\n")],
+    }[workers]
+    with private_cluster(tmp_path, paths) as (address, joined):
+        monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
+        status = run("score", COCO_SAMPLE, "-o", tmp_path / "a.csv",
+                     "--scheduler", address)
     err = capsys.readouterr().err
     assert status == 1
     if workers == "none":
         assert ("the Dask scheduler at %s has no workers: none joined "
                 "within 2 s" % address) in err
+    elif workers == "without tfdp":
+        [worker] = joined
+        assert ("the Dask worker at %s cannot run tfdp (ModuleNotFoundError: "
+                "No module named 'cv2'); every worker needs tfdp %s "
+                "installed" % (worker, tfdp.__version__)) in err
     else:
-        assert ("a Dask worker cannot run tfdp (ModuleNotFoundError(\"No "
-                "module named 'cv2'\")); every worker needs the same tfdp "
-                "installed") in err
+        worker = list(joined)[1]
+        assert ("the Dask worker at %s runs tfdp 0.0.9, and this process "
+                "tfdp %s" % (worker, tfdp.__version__)) in err
     assert "Traceback" not in err
     assert not (tmp_path / "a.csv").exists()
+
+
+# the command, with a shorter wait for the cluster than the 15 s it allows
+COMMAND_WAITING_2_S = (
+    "import sys\n"
+    "from tfdp.engine import cluster\n"
+    "cluster.CONNECT_TIMEOUT = 2\n"
+    "from tfdp.cli import run\n"
+    "run()\n"
+)
+
+
+def _silent_listener():
+    # accepts connections and never says a word
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted = []
+    threading.Thread(
+        target=lambda: accepted.extend(listener.accept() for _ in range(8)),
+        daemon=True,
+    ).start()
+    return listener.close, "tcp://127.0.0.1:%d" % listener.getsockname()[1]
+
+
+def _http_server():
+    import http.server
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def close():
+        server.shutdown()
+        server.server_close()
+
+    return close, "tcp://127.0.0.1:%d" % server.server_address[1]
+
+
+def _closed_port(scheme):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.close, "%s://127.0.0.1:%d" % (scheme, s.getsockname()[1])
+
+
+@pytest.mark.parametrize("server, said", [
+    (_silent_listener, "no Dask scheduler answered at %s within 2 s"),
+    (_http_server, "no Dask scheduler answered at %s within 2 s"),
+    (lambda: _closed_port("tls"),
+     "cannot reach the Dask scheduler at %s: TypeError: TLS expects"),
+    (lambda: _closed_port("ucx"),
+     "cannot reach the Dask scheduler at %s: ucx:// needs the "
+     "distributed-ucxx package"),
+])
+def test_what_is_not_a_scheduler_is_a_clear_error_in_bounded_time(
+    tmp_path, server, said
+):
+    """A listener that never answers, an HTTP server, TLS without Dask's
+    TLS settings and UCX without its package: exit 1 within the wait, one
+    line that says what is at the address, no traceback, no noise at
+    exit, no output."""
+    close, address = server()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", COMMAND_WAITING_2_S, "score", COCO_SAMPLE,
+             "-o", str(tmp_path / "a.csv"), "--scheduler", address],
+            capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        close()
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("tfdp: error: " + said % address)
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_the_promised_bound_without_a_scheduler(tmp_path):
+    # the wait as shipped: the error comes within the documented 20 s
+    close, address = _silent_listener()
+    try:
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "tfdp", "score", COCO_SAMPLE, "-o",
+             str(tmp_path / "a.csv"), "--scheduler", address],
+            capture_output=True, text=True, timeout=60,
+        )
+        took = time.monotonic() - started
+    finally:
+        close()
+    assert done.returncode == 1
+    assert "no Dask scheduler answered at %s" % address in done.stderr
+    assert took < 20
+
+
+def test_workers_gone_mid_run_is_a_clear_error(tmp_path, voc_folder):
+    """Every worker dies (their nannies too) while the scheduler lives:
+    the command ends with an error naming the scheduler, no output."""
+    from distributed import Client
+
+    with private_cluster(tmp_path, [None]) as (address, workers):
+        out = tmp_path / "a.csv"
+        process = subprocess.Popen(
+            [sys.executable, "-c", COMMAND_WAITING_2_S, "score", voc_folder,
+             "-o", str(out), "--scheduler", address],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            with Client(address, timeout=30) as client:
+                deadline = time.monotonic() + 60
+                while not any(client.processing().values()):
+                    assert process.poll() is None, process.communicate()
+                    assert time.monotonic() < deadline, "nothing ran"
+                    time.sleep(0.01)
+            for worker in workers.values():
+                os.killpg(worker.pid, signal.SIGKILL)
+            _, err = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert process.returncode == 1, err
+    assert err.endswith(
+        "tfdp: error: every worker of the Dask scheduler at %s is gone, and "
+        "none came back within 2 s\n" % address), err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_shared_cluster_is_left_as_found(tmp_path, loopback_scheduler):
+    """No worker plugin stays registered on a cluster the user gave, and
+    its workers' OpenCV keeps its threads."""
+    from distributed import Client
+
+    def state(client):
+        return (
+            client.run_on_scheduler(
+                lambda dask_scheduler: sorted(dask_scheduler.worker_plugins)),
+            client.run(lambda dask_worker: sorted(dask_worker.plugins)),
+            client.run(lambda: __import__("cv2").getNumThreads()),
+        )
+
+    with Client(loopback_scheduler, timeout=30) as client:
+        before = state(client)
+        assert run("score", COCO_SAMPLE, "-o", tmp_path / "a.csv",
+                   "--scheduler", loopback_scheduler) == 0
+        assert state(client) == before
 
 
 def test_a_script_without_a_main_guard_runs_once(tmp_path):
@@ -570,3 +752,27 @@ def test_an_instance_that_fails_where_it_is_measured_is_named_and_skipped():
                 coco.measure(data, measure_jobs=hook)
             assert "annotation 11" in str(raised.value)
             assert "more than can be rasterised" in str(raised.value)
+
+
+def test_clusters_listen_on_loopback_only(loopback_scheduler):
+    """The local cluster, and the tests' loopback cluster, accept no
+    connection from another machine: schedulers, nannies, workers and
+    their HTTP servers listen on 127.0.0.1."""
+    psutil = pytest.importorskip("psutil")
+    from distributed import Client
+
+    def processes(client):
+        return ({client.run_on_scheduler(os.getpid)}
+                | set(client.run(os.getpid).values())
+                | set(client.run(os.getpid, nanny=True).values()))
+
+    with Client(loopback_scheduler, timeout=30) as client:
+        pids = processes(client)
+    with make_engine("cluster", workers=2) as engine:
+        pids |= processes(engine.client)
+        listening = {
+            (c.pid, c.laddr.ip) for c in psutil.net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN and c.pid in pids
+        }
+    assert {pid for pid, _ in listening} == pids
+    assert {ip for _, ip in listening} == {"127.0.0.1"}

@@ -80,3 +80,73 @@ def test_signal_while_writing_leaves_nothing(tmp_path, big_input, signum,
         "r.keep-0.7.json",
     ]
 
+
+
+def _loaded(pid, library):
+    # whether a process has mapped a shared library of that name
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            return library in f.read()
+    except OSError:  # ended
+        return False
+
+
+@pytest.mark.parametrize("launcher", ["-m", "script"])
+def test_ctrl_c_while_the_command_imports(tmp_path, launcher):
+    """SIGINT once tfdp's imports load OpenCV, still tenths of a second
+    before the command starts, by `python -m tfdp` or by a `tfdp` script
+    as pip writes it: status 130, one line, no traceback."""
+    if not os.path.exists("/proc/self/maps"):
+        pytest.skip("needs /proc")
+    if launcher == "-m":
+        command = [sys.executable, "-m", "tfdp"]
+    else:
+        script = tmp_path / "bin" / "tfdp"
+        script.parent.mkdir()
+        script.write_text("import sys\nfrom tfdp.cli import run\n"
+                          "sys.exit(run())\n")
+        command = [sys.executable, str(script)]
+    out = tmp_path / "a.csv"
+    proc = subprocess.Popen(
+        command + ["score", COCO_SAMPLE, "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 60
+    while not _loaded(proc.pid, "/cv2"):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "OpenCV never loaded"
+        time.sleep(0.0005)
+    proc.send_signal(signal.SIGINT)
+    out_text, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err, out_text) == (130, "tfdp: interrupted\n",
+                                                "")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_once_the_outputs_are_in_place(tmp_path, signum):
+    """A signal once every output is in place, as the command closes its
+    local cluster, prints its result or exits: the result stands (status 0,
+    the result printed), and nothing is printed on stderr."""
+    images = len(json.load(open(COCO_SAMPLE))["images"])
+    for trial, delay in enumerate([0, 0.01, 0.03]):
+        out = tmp_path / ("o%d.json" % trial)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tfdp", "prune", COCO_SAMPLE, "-o",
+             str(out), "--keep-ratio", "0.5", "--workers", "2"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        deadline = time.monotonic() + 120
+        while not out.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no output"
+            time.sleep(0.0005)
+        time.sleep(delay)
+        proc.send_signal(signum)
+        stdout, err = proc.communicate(timeout=120)
+        assert (proc.returncode, err) == (0, ""), (delay, err)
+        assert stdout.startswith("wrote %s\n" % out)
+        assert len(json.load(open(out))["images"]) == images // 2

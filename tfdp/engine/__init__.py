@@ -22,7 +22,6 @@ Engines, chosen by name with :func:`make_engine`:
 Neither this module nor the local engine imports Dask.
 """
 
-import ctypes
 import importlib.util
 import numbers
 import os
@@ -34,39 +33,6 @@ from tfdp.errors import TFDPError
 SCHEDULER_ENV = "TFDP_SCHEDULER"
 
 ENGINES = ("local", "cluster")
-
-#: Blocks of glibc's allocator up to this size (the crop of any mask up to
-#: 8192 x 8192) come from its heap, and this much free heap is kept
-MALLOC_HEAP_BLOCK = 64 * 2**20
-
-#: glibc's mallopt parameters
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-
-
-def keep_masks_in_heap(trim=True):
-    """Has glibc's allocator serve mask-sized buffers from its heap.
-
-    By default glibc maps a large block afresh (from 128 KiB, a threshold
-    it raises as such blocks are freed) and returns free heap to the system
-    early: measuring hi-res masks then pays a page fault per 4 KiB of
-    every crop. A process that measures calls this once.
-
-    Args:
-        trim (True): also keep up to :data:`MALLOC_HEAP_BLOCK` of free heap
-            (False keeps the process's own trimming setting)
-
-    Returns:
-        whether the allocator took the settings (False without glibc)
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc
-        return False
-    if trim and not mallopt(_M_TRIM_THRESHOLD, MALLOC_HEAP_BLOCK):
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, MALLOC_HEAP_BLOCK))
-
 
 class Engine(object):
     """The interface of the engines (see the module's documentation)."""

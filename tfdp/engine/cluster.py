@@ -5,32 +5,37 @@ that many single-threaded worker processes for the run and shuts it down at
 the end (also on Ctrl-C or an error). With a scheduler address, it attaches
 to a cluster that is already running (``dask scheduler`` plus ``dask
 worker``, dask-jobqueue on SLURM or PBS, Kubernetes, ...) and leaves it
-running. The tasks are the same either way.
+running as it found it: no worker plugin, no setting left behind; its
+workers are asked their tfdp version first, and one that cannot run this
+tfdp is refused by name before any task is sent. The tasks are the same
+either way.
 
 Every task's input travels inside the task itself (never scattered), so
 when a worker dies the scheduler can recompute whatever it held, on
 another worker, from the task alone.
 """
 
+import asyncio
 import contextlib
+import importlib.util
 import logging
 import multiprocessing.resource_tracker
-import os
 import signal
 import sys
+import threading
+import time
+import uuid
 
 import dask
-from distributed import (
-    Client,
-    LocalCluster,
-    WorkerPlugin,
-    as_completed,
-)
+from distributed import Client, LocalCluster, wait
 from distributed.client import FutureCancelledError
-from distributed.comm import CommClosedError
+from distributed.comm import CommClosedError, connect
+from distributed.security import Security
 
+import tfdp
 from tfdp import signals
-from tfdp.engine import Engine, keep_masks_in_heap
+from tfdp.engine import Engine
+from tfdp.engine.local import opencv_single_threaded
 from tfdp.errors import TFDPError
 
 try:
@@ -38,37 +43,28 @@ try:
 except ImportError:  # older distributed
     from distributed.scheduler import KilledWorker
 
-#: Seconds to wait for a scheduler to answer
-CONNECT_TIMEOUT = 20
+#: Seconds to wait for a scheduler to answer, or for workers to join or
+#: come back (an error comes within the 20 s the documentation promises,
+#: the command's start included)
+CONNECT_TIMEOUT = 15
+
+#: Seconds between two looks at a cluster's workers while tasks run
+POLL_SECONDS = 1.0
 
 
-class MallocTuning(WorkerPlugin):
-    """Workers serve mask-sized buffers from glibc's heap, as the command
-    does (:func:`tfdp.engine.keep_masks_in_heap`).
+def single_threaded(function, *args):
+    """Runs ``function(*args)`` with OpenCV on the calling thread only.
 
-    Dask's nannies start workers with ``MALLOC_TRIM_THRESHOLD_`` set, which
-    also turns off glibc's adaptive mmap threshold: every buffer over 128
-    KiB (a crop of a large mask) is then mapped and unmapped, page by page,
-    and measuring hi-res masks runs 3x slower. There, only the mmap
-    threshold is raised, which keeps the trimming Dask wants.
+    The workers are the parallelism. The worker's own setting is back
+    afterwards: a cluster the user gave is left as it was found.
     """
-
-    name = "tfdp-malloc-tuning"
-
-    def setup(self, worker):
-        keep_masks_in_heap(trim="MALLOC_TRIM_THRESHOLD_" not in os.environ)
+    with opencv_single_threaded():
+        return function(*args)
 
 
-class SingleThreaded(WorkerPlugin):
-    """Each worker measures on one thread: OpenCV's own thread pool is
-    turned off, the workers are the parallelism."""
-
-    name = "tfdp-single-threaded"
-
-    def setup(self, worker):
-        import cv2
-
-        cv2.setNumThreads(1)
+# sent to the workers by value (a lambda), so that a worker whose tfdp is
+# missing, broken or of another version answers rather than fails to load it
+_worker_version = lambda: __import__("tfdp").__version__  # noqa: E731
 
 
 @contextlib.contextmanager
@@ -93,14 +89,6 @@ def interrupts_held_back():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _local_worker_environment():
-    # the local cluster's workers set glibc up as the command does, not as
-    # Dask would (see MallocTuning)
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
-    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    return environ
 
 
 def _silence_dask_logs():
@@ -147,8 +135,8 @@ class _ClosedComms(logging.Filter):
 
 
 _NOT_INSTALLED = (
-    "a Dask worker cannot run tfdp (%s); every worker needs the same tfdp "
-    "installed, with its cluster extra"
+    "a Dask worker cannot run tfdp (%s); every worker needs tfdp "
+    + tfdp.__version__ + " installed, with its cluster extra"
 )
 
 
@@ -168,12 +156,91 @@ def _cluster_errors_named():
         raise TFDPError(_NOT_INSTALLED % e) from None
 
 
-def _raise_first_error(futures):
-    # the error of the first failing task in task order, as one process
-    # would raise it, whichever task failed first in time: a task's
-    # exception, or KilledWorker
-    for future in futures:
-        future.result()
+def _identify(address, security):
+    """What answers at a Dask address, within :data:`CONNECT_TIMEOUT`.
+
+    Dask's own connect waits for the other end's handshake without a
+    bound: a listener that never answers, or an HTTP server, would hang
+    the Client. The look runs on a thread of its own, so that it works
+    under a running event loop (a notebook) too.
+
+    Args:
+        address: the scheduler's address
+        security: a ``distributed.security.Security``
+
+    Returns:
+        the identity the server sent back (a dict)
+
+    Raises:
+        TFDPError: if nothing answered as Dask does in time
+    """
+    async def identify():
+        comm = await connect(
+            address, timeout=CONNECT_TIMEOUT,
+            **security.get_connection_args("client"))
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    outcome = []
+
+    def look():
+        try:
+            # a second more than connect's own retries, so that a port
+            # that refuses is named as such
+            outcome.append(asyncio.run(
+                asyncio.wait_for(identify(), CONNECT_TIMEOUT + 1)))
+        except BaseException as e:
+            outcome.append(e)
+
+    thread = threading.Thread(target=look, name="tfdp-identify",
+                              daemon=True)
+    thread.start()
+    thread.join(CONNECT_TIMEOUT + 5)  # bounded by the look itself
+    answer = outcome[0] if outcome else TimeoutError()
+    if isinstance(answer, (TimeoutError, asyncio.TimeoutError)):
+        raise TFDPError(
+            "no Dask scheduler answered at %s within %d s"
+            % (address, CONNECT_TIMEOUT))
+    if (isinstance(answer, BaseException) and address.startswith("ucx://")
+            and importlib.util.find_spec("distributed_ucxx") is None):
+        raise TFDPError("cannot reach the Dask scheduler at %s: ucx:// needs "
+                        "the distributed-ucxx package" % address)
+    if isinstance(answer, BaseException):
+        raise TFDPError("cannot reach the Dask scheduler at %s: %s: %s" % (
+            address, type(answer).__name__, answer))
+    kind = answer.get("type") if isinstance(answer, dict) else None
+    if kind != "Scheduler":
+        raise TFDPError(
+            "%s is not a Dask scheduler (a %s answered there)"
+            % (address, kind or "server that is not Dask's"))
+    return answer
+
+
+def _check_versions(client):
+    """Refuses workers that cannot run this tfdp, by name, before any task
+    is sent (a worker with another version measures otherwise)."""
+    try:
+        versions = client.run(_worker_version, on_error="return",
+                              callback_timeout=CONNECT_TIMEOUT)
+    except TimeoutError:
+        raise TFDPError(
+            "the Dask workers of the scheduler at %s did not say which tfdp "
+            "they run within %d s" % (client.scheduler.address,
+                                      CONNECT_TIMEOUT)) from None
+    for worker, version in sorted(versions.items()):
+        if isinstance(version, BaseException):
+            raise TFDPError("the Dask worker at %s cannot run tfdp (%s: %s); "
+                            "every worker needs tfdp %s installed, with its "
+                            "cluster extra" % (worker, type(version).__name__,
+                                               version, tfdp.__version__))
+        if version != tfdp.__version__:
+            raise TFDPError(
+                "the Dask worker at %s runs tfdp %s, and this process tfdp "
+                "%s: every worker needs the same version" % (
+                    worker, version, tfdp.__version__))
 
 
 class ClusterEngine(Engine):
@@ -191,28 +258,25 @@ class ClusterEngine(Engine):
     def __init__(self, workers, scheduler=None):
         self.cluster = None
         self.client = None
+        self.scheduler = scheduler
         self._config = None
         self._restore_logs = _silence_dask_logs()
         self._main_script = None
         try:
             if scheduler:
+                security = Security()
+                _identify(scheduler, security)
                 self.client = Client(
-                    scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False
+                    scheduler, timeout=CONNECT_TIMEOUT, security=security,
+                    set_as_default=False,
                 )
             else:
                 # for the cluster's lifetime only: the caller's own
-                # configuration is back once it is closed
+                # configuration is back once it is closed. The statistical
+                # profiler samples every worker's stacks 100 times a
+                # second, holding the GIL that the measuring needs
                 self._config = dask.config.set(
-                    {
-                        "distributed.nanny.pre-spawn-environ": (
-                            _local_worker_environment()
-                        ),
-                        # the statistical profiler samples every worker's
-                        # stacks 100 times a second, holding the GIL that
-                        # the measuring needs
-                        "distributed.worker.profile.enabled": False,
-                    }
-                )
+                    {"distributed.worker.profile.enabled": False})
                 # for the cluster's lifetime: nannies also start workers
                 # anew, after one died
                 self._main_script = _hide_main_script()
@@ -221,12 +285,15 @@ class ClusterEngine(Engine):
                         n_workers=int(workers),
                         threads_per_worker=1,
                         processes=True,
-                        dashboard_address=":0",
+                        dashboard_address="127.0.0.1:0",
                         # a task's error is raised here, where it is
                         # named; workers print nothing
                         silence_logs=logging.CRITICAL,
                     )
                     self.client = Client(self.cluster, set_as_default=False)
+        except TFDPError:
+            self.close()
+            raise
         except (OSError, TimeoutError) as e:
             self.close()
             where = (
@@ -238,7 +305,6 @@ class ClusterEngine(Engine):
         except Exception as e:
             self.close()
             if scheduler:
-                # whatever answers there is not a Dask scheduler
                 raise TFDPError(
                     "cannot reach the Dask scheduler at %s: %s: %s"
                     % (scheduler, type(e).__name__, e)
@@ -255,13 +321,13 @@ class ClusterEngine(Engine):
             self.close()
             raise
         try:
-            self.client.register_plugin(MallocTuning())
-            self.client.register_plugin(SingleThreaded())
             threads = self.client.nthreads()
-            if scheduler and not threads:
-                # workers may still be joining; wait for one
-                self.client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
-                threads = self.client.nthreads()
+            if scheduler:
+                if not threads:
+                    # workers may still be joining; wait for one
+                    self.client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+                    threads = self.client.nthreads()
+                _check_versions(self.client)
         except TimeoutError:
             self.close()
             raise TFDPError(
@@ -269,20 +335,57 @@ class ClusterEngine(Engine):
                 "%d s (start some with `dask worker %s --nthreads 1`)"
                 % (scheduler, CONNECT_TIMEOUT, scheduler)
             ) from None
-        except Exception as e:
-            # a worker could not load the plugins: tfdp, or what it needs,
-            # is missing there
-            self.close()
-            raise TFDPError(_NOT_INSTALLED % e) from None
         except BaseException:
             self.close()
             raise
         self.workers = max(1, sum(threads.values()))
 
+    def _wait(self, futures, return_when="ALL_COMPLETED"):
+        """``distributed.wait``, bounded by the workers: raises once the
+        cluster has had none for :data:`CONNECT_TIMEOUT` (the scheduler
+        would otherwise wait for new ones forever)."""
+        alone_since = None
+        while True:
+            try:
+                with self.client.as_current():
+                    return wait(futures, timeout=POLL_SECONDS,
+                                return_when=return_when)
+            except TimeoutError:
+                pass
+            try:
+                workers = self.client.nthreads(
+                    callback_timeout=CONNECT_TIMEOUT)
+            except TimeoutError:
+                raise TFDPError("the Dask scheduler%s stopped answering" % (
+                    " at %s" % self.scheduler if self.scheduler else ""
+                )) from None
+            if workers:
+                alone_since = None
+            elif alone_since is None:
+                alone_since = time.monotonic()
+            elif time.monotonic() - alone_since > CONNECT_TIMEOUT:
+                raise TFDPError(
+                    "every worker of the Dask %s is gone, and none came back "
+                    "within %d s" % (
+                        "scheduler at %s" % self.scheduler if self.scheduler
+                        else "local cluster", CONNECT_TIMEOUT))
+
+    def _raise_first_error(self, futures):
+        # the error of the first failing task in task order, as one
+        # process would raise it, whichever task failed first in time: a
+        # task's exception, or KilledWorker
+        self._wait(futures)
+        for future in futures:
+            future.result()
+
     def map(self, function, tasks, weights=None, progress=None):
         futures = []
         for task in tasks:
-            futures.append(self.client.submit(function, task, pure=False))
+            # named after the function, not the wrapper (the dashboard's
+            # and the scheduler's task prefixes)
+            futures.append(self.client.submit(
+                single_threaded, function, task,
+                key="%s-%s" % (function.__name__, uuid.uuid4().hex)))
         weights = [1] * len(futures) if weights is None else list(weights)
         total = sum(weights)
         weight_of = {f.key: w for f, w in zip(futures, weights)}
@@ -290,13 +393,17 @@ class ClusterEngine(Engine):
         done = 0
         if progress is not None:
             progress(0, total)
+        pending = futures
         with _cluster_errors_named():
-            for future in as_completed(futures, loop=self.client.loop):
-                if future.status == "error":
-                    _raise_first_error(futures[: index_of[future.key] + 1])
-                done += weight_of[future.key]
-                if progress is not None:
-                    progress(done, total)
+            while pending:
+                finished, pending = self._wait(pending, "FIRST_COMPLETED")
+                for future in sorted(finished, key=lambda f: index_of[f.key]):
+                    if future.status == "error":
+                        self._raise_first_error(
+                            futures[: index_of[future.key] + 1])
+                    done += weight_of[future.key]
+                    if progress is not None:
+                        progress(done, total)
         return futures
 
     def apply(self, function, handles, arguments=None):
@@ -314,11 +421,12 @@ class ClusterEngine(Engine):
         for start in range(0, len(handles), batch):
             futures = handles[start : start + batch]
             with _cluster_errors_named():
+                self._wait(futures)
                 try:
                     values = self.client.gather(futures)
                 except Exception:
                     # gather raises whichever error it meets first
-                    _raise_first_error(futures)
+                    self._raise_first_error(futures)
                     raise
             yield from values
 
