@@ -11,7 +11,7 @@ import sys
 import threading
 
 import tfdp
-from tfdp import coco, inputs, score_tables, scoring
+from tfdp import coco, inputs, score_tables, scoring, selection
 from tfdp.engine import (
     CLUSTER_INSTALL,
     SCHEDULER_ENV,
@@ -339,8 +339,29 @@ def _parser():
         "--seed",
         type=_seed,
         default=0,
-        help="seed of the random method, a non-negative integer "
-        "(default: %(default)s)",
+        help="seed of the random method and of the stratified selection, "
+        "a non-negative integer (default: %(default)s)",
+    )
+    prune.add_argument(
+        "--selection",
+        choices=selection.SELECTIONS,
+        default="top",
+        help="top: the highest scores (default); stratified: "
+        "coverage-centric selection over score strata (docs/method.md)",
+    )
+    prune.add_argument(
+        "--min-per-class", metavar="N", type=_positive_int,
+        help="with the top selection, keep at least N images of every class "
+        "(or all of its images, when it has fewer)",
+    )
+    prune.add_argument(
+        "--strata", metavar="N", type=_positive_int, default=50,
+        help="strata of the stratified selection (default: %(default)s)",
+    )
+    prune.add_argument(
+        "--hard-cutoff", metavar="F", type=float, default=0.0,
+        help="fraction of the highest-scoring images the stratified "
+        "selection removes first (default: %(default)s)",
     )
     prune.add_argument(
         "--report", metavar="FILE.json", help="also save the report as JSON"
@@ -381,6 +402,17 @@ INPUT_HELP = (
     "COCO-format JSON files, or SA-1B-style per-image JSON files: a folder, "
     "a quoted glob or the files"
 )
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            "%r is not a positive integer" % text)
+    return value
 
 
 def _workers(text):
@@ -463,6 +495,14 @@ def _check_arguments(parser, args):
     if args.command == "prune":
         if args.report == "":
             parser.error("--report: the path is empty")
+        try:
+            selection.validate_selection(
+                args.selection, args.min_per_class, args.strata,
+                args.hard_cutoff, scored=args.method != "random",
+            )
+        except ValueError as e:
+            parser.error(str(e).replace("min_per_class", "--min-per-class")
+                         .replace("hard_cutoff", "--hard-cutoff"))
         args.criteria = _criteria(parser, args)
 
 
@@ -650,6 +690,8 @@ def run_prune(args, written):
     """
     detected = inputs.input_format(args.inputs)
     kind = detected[0]
+    if kind == "sa1b" and args.min_per_class:
+        raise TFDPError("--min-per-class: SA-1B-style masks have no classes")
     outputs = _pruned_outputs(args, kind)
     reports = (
         _output_paths(args.report, args.criteria)
@@ -680,7 +722,8 @@ def run_prune(args, written):
     reports_made = []
     with _runner(args) as runner:
         collection = _open(args, runner, detected)
-        order, _ = collection.rank(args.method, seed=args.seed)
+        order, scores = collection.rank(args.method, seed=args.seed)
+        table = getattr(collection, "table", None)
         for (name, value, _), paths, report_path in zip(
             args.criteria, outputs, reports
         ):
@@ -696,7 +739,22 @@ def run_prune(args, written):
                 raise TFDPError("%s: --keep %s exceeds the %d images" % (
                     " ".join(args.inputs), value, collection.num_images)
                 ) from None
-            kept = scoring.select(order, count)
+            try:
+                kept, chosen = selection.select_images(
+                    order, scores, count,
+                    image_index=table.image_index if table else None,
+                    category=table.category if table else None,
+                    selection=args.selection,
+                    min_per_class=args.min_per_class,
+                    strata=args.strata,
+                    seed=args.seed,
+                    hard_cutoff=args.hard_cutoff,
+                )
+            except ValueError as e:  # a guarantee or cutoff beyond the count
+                raise TFDPError("%s: %s" % (
+                    " ".join(args.inputs),
+                    str(e).replace("min_per_class", "--min-per-class")
+                    .replace("hard cutoff", "--hard-cutoff"))) from None
             report = dict(
                 input=args.inputs[0] if len(args.inputs) == 1
                 else args.inputs,
@@ -706,6 +764,8 @@ def run_prune(args, written):
                 warnings=list(getattr(collection, "warnings", ())),
                 **collection.report(kept, args.method),
             )
+            if chosen:
+                report["selection"] = chosen
             if kind == "sa1b":
                 files.append((paths[0], coco.file_writer(functools.partial(
                     _dump_kept_list,

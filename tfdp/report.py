@@ -110,8 +110,21 @@ def format_report(report, max_classes=None):
     Returns:
         a multi-line string
     """
-    lines = [
-        "method: %s" % report["method"],
+    lines = ["method: %s" % report["method"]]
+    chosen = report.get("selection")
+    if chosen and chosen["selection"] == "stratified":
+        lines.append(
+            "selection: stratified, %d strata, hard cutoff %s, seed %d"
+            % (chosen["strata"], chosen["hard_cutoff"], chosen["seed"])
+        )
+    elif chosen:
+        lines.append(
+            "selection: top, at least %d image%s per class (the guarantee "
+            "added %d)" % (chosen["min_per_class"],
+                           "" if chosen["min_per_class"] == 1 else "s",
+                           chosen["added"])
+        )
+    lines += [
         "images:    %s" % _format_counts(report["images"]),
         "instances: %s" % _format_counts(report["instances"]),
     ]

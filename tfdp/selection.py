@@ -8,13 +8,101 @@
   ICLR 2023): equal-width score strata, the budget spread from the smallest
   stratum up, images drawn at random within each.
 
-Each returns a boolean array over the images in input order.
+Each returns a boolean array over the images in input order;
+:func:`select_images` applies the choices a user makes, as the command, the
+Python API and the App take them.
 """
 
 import numpy as np
 
 #: the selection rules, by name
 SELECTIONS = ("top", "stratified")
+
+
+def select_images(order, scores, count, image_index=None, category=None,
+                  selection="top", min_per_class=None, strata=50, seed=0,
+                  hard_cutoff=0.0):
+    """Chooses the images to keep.
+
+    Args:
+        order: image indices, best first
+        scores: image scores in input order (None for the random method)
+        count: how many images to keep
+        image_index (None): per scored instance, the index of its image
+            (needed by ``min_per_class``)
+        category (None): per scored instance, its class
+        selection ("top"): ``"top"`` or ``"stratified"``
+        min_per_class (None): with ``"top"``, how many images each class
+            keeps at least
+        strata (50): with ``"stratified"``, the number of strata
+        seed (0): with ``"stratified"``, the seed of the draws
+        hard_cutoff (0.0): with ``"stratified"``, the fraction of
+            highest-scoring images removed first
+
+    Returns:
+        a tuple ``(kept, selection)``: a boolean array over images in input
+        order, and what to report of the choices (None for the paper's
+        rule), with ``added``, how many images the class guarantee added to
+        those the ranking alone keeps
+
+    Raises:
+        ValueError: if the choices are invalid or do not fit the budget
+    """
+    validate_selection(selection, min_per_class, strata, hard_cutoff,
+                       scores is not None)
+    if selection == "stratified":
+        kept = select_stratified(scores, count, strata=strata, seed=seed,
+                                 hard_cutoff=hard_cutoff)
+        return kept, {"selection": selection, "strata": strata,
+                      "seed": seed, "hard_cutoff": hard_cutoff}
+    if not min_per_class:
+        return select_top(order, count), None
+
+    guaranteed = class_guarantee(order, image_index, category, min_per_class)
+    needed = int(guaranteed.sum())
+    if needed > count:
+        raise ValueError(
+            "min_per_class %d needs %d images, more than the %d kept; keep "
+            "at least %d or lower it" % (min_per_class, needed, count, needed)
+        )
+    kept = select_top(order, count, guaranteed)
+    added = int((kept & ~select_top(order, count)).sum())
+    return kept, {"selection": selection, "min_per_class": min_per_class,
+                  "added": added}
+
+
+def validate_selection(selection, min_per_class=None, strata=50,
+                       hard_cutoff=0.0, scored=True):
+    """Checks the selection choices before anything is read.
+
+    Args:
+        selection: ``"top"`` or ``"stratified"``
+        min_per_class (None): a positive integer, with ``"top"``
+        strata (50): a positive integer
+        hard_cutoff (0.0): a fraction in ``[0, 1)``
+        scored (True): whether the ranking has scores (not ``"random"``)
+
+    Raises:
+        ValueError: naming what is wrong
+    """
+    if selection not in SELECTIONS:
+        raise ValueError("selection must be one of %s, not %r"
+                         % (", ".join(SELECTIONS), selection))
+    if min_per_class is not None and (
+        isinstance(min_per_class, bool)
+        or not isinstance(min_per_class, int)
+        or min_per_class < 1
+    ):
+        raise ValueError("min_per_class must be a positive integer, not %r"
+                         % (min_per_class,))
+    if selection == "stratified":
+        if min_per_class is not None:
+            raise ValueError("min_per_class applies to the top selection, "
+                             "not to the stratified one")
+        if not scored:
+            raise ValueError("the stratified selection needs image scores; "
+                             "the random method has none")
+        validate_stratified(strata, hard_cutoff)
 
 
 def select_top(order, count, guaranteed=None):

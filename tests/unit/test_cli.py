@@ -661,3 +661,53 @@ def test_running_out_of_memory_is_not_malformed_data(tmp_path):
             assert not (tmp_path / "s.csv").exists()
 
 
+
+
+def test_a_class_guarantee_keeps_a_rare_class(tmp_path):
+    # class 1 in images 1 and 2 (small squares: SCS 4/n is high), class 2
+    # only in image 3 (a large square, a low score); keep 2 of 3
+    path = make_file(tmp_path, [image(1), image(2), image(3)], [
+        ann(1, 1, square(0, 0, 3)), ann(2, 2, square(0, 0, 4)),
+        ann(3, 3, square(0, 0, 15), category_id=2),
+    ])
+    out, report = tmp_path / "p.json", tmp_path / "r.json"
+    assert run("prune", path, "-o", out, "--keep", "2", "--method", "scs",
+               "--report", report) == 0
+    assert [im["id"] for im in json.loads(out.read_text())["images"]] == [
+        1, 2]
+    assert run("prune", path, "-o", out, "--keep", "2", "--method", "scs",
+               "--min-per-class", "1", "--report", report,
+               "--overwrite") == 0
+    # image 1 (class 1's best) and image 3 (class 2's only one)
+    assert [im["id"] for im in json.loads(out.read_text())["images"]] == [
+        1, 3]
+    assert json.loads(report.read_text())["selection"] == {
+        "selection": "top", "min_per_class": 1, "added": 1}
+
+
+def test_a_guarantee_beyond_the_budget_is_refused(tmp_path, capsys):
+    path = make_file(tmp_path, [image(1), image(2)], [
+        ann(1, 1, square(0, 0, 3)), ann(2, 2, square(0, 0, 4), category_id=2),
+    ])
+    out = tmp_path / "p.json"
+    assert run("prune", path, "-o", out, "--keep", "1",
+               "--min-per-class", "1") == 1
+    assert ("--min-per-class 1 needs 2 images, more than the 1 kept; keep "
+            "at least 2 or lower it") in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_stratified_selection_keeps_the_count(tmp_path, capsys):
+    images = [image(i) for i in range(1, 11)]
+    anns = [ann(i, i, square(0, 0, 2 + i)) for i in range(1, 11)]
+    path = make_file(tmp_path, images, anns)
+    out = tmp_path / "p.json"
+    assert run("prune", path, "-o", out, "--keep", "4", "--selection",
+               "stratified", "--strata", "2", "--seed", "3") == 0
+    assert len(json.loads(out.read_text())["images"]) == 4
+    assert ("selection: stratified, 2 strata, hard cutoff 0.0, seed 3"
+            in capsys.readouterr().out)
+    with pytest.raises(SystemExit):
+        run("prune", path, "-o", out, "--keep", "4", "--selection",
+            "stratified", "--min-per-class", "1")
+    assert "applies to the top selection" in capsys.readouterr().err
