@@ -69,7 +69,7 @@ def compute_scores(
             :class:`fiftyone.core.utils.ProgressBar` at each update
 
     Returns:
-        a :class:`tfdp.fo_adapter.measure.MeasuredLabels`
+        a :class:`tfdp.fo_adapter.labels.MeasuredLabels`
 
     Raises:
         ValueError: if the field, method, run key or workers are invalid

@@ -3,7 +3,7 @@
 These are the only modules of :mod:`tfdp` that import FiftyOne:
 
 -   :mod:`.fields`: names of the fields, tag and saved view of a run
--   :mod:`.measure`: reading labels and measuring their shapes
+-   :mod:`.labels`: reading labels and measuring their shapes
 -   :mod:`.write`: writing a run's values, one update per sample
 -   :mod:`.runs`: run records (recorded first, finished last), scoring,
     pruning and deleting

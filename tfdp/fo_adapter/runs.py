@@ -39,7 +39,7 @@ from tfdp.fo_adapter.fields import (
     validate_tag,
     default_tag,
 )
-from tfdp.fo_adapter.measure import measure_labels, stored_table
+from tfdp.fo_adapter.labels import measure_labels, stored_table
 from tfdp.fo_adapter.progress import progress_updates
 from tfdp.report import retention_report
 
@@ -421,7 +421,7 @@ def check_unchanged(scored, run_key, config, measured, sample_field):
         scored: the run's view
         run_key: the run
         config: its config
-        measured: the :class:`tfdp.fo_adapter.measure.MeasuredLabels`
+        measured: the :class:`tfdp.fo_adapter.labels.MeasuredLabels`
             stored on ``scored``
         sample_field: the run's image score field
 

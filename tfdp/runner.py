@@ -163,7 +163,7 @@ class Runner(object):
         engine = self.engine_for(seconds, total_area / len(jobs))
         bounds = chunk_bounds(areas, engine.workers)
         handles = engine.map(
-            packed.measure_packed,
+            packed.chunk_shapes,
             (_pack_jobs(jobs[a:b], self.count_pixels) for a, b in bounds),
             weights=[b - a for a, b in bounds],
             progress=progress or self.progress,
@@ -173,13 +173,10 @@ class Runner(object):
 
 
 def _pack_jobs(jobs, count_pixels):
-    from tfdp.coco import measure_segmentation
-
     return packed.pack(
         [job[6] for job in jobs],
         [job[4] for job in jobs],
         [job[5] for job in jobs],
-        measure_segmentation,
         count_pixels,
     )
 
