@@ -9,17 +9,15 @@ The core (:mod:`tfdp.geometry`, :mod:`tfdp.scoring`, :mod:`tfdp.coco`,
 and pycocotools.
 """
 
-__version__ = "0.1.0"
-
+from tfdp._version import __version__  # noqa: F401
 from tfdp.errors import (  # noqa: F401
     InvalidDataError,
     OutputExistsError,
     TFDPError,
 )
 from tfdp.geometry import Shape  # noqa: F401
-from tfdp.scoring import METHODS, ShapeTable, keep_count, rank  # noqa: F401
 from tfdp.report import format_report, retention_report  # noqa: F401
-
+from tfdp.scoring import METHODS, ShapeTable, keep_count, rank  # noqa: F401
 
 
 def compute_scores(
@@ -323,9 +321,9 @@ def list_runs(samples):
     Returns:
         a list of run keys
     """
-    from tfdp.fo_adapter import runs
+    from tfdp.fo_adapter import records
 
-    return runs.list_tfdp_runs(samples)
+    return records.list_tfdp_runs(samples)
 
 
 def delete_run(samples, run_key="tfdp"):

@@ -22,7 +22,8 @@ import fiftyone.utils.coco as fouc
 from tfdp import coco, jsonio, outputs
 from tfdp.errors import InvalidDataError, TFDPError, is_text, printable
 from tfdp.fo_adapter.fields import compatible_label_fields, run_fields
-from tfdp.fo_adapter.runs import load_kept_view, process_is_gone, run_config
+from tfdp.fo_adapter.records import run_config
+from tfdp.fo_adapter.runs import load_kept_view, process_is_gone
 from tfdp.segmentation import is_empty_segmentation
 
 logger = logging.getLogger(__name__)
