@@ -10,8 +10,8 @@ import signal
 import sys
 import threading
 
-import tfdp
 from tfdp import coco, inputs, score_tables, scoring
+from tfdp._version import __version__
 from tfdp.engine import (
     CLUSTER_INSTALL,
     SCHEDULER_ENV,
@@ -248,7 +248,7 @@ def _parser():
         ),
     )
     parser.add_argument(
-        "--version", action="version", version="tfdp " + tfdp.__version__
+        "--version", action="version", version="tfdp " + __version__
     )
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND",
