@@ -442,7 +442,7 @@ def _add_apply_tfdp(collections_module):
 
 def _patch_when_fiftyone_loads():
     # `import tfdp` adds SampleCollection.apply_tfdp, but importing FiftyOne
-    # costs seconds that the command must not pay: patch now if FiftyOne is
+    # is heavy and the command must not pay for it: patch now if FiftyOne is
     # loaded, else as soon as fiftyone.core.collections is
     import importlib.util
     import sys
@@ -453,7 +453,7 @@ def _patch_when_fiftyone_loads():
         return
 
     # a meta path finder needs only find_spec (importlib.abc would import
-    # importlib.resources: 8 ms of every command)
+    # importlib.resources, which every command would pay for)
     class _Finder(object):
         def find_spec(self, name, path=None, target_module=None):
             if name != target:

@@ -547,9 +547,9 @@ def rle_shape(runs, height, width):
     values[1::2] = 1
     columns = np.repeat(values, lengths).reshape(crop_w, crop_h)
 
-    # OpenCV transposes in cache-sized blocks: 3 to 10 times faster than
-    # numpy's copy of a transposed view on hi-res crops. The runs say how
-    # many pixels the mask has, without reading it again.
+    # OpenCV transposes in cache-sized blocks, where numpy's copy of a
+    # transposed view strides across a hi-res crop's memory. The runs say
+    # how many pixels the mask has, without reading it again.
     return contour_shape(cv2.transpose(columns),
                          pixels=int((fg_end - fg_start).sum()))
 

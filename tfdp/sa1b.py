@@ -45,7 +45,7 @@ MASK_CLASS = (None, "mask")
 #: worker, and at most this many files each. The cap bounds what the driver
 #: holds at once (one task's score rows, about 25,000 for SA-1B), whatever
 #: the size of the folder, and still makes SA-1B's 11M files 43,000 tasks,
-#: not millions (the scheduler spends about a millisecond per task)
+#: not millions: the scheduler's work grows with the number of tasks
 MAX_FILES_PER_TASK = 256
 
 _GLOB_CHARS = "*?["
@@ -366,7 +366,7 @@ def chunk_summary(chunk):
 
 def _digests(values):
     # ids are ints or strings (1 and "1" differ); JSON text is valid UTF-8
-    import hashlib  # loads OpenSSL: 5 ms that COCO files do not need
+    import hashlib  # loads OpenSSL, which COCO files do not need
 
     return np.fromiter(
         (

@@ -169,8 +169,8 @@ def _write_csv(f, parts, names):
 def _number_texts(columns):
     # Each column as the csv module writes it, when every value is a
     # number or null (None otherwise): ints with str, floats with repr,
-    # null as nothing. Formatting a million floats one by one takes
-    # seconds; orjson writes the same shortest digits in bulk
+    # null as nothing. Formatting floats one by one is Python work per
+    # value; orjson writes the same shortest digits in bulk
     texts = []
     for column in columns:
         if isinstance(column, np.ndarray) and column.dtype == np.float64:
