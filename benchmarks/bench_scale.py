@@ -107,11 +107,11 @@ MEASURE = (
 # the size of the work, where the default chooses an engine
 THREADED = (
     "import sys\n"
-    "from tfdp import cli, measuring\n"
+    "from tfdp import cli, runner\n"
     "from tfdp.engine import default_workers\n"
-    "def thread_pool(runner, seconds, mean_box_area):\n"
-    "    return 'local', min(measuring.MAX_THREADS, default_workers())\n"
-    "measuring.Runner._choose = thread_pool\n"
+    "def thread_pool(self, seconds, mean_box_area):\n"
+    "    return 'local', min(runner.MAX_THREADS, default_workers())\n"
+    "runner.Runner._choose = thread_pool\n"
     "sys.exit(cli.main(sys.argv[1:]))\n"
 )
 
