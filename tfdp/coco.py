@@ -622,7 +622,7 @@ def annotation_instance(ann, width, height):
 
     ``iscrowd`` and ``ignore`` must be 0, 1, true or false; absent means 0.
     The segmentation must be polygons, RLE or null; whether it decodes is
-    checked only when the annotation is scored.
+    checked apart (:func:`tfdp.segmentation.check_segmentation`).
 
     Args:
         ann: the annotation dict

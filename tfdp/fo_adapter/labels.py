@@ -468,6 +468,16 @@ def label_instance(record, width, height, is_polylines):
 def label_box(record, width, height, is_polylines):
     """A label's box in pixels, ``[x, y, w, h]``, or None when it has none.
 
+    Args:
+        record: the label's ``bounding_box`` (detections) or ``points``
+            (polylines), by name
+        width: its image's width
+        height: its image's height
+        is_polylines: whether the label is a polyline
+
+    Returns:
+        a list of 4 floats, or None
+
     Raises:
         tfdp.geometry.GeometryError: if the box or the points are malformed
     """
