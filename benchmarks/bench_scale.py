@@ -73,7 +73,7 @@ COMMAND = (
 MEASURE = (
     "import resource, sys, time\n"
     "from tfdp import coco, inputs\n"
-    "from tfdp.measuring import Runner\n"
+    "from tfdp.runner import Runner\n"
     "def cpu():\n"
     "    usage = resource.getrusage(resource.RUSAGE_SELF)\n"
     "    return usage.ru_utime + usage.ru_stime\n"
@@ -107,11 +107,11 @@ MEASURE = (
 # the size of the work, where the default chooses an engine
 THREADED = (
     "import sys\n"
-    "from tfdp import cli, measuring\n"
+    "from tfdp import cli, runner\n"
     "from tfdp.engine import default_workers\n"
-    "def thread_pool(runner, seconds, mean_box_area):\n"
-    "    return 'local', min(measuring.MAX_THREADS, default_workers())\n"
-    "measuring.Runner._choose = thread_pool\n"
+    "def thread_pool(self, seconds, mean_box_area):\n"
+    "    return 'local', min(runner.MAX_THREADS, default_workers())\n"
+    "runner.Runner._choose = thread_pool\n"
     "sys.exit(cli.main(sys.argv[1:]))\n"
 )
 
@@ -141,6 +141,7 @@ PROBE = (
     "import sys, time\n"
     "import cv2\n"
     "from tfdp import coco\n"
+    "from tfdp.segmentation import measure_segmentation\n"
     "cv2.setNumThreads(1)\n"
     "data = coco.load_json(sys.argv[1])\n"
     "size = {i['id']: (i['width'], i['height']) for i in data['images']}\n"
@@ -151,7 +152,7 @@ PROBE = (
     "start = time.perf_counter()\n"
     "for _ in range(int(sys.argv[2])):\n"
     "    for segmentation, width, height in jobs:\n"
-    "        coco.measure_segmentation(segmentation, width, height)\n"
+    "        measure_segmentation(segmentation, width, height)\n"
     "print('PROBE_S %.3f' % (time.perf_counter() - start))\n"
 )
 

@@ -30,12 +30,13 @@ GOAL = 20
 PHASES = """
 import time
 start = time.perf_counter()
-from tfdp import cli, coco, measuring
+from tfdp import cli, coco
+from tfdp.runner import Runner
 imported = time.perf_counter()
 data = coco.load_json(%r)
 loaded = time.perf_counter()
 # as tfdp score measures: no pixel count
-with measuring.Runner(local_cluster=False, count_pixels=False) as runner:
+with Runner(local_cluster=False, count_pixels=False) as runner:
     shapes = coco.measure(data, measure_jobs=runner.measure_coco_jobs)
 measured = time.perf_counter()
 print(imported - start, loaded - imported, measured - loaded)

@@ -9,22 +9,20 @@ The core (:mod:`tfdp.geometry`, :mod:`tfdp.scoring`, :mod:`tfdp.coco`,
 and pycocotools.
 """
 
-__version__ = "0.1.0"
+from tfdp._version import __version__  # noqa: F401
 
 # first, before the imports that take the command's first tenths of a second
 from tfdp.signals import end_the_command_on_interrupt  # noqa: E402
 
 end_the_command_on_interrupt()
-
 from tfdp.errors import (  # noqa: F401
     InvalidDataError,
     OutputExistsError,
     TFDPError,
 )
 from tfdp.geometry import Shape  # noqa: F401
-from tfdp.scoring import METHODS, ShapeTable, keep_count, rank  # noqa: F401
 from tfdp.report import format_report, retention_report  # noqa: F401
-
+from tfdp.scoring import METHODS, ShapeTable, keep_count, rank  # noqa: F401
 
 
 def compute_scores(
@@ -74,7 +72,7 @@ def compute_scores(
             :class:`fiftyone.core.utils.ProgressBar` at each update
 
     Returns:
-        a :class:`tfdp.fo_adapter.measure.MeasuredLabels`
+        a :class:`tfdp.fo_adapter.labels.MeasuredLabels`
 
     Raises:
         ValueError: if the field, method, run key or workers are invalid
@@ -328,9 +326,9 @@ def list_runs(samples):
     Returns:
         a list of run keys
     """
-    from tfdp.fo_adapter import runs
+    from tfdp.fo_adapter import records
 
-    return runs.list_tfdp_runs(samples)
+    return records.list_tfdp_runs(samples)
 
 
 def delete_run(samples, run_key="tfdp"):
@@ -449,7 +447,7 @@ def _add_apply_tfdp(collections_module):
 
 def _patch_when_fiftyone_loads():
     # `import tfdp` adds SampleCollection.apply_tfdp, but importing FiftyOne
-    # costs seconds that the command must not pay: patch now if FiftyOne is
+    # is heavy and the command must not pay for it: patch now if FiftyOne is
     # loaded, else as soon as fiftyone.core.collections is
     import importlib.util
     import sys
@@ -460,7 +458,7 @@ def _patch_when_fiftyone_loads():
         return
 
     # a meta path finder needs only find_spec (importlib.abc would import
-    # importlib.resources: 8 ms of every command)
+    # importlib.resources, which every command would pay for)
     class _Finder(object):
         def find_spec(self, name, path=None, target_module=None):
             if name != target:

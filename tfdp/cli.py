@@ -10,8 +10,8 @@ import signal
 import sys
 import threading
 
-import tfdp
 from tfdp import coco, inputs, score_tables, scoring, selection
+from tfdp._version import __version__
 from tfdp.engine import (
     CLUSTER_INSTALL,
     SCHEDULER_ENV,
@@ -26,9 +26,16 @@ from tfdp.errors import (
     describe_problem,
     printable,
 )
-from tfdp.measuring import Runner
+from tfdp.outputs import (
+    check_outputs,
+    dump_json,
+    dump_report,
+    file_writer,
+    write_paths_atomic,
+)
 from tfdp.progress import ProgressBar
 from tfdp.report import format_report
+from tfdp.runner import Runner
 
 OVERWRITE_HINT = "pass --overwrite to replace it"
 SKIP_HINT = "pass --skip-invalid to skip them and list them in the report"
@@ -269,7 +276,7 @@ def _parser():
         ),
     )
     parser.add_argument(
-        "--version", action="version", version="tfdp " + tfdp.__version__
+        "--version", action="version", version="tfdp " + __version__
     )
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND",
@@ -602,7 +609,7 @@ def run_score(args, written):
         written: a list to which the output is appended once in place
     """
     args.outputs = [args.output]
-    coco.check_outputs(
+    check_outputs(
         args.outputs,
         inputs=args.inputs,
         overwrite=args.overwrite,
@@ -610,14 +617,14 @@ def run_score(args, written):
     )
     detected = inputs.input_format(args.inputs)
     if detected[0] == "sa1b":  # nor any file of a folder or glob
-        coco.check_outputs(args.outputs, inputs=detected[1],
+        check_outputs(args.outputs, inputs=detected[1],
                            overwrite=args.overwrite, hint=OVERWRITE_HINT)
     elif len(args.inputs) > 1:  # the table has a file column
         score_tables.check_file_names(args.output, args.inputs)
     rows = []
     with _runner(args) as runner:
         collection = _open(args, runner, detected)
-        coco.write_paths_atomic(
+        write_paths_atomic(
             [(args.output, score_tables.table_writer(
                 args.output,
                 collection.score_parts(),
@@ -711,7 +718,7 @@ def run_prune(args, written):
             raise TFDPError(
                 "%s: folder %s does not exist" % (args.output, parent)
             )
-    coco.check_outputs(
+    check_outputs(
         [r for r in reports if r] if make_folder else args.outputs,
         inputs=detected[1] if kind == "sa1b" else args.inputs,
         overwrite=args.overwrite,
@@ -767,18 +774,18 @@ def run_prune(args, written):
             if chosen:
                 report["selection"] = chosen
             if kind == "sa1b":
-                files.append((paths[0], coco.file_writer(functools.partial(
+                files.append((paths[0], file_writer(functools.partial(
                     _dump_kept_list,
                     collection.kept_file_names(order, kept)))))
             else:
                 for path, (data, kept_ids, skipped) in zip(
                     paths, collection.pruned_selections(kept)
                 ):
-                    files.append((path, coco.file_writer(functools.partial(
+                    files.append((path, file_writer(functools.partial(
                         _dump_pruned, data, kept_ids, skipped))))
             if report_path:
-                files.append((report_path, coco.file_writer(
-                    functools.partial(coco.dump_report, report))))
+                files.append((report_path, file_writer(
+                    functools.partial(dump_report, report))))
             reports_made.append((paths, report_path, report))
 
     if make_folder:
@@ -788,7 +795,7 @@ def run_prune(args, written):
             raise TFDPError("cannot make folder %s: %s"
                             % (args.output, e.strerror or e)) from None
     try:
-        coco.write_paths_atomic(
+        write_paths_atomic(
             files, overwrite=args.overwrite, hint=OVERWRITE_HINT,
             written=written,
         )
@@ -813,7 +820,7 @@ def _dump_kept_list(names, f):
 
 
 def _dump_pruned(data, kept_ids, skipped_annotations, f):
-    coco.dump_json(coco.prune(data, kept_ids, skipped_annotations), f)
+    dump_json(coco.prune(data, kept_ids, skipped_annotations), f)
 
 
 if __name__ == "__main__":

@@ -1,55 +1,43 @@
-"""COCO-format files: reading, validation, eligibility, shapes, pruned copies.
+"""COCO-format documents: reading, validating and measuring them, and their
+pruned copies.
 
 Plain functions over the plain dict that :func:`load_json` gives. Whether a
 document is accepted is decided here, by :func:`load_json` (the text) and
 :func:`measure` (the records), for the command and the FiftyOne loader
 alike.
+
+- :func:`load_json`, :func:`read_json`, :func:`check_structure`: reading
+- :func:`measure`: validating the records and measuring the eligible
+  instances, as a :class:`CocoShapes`
+- :func:`image_size`, :func:`annotation_instance`,
+  :func:`is_category_record`: reading one record
+- :func:`prune`: the document restricted to some images
 """
 
 import collections
-import io
-import json
 import math
-import os
-import tempfile
 
 import numpy as np
 
-from tfdp import geometry, jsonio, signals
-from tfdp.errors import (
-    InvalidDataError,
-    OutputExistsError,
-    Problem,
-    TFDPError,
-    describe_problem,
+from tfdp import geometry, jsonio
+from tfdp.eligibility import Instance, ineligible_reason
+from tfdp.errors import InvalidDataError, Problem, TFDPError, describe_problem
+from tfdp.names import (
+    category_name,
+    category_name_key,
+    describe_name,
+    name_phrase,
 )
+from tfdp.runner import Runner
 from tfdp.scoring import ShapeTable
-
-#: Reasons why a well-formed annotation is not scored (TFDP.md section 1)
-CROWD = "crowd"
-IGNORE = "ignore"
-EMPTY_SEGMENTATION = "empty segmentation"
-NO_BBOX = "no bbox"
-BBOX_NOT_FINITE = "bbox not finite"
-BBOX_UNDER_ONE_PIXEL = "bbox under 1 pixel"
-BBOX_OUTSIDE_IMAGE = "bbox outside image"
-
-INELIGIBLE_REASONS = (
-    CROWD,
-    IGNORE,
-    EMPTY_SEGMENTATION,
-    NO_BBOX,
-    BBOX_NOT_FINITE,
-    BBOX_UNDER_ONE_PIXEL,
-    BBOX_OUTSIDE_IMAGE,
+from tfdp.segmentation import (
+    MalformedError,
+    check_segmentation,
+    is_empty_segmentation,
 )
 
 #: How many repeated annotation ids a warning names
 WARNING_IDS = 10
-
-
-class MalformedError(geometry.GeometryError):
-    """A field of a record that cannot be interpreted."""
 
 
 class CocoShapes(object):
@@ -167,7 +155,7 @@ def check_structure(data, source):
     if not isinstance(data, dict):
         raise TFDPError(
             "%s: a COCO file holds a JSON object, not a %s"
-            % (source, _json_type(data))
+            % (source, jsonio.type_name(data))
         )
     for key in ("images", "annotations"):
         if not isinstance(data.get(key), list):
@@ -176,24 +164,8 @@ def check_structure(data, source):
     if not isinstance(categories, list):
         raise TFDPError(
             '%s: "categories" is %s %s, not a list'
-            % (source, _article(categories), _json_type(categories))
+            % (source, _article(categories), jsonio.type_name(categories))
         )
-
-
-def _article(value):
-    return "an" if isinstance(value, dict) else "a"
-
-
-def _json_type(value):
-    return {
-        dict: "object",
-        list: "list",
-        str: "string",
-        int: "number",
-        float: "number",
-        bool: "boolean",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
 
 
 # ---------------------------------------------------------------------------
@@ -225,7 +197,7 @@ def measure(
         measure_jobs (None): ``measure_jobs(jobs, progress)`` measures the
             eligible annotations where an engine runs them and returns a
             :class:`tfdp.packed.MeasuredChunk` of the jobs (see
-            :meth:`tfdp.measuring.Runner.measure_coco_jobs`); by default, in
+            :meth:`tfdp.runner.Runner.measure_coco_jobs`); by default, in
             this process
 
     Returns:
@@ -258,7 +230,7 @@ def measure(
         if type(ann) is not dict:
             ann_problems.append((position, Problem(
                 "annotation", "#%d" % position, None,
-                "is a %s, not an object" % _json_type(ann))))
+                "is a %s, not an object" % jsonio.type_name(ann))))
             skipped.append(position)
             continue
 
@@ -268,7 +240,8 @@ def measure(
             images_get(image_id) if id_type is int or id_type is str
             else None
         )
-        if image is None and _is_id(image_id) and image_id in bad_images:
+        if (image is None and jsonio.is_id(image_id)
+                and image_id in bad_images):
             bad_image_annotations[image_id] += 1
             skipped.append(position)
             continue
@@ -299,7 +272,8 @@ def measure(
                     % jsonio.brief(category_id)
                 )
             with_category += 1
-            reason = ineligible_reason(ann, image[1], image[2])
+            reason = ineligible_reason(
+                annotation_instance(ann, image[1], image[2]))
             if reason is not None:
                 check_segmentation(ann.get("segmentation"), image[1], image[2])
         except geometry.GeometryError as e:
@@ -335,8 +309,6 @@ def measure(
         )
 
     if measure_jobs is None:
-        from tfdp.measuring import Runner
-
         with Runner(local_cluster=False) as runner:
             measured = runner.measure_coco_jobs(jobs, progress)
     else:
@@ -365,7 +337,7 @@ def measure(
 
     for i, problem in enumerate(problems):
         n = bad_image_annotations[problem.id] if problem.kind == "image" else 0
-        if n and _is_id(problem.id):
+        if n and jsonio.is_id(problem.id):
             problems[i] = problem._replace(
                 message="%s (its %d annotation%s skipped too)"
                 % (problem.message, n, "" if n == 1 else "s")
@@ -425,17 +397,11 @@ def _annotation_problem(ann, position, error):
         position,
         Problem(
             "annotation",
-            ann_id if _is_id(ann_id) else "#%d" % position,
-            image_id if _is_id(image_id) else None,
+            ann_id if jsonio.is_id(ann_id) else "#%d" % position,
+            image_id if jsonio.is_id(image_id) else None,
             str(error),
         ),
     )
-
-
-def _is_id(value):
-    # JSON ids are ints or strings (1 and "1" differ; true and 1.0 are no
-    # ids, and must not match 1 in a dict)
-    return type(value) is int or type(value) is str
 
 
 def _index_images(records):
@@ -451,10 +417,10 @@ def _index_images(records):
         if type(image) is not dict:
             problems.append((position, Problem(
                 "image", "#%d" % position, None,
-                "is a %s, not an object" % _json_type(image))))
+                "is a %s, not an object" % jsonio.type_name(image))))
             continue
         image_id = image.get("id")
-        if not _is_id(image_id):
+        if not jsonio.is_id(image_id):
             problems.append((position, Problem(
                 "image", "#%d" % position, None,
                 "has no integer or string id")))
@@ -522,6 +488,10 @@ def image_size(image):
     return tuple(size)
 
 
+def _article(value):
+    return "an" if isinstance(value, dict) else "a"
+
+
 def _join_words(items):
     items = list(items)
     if len(items) <= 2:
@@ -545,7 +515,7 @@ def _categories_said(data, category_list):
 def is_category_record(record):
     """Whether a category record is well-formed: an object with an integer
     or string ``id`` (others are malformed, refused or skipped)."""
-    return type(record) is dict and _is_id(record.get("id"))
+    return type(record) is dict and jsonio.is_id(record.get("id"))
 
 
 def _index_categories(records, source):
@@ -560,8 +530,8 @@ def _index_categories(records, source):
         if type(record) is not dict:
             problems.append(Problem(
                 "category", "#%d" % position, None,
-                "is a %s, not an object" % _json_type(record)))
-        elif not _is_id(record.get("id")):
+                "is a %s, not an object" % jsonio.type_name(record)))
+        elif not jsonio.is_id(record.get("id")):
             problems.append(Problem(
                 "category", "#%d" % position, None,
                 "has no integer or string id"))
@@ -570,7 +540,7 @@ def _index_categories(records, source):
             key = category_name_key(record)
             if category_id not in index:
                 index[category_id] = len(categories)
-                categories.append((category_id, _category_name(record)))
+                categories.append((category_id, category_name(record)))
                 keys.append(key)
             elif keys[index[category_id]] != key:
                 first = keys[index[category_id]]
@@ -589,54 +559,6 @@ def _index_categories(records, source):
     return index, categories, keys, problems
 
 
-def _category_name(record):
-    # a name as written: a string, else its JSON text (null is not "None");
-    # the id when there is none
-    name = record.get("name", record["id"])
-    return name if isinstance(name, str) else json.dumps(name)
-
-
-def category_name_key(record):
-    """A category record's name as written, to compare with another's.
-
-    A string, any other JSON value and a missing name all differ: the name
-    ``"1"``, the number ``1`` and no name at all (which reports show as the
-    id) are three different names.
-
-    Args:
-        record: the category record (a dict)
-
-    Returns:
-        ``("string", name)``, ``("json", its JSON text)``, or None when the
-        record has no ``name``
-    """
-    if "name" not in record:
-        return None
-    name = record["name"]
-    if isinstance(name, str):
-        return ("string", name)
-    return ("json", json.dumps(name, sort_keys=True))
-
-
-def describe_name(key, quote=repr):
-    """A name from :func:`category_name_key`, for messages: a string
-    quoted with ``quote``, another value as its JSON text."""
-    if key is None:
-        return "no name"
-    if key[0] == "string":
-        return quote(key[1])
-    text = key[1]
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def name_phrase(key, quote=repr, verb="is named"):
-    """``"has no name"`` or ``verb`` and the name, for messages (see
-    :func:`describe_name`)."""
-    if key is None:
-        return "has no name"
-    return "%s %s" % (verb, describe_name(key, quote))
-
-
 def _repeated_id_warnings(annotations, positions, skipped):
     # annotation ids used more than once: across images (TACO's official
     # file does it) or, worse, twice within one image
@@ -649,7 +571,7 @@ def _repeated_id_warnings(annotations, positions, skipped):
         if (
             type(ann) is dict
             and position not in skipped
-            and _is_id(ann.get("id"))
+            and jsonio.is_id(ann.get("id"))
             and ann["id"] in repeated
         ):
             images_by_id[ann["id"]].append(ann.get("image_id"))
@@ -695,28 +617,12 @@ def _listed(values, quote=True, limit=WARNING_IDS):
     return _join_words(shown)
 
 
-def category_names(data):
-    """Maps category ids to names.
-
-    Args:
-        data: a COCO-format dict
-
-    Returns:
-        a dict
-    """
-    names = {}
-    for record in data.get("categories") or []:
-        if is_category_record(record):
-            names.setdefault(record["id"], _category_name(record))
-    return names
-
-
-def ineligible_reason(ann, width, height):
-    """Why a well-formed annotation is not scored (TFDP.md section 1).
+def annotation_instance(ann, width, height):
+    """What the eligibility rules look at in a COCO annotation record.
 
     ``iscrowd`` and ``ignore`` must be 0, 1, true or false; absent means 0.
     The segmentation must be polygons, RLE or null; whether it decodes is
-    checked only when the annotation is scored.
+    checked apart (:func:`tfdp.segmentation.check_segmentation`).
 
     Args:
         ann: the annotation dict
@@ -724,157 +630,38 @@ def ineligible_reason(ann, width, height):
         height: its image's height
 
     Returns:
-        one of :data:`INELIGIBLE_REASONS`, or None when it is eligible
+        a :class:`tfdp.eligibility.Instance`
 
     Raises:
         MalformedError: if ``iscrowd`` or ``ignore`` is another value, the
             segmentation another type, or the bbox is present but not 4
             numbers
     """
-    get = ann.get
-    crowd = get("iscrowd", 0)
-    if crowd is not False and crowd is not True and (
-        type(crowd) is not int or (crowd != 0 and crowd != 1)
-    ):
-        _bad_flag("iscrowd", crowd)
-    ignore = get("ignore", 0)
-    if ignore is not False and ignore is not True and (
-        type(ignore) is not int or (ignore != 0 and ignore != 1)
-    ):
-        _bad_flag("ignore", ignore)
-
-    segmentation = get("segmentation")
-    kind = type(segmentation)
-    if kind is list:
-        empty = all(type(part) is list and not part for part in segmentation)
-    elif kind is dict:
-        empty = not segmentation
-    elif segmentation is None:
-        empty = True
-    else:
-        raise MalformedError(
-            "segmentation is a %s, not polygons or RLE" % _json_type(segmentation)
-        )
-
-    bbox = get("bbox")
+    crowd = _flag(ann, "iscrowd")
+    ignore = _flag(ann, "ignore")
+    empty = is_empty_segmentation(ann.get("segmentation"))
+    bbox = ann.get("bbox")
     if bbox is not None and (
         type(bbox) is not list
         or len(bbox) != 4
-        or not _NUMBER_TYPES.issuperset(map(type, bbox))
+        or not jsonio.NUMBER_TYPES.issuperset(map(type, bbox))
     ):
         raise MalformedError(
             "bbox %s is not a list of 4 numbers" % jsonio.brief(bbox)
         )
-
-    if crowd:
-        return CROWD
-    if ignore:
-        return IGNORE
-    if empty:
-        return EMPTY_SEGMENTATION
-    if bbox is None:
-        return NO_BBOX
-    x, y, w, h = bbox
-    # v - v is 0 for a finite number, NaN (true) for NaN and infinities;
-    # unlike math.isfinite, it takes ints of any size
-    if (x - x) or (y - y) or (w - w) or (h - h):
-        return BBOX_NOT_FINITE
-    if w < 1 or h < 1:
-        return BBOX_UNDER_ONE_PIXEL
-    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
-        return BBOX_OUTSIDE_IMAGE
-    return None
+    return Instance(crowd, ignore, empty, bbox, width, height)
 
 
-def _bad_flag(key, value):
+def _flag(ann, key):
+    # 0, 1, false or true; absent is 0
+    value = ann.get(key, 0)
+    if value is False or value is True:
+        return value
+    if type(value) is int and (value == 0 or value == 1):
+        return value == 1
     raise MalformedError(
         "%s %s is not 0, 1, true or false" % (key, jsonio.brief(value))
     )
-
-
-_NUMBER_TYPES = frozenset((int, float))
-
-
-def is_empty_segmentation(segmentation):
-    """Whether a segmentation is missing or has no coordinates at all."""
-    if segmentation is None:
-        return True
-    if isinstance(segmentation, list):
-        return all(
-            isinstance(part, (list, tuple)) and len(part) == 0
-            for part in segmentation
-        )
-    if isinstance(segmentation, dict):
-        return not segmentation
-    return False
-
-
-def measure_segmentation(segmentation, width, height):
-    """Measures a COCO segmentation on its image.
-
-    Args:
-        segmentation: polygons (a list of flat coordinate lists) or RLE (a
-            dict with ``size`` and compressed or uncompressed ``counts``)
-        width: the image width
-        height: the image height
-
-    Returns:
-        a :class:`tfdp.geometry.Shape`
-
-    Raises:
-        tfdp.geometry.GeometryError: if the segmentation is malformed
-    """
-    if isinstance(segmentation, list):
-        parts = geometry.polygon_parts(segmentation)
-        return geometry.polygon_shape(parts, width, height)
-
-    if isinstance(segmentation, dict):
-        runs = _rle_runs(segmentation, width, height)
-        return geometry.rle_shape(runs, height, width)
-
-    raise geometry.GeometryError(
-        "segmentation is a %s, not polygons or RLE" % _json_type(segmentation)
-    )
-
-
-def check_segmentation(segmentation, width, height):
-    """Checks that a segmentation can be decoded, without measuring it.
-
-    Annotations that are not scored are checked too: a malformed record is
-    refused (or skipped) whether or not it would be scored.
-
-    Args:
-        segmentation: polygons, RLE, or an empty segmentation
-        width: the image width
-        height: the image height
-
-    Raises:
-        tfdp.geometry.GeometryError: if the segmentation is malformed
-    """
-    if isinstance(segmentation, list):
-        geometry.polygon_parts(segmentation)
-    elif isinstance(segmentation, dict) and segmentation:
-        _rle_runs(segmentation, width, height)
-
-
-def _rle_runs(segmentation, width, height):
-    size = segmentation.get("size")
-    if (
-        type(size) is not list
-        or len(size) != 2
-        or not all(type(v) is int for v in size)
-    ):
-        raise geometry.GeometryError(
-            "RLE size %s is not [height, width]" % jsonio.brief(size)
-        )
-    if size != [height, width]:
-        raise geometry.GeometryError(
-            "RLE size %s differs from its image's [height, width] %s"
-            % (size, [height, width])
-        )
-    if "counts" not in segmentation:
-        raise geometry.GeometryError("RLE has no counts")
-    return geometry.rle_counts(segmentation["counts"], height, width)
 
 
 # ---------------------------------------------------------------------------
@@ -902,13 +689,14 @@ def prune(data, kept_image_ids, skipped_annotations=()):
     Raises:
         TFDPError: if a kept id is the id of more than one image record
     """
-    kept = {i for i in kept_image_ids if _is_id(i)}
+    kept = {i for i in kept_image_ids if jsonio.is_id(i)}
     out = {}
     for key, value in data.items():
         if key == "images":
             value = [
                 r for r in value
-                if type(r) is dict and _is_id(r.get("id")) and r["id"] in kept
+                if type(r) is dict and jsonio.is_id(r.get("id"))
+                and r["id"] in kept
             ]
             if len(value) != len({r["id"] for r in value}):
                 counts = collections.Counter(r["id"] for r in value)
@@ -928,354 +716,12 @@ def _kept_annotations(annotations, kept, skipped):
     if not skipped:
         return [
             r for r in annotations
-            if type(r) is dict and _is_id(r.get("image_id"))
+            if type(r) is dict and jsonio.is_id(r.get("image_id"))
             and r["image_id"] in kept
         ]
     skipped = set(skipped)
     return [
         r for i, r in enumerate(annotations)
-        if type(r) is dict and _is_id(r.get("image_id"))
+        if type(r) is dict and jsonio.is_id(r.get("image_id"))
         and r["image_id"] in kept and i not in skipped
     ]
-
-
-# ---------------------------------------------------------------------------
-# Writing: whole files or nothing
-
-
-def check_writable(path, overwrite=False, hint=None):
-    """Checks that an output may be written.
-
-    Args:
-        path: the output
-        overwrite (False): whether an existing file may be replaced
-        hint (None): how to replace it, appended to the message when it
-            exists (e.g. ``"pass overwrite=True to replace it"``)
-
-    Raises:
-        OutputExistsError: if it exists and ``overwrite`` is False
-        TFDPError: if its folder does not exist or it is a folder
-    """
-    if not path:
-        raise TFDPError("an output path is empty")
-    if os.path.isdir(path):
-        raise TFDPError("%s is a folder, not a file" % path)
-    if os.path.lexists(path) and not overwrite:
-        raise OutputExistsError(path, hint=hint)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise TFDPError("%s: folder %s does not exist" % (path, folder))
-
-
-def check_outputs(outputs, inputs=(), overwrite=False, hint=None):
-    """Checks a run's outputs before it reads anything.
-
-    Outputs must differ from every input and from each other as files,
-    however they are spelled: the same path written differently, a
-    symbolic link, a hard link.
-
-    Args:
-        outputs: the output paths
-        inputs (()): the input paths
-        overwrite (False): whether existing outputs may be replaced
-        hint (None): see :func:`check_writable`
-
-    Raises:
-        OutputExistsError: if an output exists and ``overwrite`` is False
-        TFDPError: if an output is an input or another output, or cannot
-            be written
-    """
-    seen = {}
-    for path in outputs:
-        identity = file_identity(path)
-        if identity in seen:
-            raise TFDPError(
-                "%s and %s are the same output file" % (seen[identity], path)
-            )
-        seen[identity] = path
-    # only an existing output can be an input: the inputs of a folder of
-    # millions of files are not looked at one by one otherwise
-    if any(identity[0] == "inode" for identity in seen):
-        for path in inputs:
-            other = seen.get(file_identity(path))
-            if other is not None:
-                raise TFDPError(
-                    "%s is the input file%s; write the output elsewhere"
-                    % (other, "" if path == other else " " + path)
-                )
-    for path in outputs:
-        check_writable(path, overwrite=overwrite, hint=hint)
-
-
-def check_inputs(paths):
-    """Checks that no input file is given twice, however it is spelled.
-
-    Args:
-        paths: the input files
-
-    Raises:
-        TFDPError: if two paths are one file (its records would count twice)
-    """
-    seen = {}
-    for path in paths:
-        identity = file_identity(path)
-        if identity in seen:
-            raise TFDPError(
-                "%s and %s are the same file: its records would count twice"
-                % (seen[identity], path)
-            )
-        seen[identity] = path
-
-
-def file_identity(path):
-    """What a path names, to tell when two paths are one file.
-
-    An existing file is its inode (hard and symbolic links included); a
-    file to be created, or a link that leads nowhere, is its resolved path.
-
-    Args:
-        path: a path
-
-    Returns:
-        ``("inode", device, inode)`` or ``("path", resolved path)``
-    """
-    try:
-        st = os.stat(path)
-        return ("inode", st.st_dev, st.st_ino)
-    except OSError:
-        return ("path", os.path.realpath(path))
-
-
-def write_paths_atomic(outputs, overwrite=False, hint=None, written=None):
-    """Writes several files all together or not at all.
-
-    Every output is first written to a temporary file beside it; only when
-    all are complete are they renamed into place. If writing fails or is
-    interrupted (``KeyboardInterrupt`` or any exception a signal handler
-    raises), the temporary files are removed and no output appears. SIGINT
-    and SIGTERM are held while files are renamed or removed, so that a
-    signal never cuts that step halfway; it takes effect right after.
-
-    Args:
-        outputs: a list of ``(path, write_path)``, where
-            ``write_path(tmp)`` writes the file ``tmp``
-        overwrite (False): replace existing files
-        hint (None): see :func:`check_writable`
-        written (None): a list to which each output path is appended once
-            it is in place, so that a caller interrupted afterwards can
-            say what exists
-
-    Raises:
-        OutputExistsError: if an output exists and ``overwrite`` is False
-        TFDPError: if an output cannot be written
-    """
-    for path, _ in outputs:
-        check_writable(path, overwrite=overwrite, hint=hint)
-    temps = []
-    # the output being written or placed: an error names it, never the
-    # temporary file that the user did not ask for
-    current = [None]
-    try:
-        for path, write_path in outputs:
-            current[0] = path
-            folder = os.path.dirname(os.path.abspath(path))
-            with signals.held():
-                fd, tmp = tempfile.mkstemp(
-                    dir=folder,
-                    prefix="." + os.path.basename(path) + ".",
-                    suffix=".tmp",
-                )
-                temps.append(tmp)
-                os.close(fd)
-            # mkstemp makes the file private; give it the usual permissions
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            write_path(tmp)
-        with signals.held():
-            _commit(outputs, temps, overwrite, hint, written, current)
-    except OSError as e:
-        raise TFDPError(
-            "cannot write %s: %s"
-            % (current[0] or e.filename or "output", e.strerror or e)
-        ) from None
-    finally:
-        with signals.held():
-            for tmp in temps:
-                if os.path.lexists(tmp):
-                    os.unlink(tmp)
-
-
-def _commit(outputs, temps, overwrite, hint, written, current):
-    placed = []
-    try:
-        for (path, _), tmp in zip(outputs, temps):
-            current[0] = path
-            if overwrite:
-                os.replace(tmp, path)
-            else:
-                # link fails if the path appeared meanwhile: never clobber
-                try:
-                    os.link(tmp, path)
-                except FileExistsError:
-                    raise OutputExistsError(path, hint=hint) from None
-            placed.append(path)
-    except BaseException:
-        if not overwrite:
-            for path in placed:  # our own links, made a moment ago
-                os.unlink(path)
-            placed = []
-        raise
-    finally:
-        if written is not None:
-            written.extend(placed)
-
-
-def write_path_atomic(path, write_path, overwrite=False, hint=None):
-    """Writes a file whole or not at all, with a writer that takes a path.
-
-    Args:
-        path: the output
-        write_path: a callable ``write_path(tmp)`` that writes the file
-            ``tmp``, in the output's folder
-        overwrite (False): replace an existing file
-        hint (None): see :func:`check_writable`
-
-    Raises:
-        OutputExistsError: if it exists and ``overwrite`` is False
-    """
-    write_paths_atomic([(path, write_path)], overwrite=overwrite, hint=hint)
-
-
-def file_writer(write, mode="wb"):
-    """A ``write_path(tmp)`` callable from a ``write(f)`` callable.
-
-    Args:
-        write: a callable given the open file
-        mode ("wb"): ``"wb"`` for bytes, ``"w"`` for UTF-8 text
-
-    Returns:
-        a callable
-    """
-    kwargs = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
-
-    def write_path(tmp):
-        with open(tmp, mode, **kwargs) as f:
-            write(f)
-
-    return write_path
-
-
-def write_atomic(path, write, overwrite=False, mode="w", hint=None):
-    """Writes a file whole or not at all.
-
-    Args:
-        path: the output
-        write: a callable ``write(f)`` given the open temporary file
-        overwrite (False): replace an existing file
-        mode ("w"): ``"w"`` for text (UTF-8), ``"wb"`` for bytes
-        hint (None): see :func:`check_writable`
-
-    Raises:
-        OutputExistsError: if it exists and ``overwrite`` is False
-    """
-    write_path_atomic(path, file_writer(write, mode), overwrite=overwrite,
-                      hint=hint)
-
-
-def dump_json(data, f):
-    """Writes a dict as compact UTF-8 JSON, exactly as ``json.dump(data, f,
-    ensure_ascii=False, separators=(",", ":"))`` does, only faster.
-
-    Args:
-        data: the dict
-        f: a binary file
-
-    Raises:
-        TFDPError: if the data cannot be written as JSON
-    """
-    try:
-        jsonio.dump(data, f)
-    except jsonio.JSONError as e:
-        raise TFDPError(str(e)) from None
-
-
-def write_json(data, path, overwrite=False, hint=None):
-    """Writes a COCO-format dict as compact UTF-8 JSON, atomically.
-
-    Args:
-        data: the dict
-        path: the output
-        overwrite (False): replace an existing file
-        hint (None): see :func:`check_writable`
-
-    Raises:
-        OutputExistsError: if it exists and ``overwrite`` is False
-    """
-    write_atomic(path, lambda f: dump_json(data, f), overwrite=overwrite,
-                 mode="wb", hint=hint)
-
-
-SCORE_COLUMNS = (
-    "image_id",
-    "annotation_id",
-    "category_id",
-    "perimeter",
-    "area",
-    "scs",
-    "si_scs",
-    "cb_scs",
-)
-
-
-def dump_scores(shapes, f):
-    """Writes one CSV row per eligible annotation with its shape and scores.
-
-    Rows are in file order; an annotation is identified by its
-    ``image_id`` and ``annotation_id`` together.
-
-    Args:
-        shapes: a :class:`CocoShapes`
-        f: a binary file
-    """
-    import csv
-
-    table = shapes.table
-    columns = (
-        [shapes.image_ids[i] for i in table.image_index.tolist()],
-        table.instance_ids,
-        [shapes.categories[i][0] for i in table.category.tolist()],
-        table.perimeter.tolist(),
-        table.area.tolist(),
-        table.scores("scs").tolist(),
-        table.scores("si-scs").tolist(),
-        table.scores("cb-scs").tolist(),
-    )
-    text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(SCORE_COLUMNS)
-    # str(float) is repr: the shortest text that reads back exactly
-    writer.writerows(zip(*columns))
-    text.flush()
-    text.detach()
-
-
-def write_scores(shapes, path, overwrite=False, hint=None):
-    """Writes the score CSV of :func:`dump_scores`, atomically.
-
-    Args:
-        shapes: a :class:`CocoShapes`
-        path: the output
-        overwrite (False): replace an existing file
-        hint (None): see :func:`check_writable`
-
-    Raises:
-        OutputExistsError: if it exists and ``overwrite`` is False
-    """
-    write_atomic(path, lambda f: dump_scores(shapes, f), overwrite=overwrite,
-                 mode="wb", hint=hint)
-
-
-def dump_report(report, f):
-    """Writes a retention report as indented JSON to a binary file."""
-    f.write(json.dumps(report, indent=2).encode("utf-8"))

@@ -4,7 +4,7 @@ Every function here rasterises an instance on the smallest crop that holds
 all of its pixels, so the cost grows with the object, not with its image. The
 crop is clipped to the image exactly as OpenCV clips a full-size canvas, which
 makes the contour (and so every score) identical to the full-canvas
-computation of TFDP.md, only shifted.
+computation of docs/method.md, only shifted.
 
 Only numpy and OpenCV are used.
 """
@@ -90,7 +90,7 @@ def polygon_parts(segmentation):
         if type(part) is not list and not isinstance(part, (list, tuple)):
             raise GeometryError(
                 "polygon part %d is a %s, not a list of coordinates"
-                % (index, _type_name(part))
+                % (index, jsonio.type_name(part))
             )
         if len(part) % 2:
             raise GeometryError(
@@ -99,7 +99,7 @@ def polygon_parts(segmentation):
             )
         if not part:
             continue  # an empty part draws nothing
-        if not _NUMBER_TYPES.issuperset(map(type, part)):
+        if not jsonio.NUMBER_TYPES.issuperset(map(type, part)):
             _check_numbers(part, "polygon part %d" % index)
         try:
             coords = np.array(part, dtype=np.float64)
@@ -123,9 +123,6 @@ def polygon_parts(segmentation):
     return parts
 
 
-_NUMBER_TYPES = frozenset((int, float))
-
-
 def _check_numbers(values, what, noun="coordinate"):
     # the slow path, for types other than int and float: numpy's and other
     # real numbers pass; strings, booleans, lists and null do not
@@ -138,12 +135,6 @@ def _check_numbers(values, what, noun="coordinate"):
                 "%s has a %s that is not a number: %s"
                 % (what, noun, jsonio.brief(value, 40))
             )
-
-
-def _type_name(value):
-    return {list: "list", dict: "object", str: "string", bool: "boolean",
-            int: "number", float: "number", type(None): "null"}.get(
-                type(value), type(value).__name__)
 
 
 #: The largest crop rasterised, in pixels (1 GiB of mask)
@@ -354,7 +345,7 @@ def polygon_arrays(segmentations):
     if not _LIST_TYPE.issuperset(map(type, parts)):
         return None
     part_length = np.fromiter(map(len, parts), np.int64, len(parts))
-    if (part_length & 1).any() or not _NUMBER_TYPES.issuperset(
+    if (part_length & 1).any() or not jsonio.NUMBER_TYPES.issuperset(
         map(type, itertools.chain.from_iterable(parts))
     ):
         return None
@@ -423,7 +414,7 @@ def rle_counts(counts, height, width):
     if isinstance(counts, bytes):
         runs = _decode_compressed_counts(counts)
     elif isinstance(counts, (list, tuple)):
-        if not _NUMBER_TYPES.issuperset(map(type, counts)):
+        if not jsonio.NUMBER_TYPES.issuperset(map(type, counts)):
             _check_numbers(counts, "RLE counts", noun="count")
         try:
             runs = np.array(counts, dtype=np.float64)
@@ -441,7 +432,7 @@ def rle_counts(counts, height, width):
     else:
         raise GeometryError(
             "RLE counts are a %s, not a string or a list"
-            % _type_name(counts)
+            % jsonio.type_name(counts)
         )
 
     total = int(runs.sum())
@@ -556,9 +547,9 @@ def rle_shape(runs, height, width):
     values[1::2] = 1
     columns = np.repeat(values, lengths).reshape(crop_w, crop_h)
 
-    # OpenCV transposes in cache-sized blocks: 3 to 10 times faster than
-    # numpy's copy of a transposed view on hi-res crops. The runs say how
-    # many pixels the mask has, without reading it again.
+    # OpenCV transposes in cache-sized blocks, where numpy's copy of a
+    # transposed view strides across a hi-res crop's memory. The runs say
+    # how many pixels the mask has, without reading it again.
     return contour_shape(cv2.transpose(columns),
                          pixels=int((fg_end - fg_start).sum()))
 

@@ -5,6 +5,11 @@ Several COCO files are one dataset: CB-SCS class totals span all of them,
 categories are matched by id (one id must have one name in every file), and
 an image is identified by its file and its id, so files may reuse image
 ids. Their instances are in file order, then in each file's order.
+
+- :func:`input_format`: COCO files or SA-1B-style folders, before reading
+- :func:`open_collection`: the inputs read and measured, as one
+  :class:`CocoFiles` or :class:`tfdp.sa1b.FolderShapes`
+- :func:`pruned_path`: where the pruned copy of an input goes
 """
 
 import json
@@ -12,8 +17,9 @@ import os
 
 import numpy as np
 
-from tfdp import coco, jsonio, sa1b, scoring, score_tables
+from tfdp import coco, jsonio, outputs, sa1b, score_tables, scoring
 from tfdp.errors import TFDPError
+from tfdp.names import describe_name, name_phrase
 from tfdp.report import retention_report
 
 
@@ -39,7 +45,7 @@ def input_format(inputs):
     if sa1b.is_sa1b_record(first):
         return "sa1b", sa1b.list_files(inputs)
     coco.check_structure(first, inputs[0])
-    coco.check_inputs(inputs)
+    outputs.check_inputs(inputs)
     return "coco", first
 
 
@@ -49,13 +55,13 @@ def open_collection(inputs, runner, skip_invalid=False, detected=None):
     Args:
         inputs: paths given on the command line: COCO files, or SA-1B-style
             folders, globs or per-image files
-        runner: a :class:`tfdp.measuring.Runner`
+        runner: a :class:`tfdp.runner.Runner`
         skip_invalid (False): skip malformed records rather than raise
         detected (None): what :func:`input_format` returned, if it was
             called already
 
     Returns:
-        a :class:`CocoCollection` or a :class:`tfdp.sa1b.FolderShapes`
+        a :class:`CocoFiles` or a :class:`tfdp.sa1b.FolderShapes`
 
     Raises:
         TFDPError: if an input cannot be read
@@ -77,15 +83,10 @@ def open_collection(inputs, runner, skip_invalid=False, detected=None):
             measure_jobs=runner.measure_coco_jobs,
         )
         files.append((path, data, shapes))
-    return CocoCollection(files)
+    return CocoFiles(files)
 
 
-def is_sa1b(collection):
-    """Whether a collection comes from SA-1B-style files."""
-    return isinstance(collection, sa1b.FolderShapes)
-
-
-class CocoCollection(object):
+class CocoFiles(object):
     """One or several measured COCO files, scored as one dataset.
 
     Args:
@@ -260,12 +261,12 @@ class CocoCollection(object):
 def _names_differ(category_id, first, first_path, written, path):
     if first is not None and written is not None:
         said = "is %s in %s but %s in %s" % (
-            coco.describe_name(first), first_path,
-            coco.describe_name(written), path)
+            describe_name(first), first_path,
+            describe_name(written), path)
     else:
         said = "%s in %s but %s in %s" % (
-            coco.name_phrase(first, verb="is"), first_path,
-            coco.name_phrase(written, verb="is"), path)
+            name_phrase(first, verb="is"), first_path,
+            name_phrase(written, verb="is"), path)
     return "category id %s %s" % (json.dumps(category_id), said)
 
 

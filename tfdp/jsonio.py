@@ -1,5 +1,10 @@
 """JSON text in and out: fast with orjson, lossless and byte-exact always.
 
+- :func:`loads`: parse bytes, losslessly
+- :func:`dump`, :func:`encode`: write as ``json.dump`` does, byte for byte
+- :func:`brief`, :func:`type_name`: a value or its type, for messages
+- :func:`is_id`, :data:`NUMBER_TYPES`: what parsed ids and numbers are
+
 Reading parses with orjson and falls back to the standard library only for
 what orjson cannot represent: the non-standard constants ``NaN``,
 ``Infinity`` and ``-Infinity`` (real files have them, e.g. TACO's bboxes),
@@ -21,9 +26,14 @@ import sys
 import orjson
 
 #: orjson parses at most this many nested levels. The standard library's
-#: fallback may go some levels deeper (its limit is Python's recursion
-#: limit, set MAX_DEPTH + 100 calls above the caller's), never much deeper
+#: fallback stops where the interpreter's recursion limit does, which is
+#: lower (its default is 1,000 calls, the caller's included): a text that
+#: only the fallback reads is refused as too deep a little earlier
 MAX_DEPTH = 1024
+
+#: The Python types of parsed JSON numbers (bool, an int subclass, is not
+#: one)
+NUMBER_TYPES = frozenset((int, float))
 
 #: records encoded per orjson call when writing a long list: bounds the
 #: memory of the text in flight and confines a fallback to one piece
@@ -152,8 +162,7 @@ def _stdlib_loads(view):
     except UnicodeDecodeError:
         raise JSONError("not UTF-8 text") from None
     try:
-        with _recursion_limit(MAX_DEPTH + 100):
-            value = json.loads(text)
+        value = json.loads(text)
     except RecursionError:
         raise JSONError(
             "invalid JSON: nested more than %d levels deep" % MAX_DEPTH
@@ -193,25 +202,6 @@ def _check_unicode(value):
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-
-
-class _recursion_limit(object):
-    # room for this many more calls than the caller's stack holds, so that
-    # a value's depth, not the caller's, decides whether it fits
-    def __init__(self, calls):
-        self.calls = calls
-
-    def __enter__(self):
-        self.previous = sys.getrecursionlimit()
-        depth = 0
-        frame = sys._getframe()
-        while frame is not None:
-            depth += 1
-            frame = frame.f_back
-        sys.setrecursionlimit(max(self.previous, depth + self.calls))
-
-    def __exit__(self, *exc):
-        sys.setrecursionlimit(self.previous)
 
 
 def dump(value, f):
@@ -279,8 +269,7 @@ def encode(value):
 
 def _stdlib_encode(value):
     try:
-        with _recursion_limit(MAX_DEPTH + 100):
-            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         return text.encode("utf-8")
     except RecursionError:
         raise JSONError(
@@ -319,3 +308,30 @@ def _brief(value, depth):
         return json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         return type(value).__name__
+
+
+def type_name(value):
+    """The JSON name of a value's type (``"object"``, ``"list"``,
+    ``"string"``...), for messages; the Python name of any other type."""
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+_TYPE_NAMES = {
+    dict: "object",
+    list: "list",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+
+
+def is_id(value):
+    """Whether a parsed value can be a record's id: an int or a string.
+
+    The types are tested exactly, as the parser makes them: ``1`` and
+    ``"1"`` are two ids, while ``true`` and ``1.0`` are none (in a dict they
+    would match the id ``1``).
+    """
+    return type(value) is int or type(value) is str

@@ -8,21 +8,27 @@ buffers, rather than lists of Python dicts. What comes back is three arrays
 and the few error messages.
 
 Packing validates every segmentation exactly as
-:func:`tfdp.coco.measure_segmentation` does: the common, well-formed cases
-are checked with vectorised tests, and anything else is measured right away
-by :func:`tfdp.coco.measure_segmentation` itself, so every message and every
-shape is the one the serial code gives.
+:func:`tfdp.segmentation.measure_segmentation` does: the common, well-formed
+cases are checked with vectorised tests, and anything else is measured right
+away by :func:`tfdp.segmentation.measure_segmentation` itself, so every
+message and every shape is the one the serial code gives.
+
+- :func:`pack`: a chunk's segmentations as a :class:`PackedSegmentations`
+- :func:`chunk_shapes`: their shapes, as a :class:`MeasuredChunk` (the task
+  that engines run)
 """
 
 import numpy as np
 
-from tfdp import geometry
+from tfdp import geometry, jsonio
+from tfdp.segmentation import measure_segmentation
 
 #: Kinds of packed instances
 POLYGON = 0
 RLE = 1
 #: measured (or rejected) while packing; the result travels as is
 DONE = 2
+
 
 class PackedSegmentations(object):
     """Segmentations of a chunk of instances, as flat arrays.
@@ -45,7 +51,7 @@ class PackedSegmentations(object):
         done: ``{position: Shape or GeometryError}`` of :data:`DONE`
             instances
         count_pixels: whether measuring counts mask pixels (see
-            :func:`measure_packed`)
+            :func:`chunk_shapes`)
     """
 
     def __init__(
@@ -160,17 +166,13 @@ class MeasuredChunk(object):
         )
 
 
-def pack(segmentations, widths, heights, measure_segmentation,
-         count_pixels=True):
+def pack(segmentations, widths, heights, count_pixels=True):
     """Packs the segmentations of a chunk of instances.
 
     Args:
         segmentations: the COCO ``segmentation`` values
         widths: the width of each one's image
         heights: the height of each one's image
-        measure_segmentation: the serial measuring function
-            (:func:`tfdp.coco.measure_segmentation`), used for whatever the
-            fast checks do not accept
         count_pixels (True): whether measuring the chunk counts mask pixels
 
     Returns:
@@ -178,13 +180,12 @@ def pack(segmentations, widths, heights, measure_segmentation,
     """
     packed = _pack_polygons(segmentations, widths, heights)
     if packed is None:
-        packed = _pack_any(segmentations, widths, heights,
-                           measure_segmentation)
+        packed = _pack_any(segmentations, widths, heights)
     packed.count_pixels = count_pixels
     return packed
 
 
-def _pack_any(segmentations, widths, heights, measure_segmentation):
+def _pack_any(segmentations, widths, heights):
     # Any chunk: what the fast checks accept is packed, the rest measured
     n = len(segmentations)
     kind = np.full(n, DONE, dtype=np.uint8)
@@ -232,17 +233,15 @@ def _pack_any(segmentations, widths, heights, measure_segmentation):
                 rle_length[i] = len(counts)
                 rle.append(counts)
                 continue
-        done[i] = _measure_or_error(
-            measure_segmentation, segmentation, width, height
-        )
+        done[i] = _measure_or_error(segmentation, width, height)
 
     coords = _numeric_coords(flat)
     if coords is None or not geometry.coords_in_range(coords):
         # a part has non-numeric, nested, non-finite or out-of-range
         # coordinates: measure the polygons one by one to say which
         return _repack_polygons(
-            segmentations, widths, heights, measure_segmentation,
-            polygon_positions, kind, part_count, rle_length, rle, done,
+            segmentations, widths, heights, polygon_positions, kind,
+            part_count, rle_length, rle, done,
         )
 
     return PackedSegmentations(
@@ -289,7 +288,7 @@ def _narrow(coords):
     return ints
 
 
-def _measure_or_error(measure_segmentation, segmentation, width, height):
+def _measure_or_error(segmentation, width, height):
     try:
         return measure_segmentation(segmentation, width, height)
     except geometry.GeometryError as e:
@@ -298,12 +297,9 @@ def _measure_or_error(measure_segmentation, segmentation, width, height):
         return geometry.GeometryError(geometry.OUT_OF_MEMORY)
 
 
-_NUMBER_TYPES = frozenset((int, float))
-
-
 def _numeric_coords(flat):
     # JSON numbers only: numpy would also turn "1" and true into floats
-    if not _NUMBER_TYPES.issuperset(map(type, flat)):
+    if not jsonio.NUMBER_TYPES.issuperset(map(type, flat)):
         return None
     try:
         coords = np.asarray(flat, dtype=np.float64)
@@ -313,8 +309,8 @@ def _numeric_coords(flat):
 
 
 def _repack_polygons(
-    segmentations, widths, heights, measure_segmentation,
-    polygon_positions, kind, part_count, rle_length, rle, done,
+    segmentations, widths, heights, polygon_positions, kind, part_count,
+    rle_length, rle, done,
 ):
     part_length = []
     flat = []
@@ -343,7 +339,7 @@ def _repack_polygons(
     )
 
 
-def measure_packed(packed):
+def chunk_shapes(packed):
     """Measures a packed chunk (the task that engines run on workers).
 
     Args:

@@ -26,25 +26,26 @@ import numpy as np
 from tfdp import geometry, jsonio, scoring
 from tfdp.coco import (
     WARNING_IDS,
-    file_identity,
-    check_segmentation,
+    annotation_instance,
     image_size,
-    ineligible_reason,
-    measure_segmentation,
     out_of_memory,
 )
+from tfdp.eligibility import ineligible_reason
 from tfdp.errors import InvalidDataError, Problem, TFDPError
+from tfdp.outputs import file_identity
 from tfdp.report import SIZE_BUCKETS, retention_counts
+from tfdp.runner import SECONDS_PER_JSON_BYTE, TASKS_PER_WORKER
 from tfdp.score_tables import check_image_id_types, id_type
+from tfdp.segmentation import check_segmentation, measure_segmentation
 
 #: The one class of class-agnostic masks, as ``(category_id, name)``
 MASK_CLASS = (None, "mask")
 
-#: Files per task: about :data:`tfdp.measuring.TASKS_PER_WORKER` tasks per
+#: Files per task: about :data:`tfdp.runner.TASKS_PER_WORKER` tasks per
 #: worker, and at most this many files each. The cap bounds what the driver
 #: holds at once (one task's score rows, about 25,000 for SA-1B), whatever
 #: the size of the folder, and still makes SA-1B's 11M files 43,000 tasks,
-#: not millions (the scheduler spends about a millisecond per task)
+#: not millions: the scheduler's work grows with the number of tasks
 MAX_FILES_PER_TASK = 256
 
 _GLOB_CHARS = "*?["
@@ -221,11 +222,12 @@ def measure_files(paths):
                 continue
             ann_id = ann.get("id")
             try:
-                if not _is_id(ann_id):
+                if not jsonio.is_id(ann_id):
                     raise geometry.GeometryError(
                         "annotation has no integer or string id"
                     )
-                reason = ineligible_reason(ann, width, height)
+                reason = ineligible_reason(
+                    annotation_instance(ann, width, height))
                 if reason is not None:
                     # malformed is malformed, scored or not (as for COCO)
                     check_segmentation(ann.get("segmentation"), width, height)
@@ -241,7 +243,7 @@ def measure_files(paths):
                 problems.append(
                     Problem(
                         "annotation",
-                        ann_id if _is_id(ann_id) else "#%d" % position,
+                        ann_id if jsonio.is_id(ann_id) else "#%d" % position,
                         path,
                         str(e),
                     )
@@ -300,7 +302,7 @@ def _read_record(path):
     annotations = data.get("annotations")
     if not isinstance(annotations, list):
         raise _BadFile("no \"annotations\" list")
-    if not _is_id(image.get("image_id")):
+    if not jsonio.is_id(image.get("image_id")):
         raise _BadFile("image has no integer or string image_id")
     try:
         width, height = image_size(image)
@@ -322,10 +324,6 @@ def _read_record(path):
         )
     image = dict(image, width=width, height=height)
     return image, annotations
-
-
-def _is_id(value):
-    return isinstance(value, (int, str)) and not isinstance(value, bool)
 
 
 def chunk_summary(chunk):
@@ -368,7 +366,7 @@ def chunk_summary(chunk):
 
 def _digests(values):
     # ids are ints or strings (1 and "1" differ); JSON text is valid UTF-8
-    import hashlib  # loads OpenSSL: 5 ms that COCO files do not need
+    import hashlib  # loads OpenSSL, which COCO files do not need
 
     return np.fromiter(
         (
@@ -764,7 +762,7 @@ def measure_folder(inputs, runner, skip_invalid=False, source=None,
 
     Args:
         inputs: folders, globs or files (see :func:`list_files`)
-        runner: a :class:`tfdp.measuring.Runner`, which picks the engine
+        runner: a :class:`tfdp.runner.Runner`, which picks the engine
         skip_invalid (False): skip malformed files, images and masks (and
             list them in :attr:`FolderShapes.invalid`) rather than raise
         source (None): the name of the collection in messages (the inputs
@@ -780,8 +778,6 @@ def measure_folder(inputs, runner, skip_invalid=False, source=None,
         InvalidDataError: if records are malformed and ``skip_invalid`` is
             False
     """
-    from tfdp.measuring import SECONDS_PER_JSON_BYTE, TASKS_PER_WORKER
-
     if files is None:
         files = list_files(inputs)
     source = source or " ".join(inputs)

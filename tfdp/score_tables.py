@@ -14,12 +14,20 @@ import importlib.util
 import numpy as np
 import orjson
 
-from tfdp.coco import SCORE_COLUMNS
 from tfdp.errors import TFDPError, is_text, printable
 
 #: The columns of a score table (``file`` comes first when there are several
 #: inputs)
-COLUMNS = SCORE_COLUMNS
+COLUMNS = (
+    "image_id",
+    "annotation_id",
+    "category_id",
+    "perimeter",
+    "area",
+    "scs",
+    "si_scs",
+    "cb_scs",
+)
 
 FLOAT_COLUMNS = COLUMNS[3:]
 
@@ -106,7 +114,7 @@ def slice_parts(columns, rows):
 
 def table_writer(path, parts, id_types, with_file=False, rows=None):
     """A ``write_path(tmp)`` callable that writes a score table, for
-    :func:`tfdp.coco.write_paths_atomic`.
+    :func:`tfdp.outputs.write_paths_atomic`.
 
     Args:
         path: the output; Parquet when it ends with ``.parquet``, CSV
@@ -161,8 +169,8 @@ def _write_csv(f, parts, names):
 def _number_texts(columns):
     # Each column as the csv module writes it, when every value is a
     # number or null (None otherwise): ints with str, floats with repr,
-    # null as nothing. Formatting a million floats one by one takes
-    # seconds; orjson writes the same shortest digits in bulk
+    # null as nothing. Formatting floats one by one is Python work per
+    # value; orjson writes the same shortest digits in bulk
     texts = []
     for column in columns:
         if isinstance(column, np.ndarray) and column.dtype == np.float64:

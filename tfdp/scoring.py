@@ -1,4 +1,5 @@
-"""TFDP scores, image scores, ranking and selection (TFDP.md sections 3-4).
+"""TFDP scores, image scores, ranking and selection (docs/method.md
+sections 3-4).
 
 Everything here works on per-instance perimeters and areas, so any method or
 ratio is derived without touching a mask again. Only numpy is used.

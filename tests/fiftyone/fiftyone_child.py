@@ -20,7 +20,7 @@ import sys
 import fiftyone as fo
 import pymongo.collection
 
-from tfdp.fo_adapter import measure, runs, views, write
+from tfdp.fo_adapter import labels, runs, views, write
 
 FIELD = "segmentations"
 
@@ -32,7 +32,7 @@ def die():
 
 def arm(point):
     if point == "measuring":
-        measure.BATCH_SIZE = 16
+        labels.BATCH_SIZE = 16
         return lambda bar: die() if bar.iteration >= 16 else None
 
     if point == "declaring":
@@ -57,7 +57,7 @@ def arm(point):
         pymongo.collection.Collection.bulk_write = bulk_write_once
 
     if point == "deleting":
-        def delete_some(dataset, config, keep_fields=()):
+        def delete_some(dataset, config):
             views.remove_kept(dataset, config)
             dataset.delete_sample_field(config.fields[0])
             die()

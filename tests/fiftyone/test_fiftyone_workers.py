@@ -7,7 +7,7 @@ import tfdp
 from coco_sample import coco_sample_fixture, run_values
 from shared_data import requires_shared_data
 from tfdp.errors import TFDPError
-from tfdp.fo_adapter import measure
+from tfdp.fo_adapter import labels
 
 pytestmark = requires_shared_data
 
@@ -29,7 +29,7 @@ def _same_run(dataset, key_a, key_b):
 
 def test_local_cluster_writes_the_serial_fields(dataset, monkeypatch):
     # several shards, the last one short, so that the join order matters
-    monkeypatch.setattr(measure, "SHARD_SIZE", 13)
+    monkeypatch.setattr(labels, "SHARD_SIZE", 13)
     serial = tfdp.compute_scores(dataset, FIELD, run_key="serial")
     workers = tfdp.compute_scores(
         dataset, FIELD, run_key="workers", num_workers=2
@@ -45,7 +45,7 @@ def test_a_filtered_view_on_a_loopback_cluster(dataset, loopback_scheduler,
     # labels filtered out keep their positions: values land where read
     from fiftyone import ViewField as F
 
-    monkeypatch.setattr(measure, "SHARD_SIZE", 17)
+    monkeypatch.setattr(labels, "SHARD_SIZE", 17)
     view = dataset.filter_labels(FIELD, F("label") != "person").skip(3)
     serial = tfdp.apply_tfdp(view, FIELD, keep_ratio=0.4, run_key="serial")
     workers = view.apply_tfdp(
@@ -136,11 +136,11 @@ def test_views_generated_from_another_are_refused_first(dataset):
 
 
 def test_a_worker_that_cannot_find_the_dataset_says_so(dataset):
-    uri = measure.database_uri()
+    uri = labels.database_uri()
     with pytest.raises(TFDPError, match="cannot find the dataset"):
-        measure._open_collection(uri, False, dataset.name, "0" * 24, None)
+        labels._open_collection(uri, False, dataset.name, "0" * 24, None)
     with pytest.raises(TFDPError, match="cannot find the dataset"):
-        measure._open_collection(uri, False, "no-such-dataset", "0" * 24,
+        labels._open_collection(uri, False, "no-such-dataset", "0" * 24,
                                  None)
 
 
@@ -151,7 +151,7 @@ def test_unreadable_values_name_the_same_first_sample(dataset, monkeypatch):
 
     if not dataset.has_field("segmentations.detections"):
         pytest.skip("masks only")
-    monkeypatch.setattr(measure, "SHARD_SIZE", 7)
+    monkeypatch.setattr(labels, "SHARD_SIZE", 7)
     broken = dataset.clone()
     try:
         ids = broken.values("id")

@@ -400,10 +400,10 @@ def test_outputs_must_differ(tmp_path, capsys):
 
 def test_interrupt_while_writing_leaves_nothing(tmp_path, capsys, monkeypatch):
     # the second of four outputs is interrupted: none of them appears
-    from tfdp import coco
+    from tfdp import cli
 
     calls = []
-    real_dump = coco.dump_json
+    real_dump = cli.dump_json
 
     def dump_then_interrupt(data, f):
         calls.append(1)
@@ -411,7 +411,7 @@ def test_interrupt_while_writing_leaves_nothing(tmp_path, capsys, monkeypatch):
             raise KeyboardInterrupt
         real_dump(data, f)
 
-    monkeypatch.setattr(coco, "dump_json", dump_then_interrupt)
+    monkeypatch.setattr(cli, "dump_json", dump_then_interrupt)
     assert run("prune", COCO_SAMPLE, "-o", tmp_path / "o.json",
                "--keep-ratio", "0.5,0.7", "--report", tmp_path / "r.json") == 130
     assert capsys.readouterr().err == "tfdp: interrupted; nothing was written\n"

@@ -19,10 +19,12 @@ import pytest
 import make_sa1b
 import tfdp
 from shared_data import COCO_SAMPLE, VOC, requires_shared_data
-from tfdp import coco, measuring, packed, sa1b, scoring
+import tfdp.runner
+from tfdp import coco, packed, sa1b, scoring
 from tfdp.cli import main
 from tfdp.engine import make_engine
-from tfdp.measuring import Runner
+from tfdp.runner import Runner
+from tfdp.segmentation import measure_segmentation
 
 pytestmark = requires_shared_data
 
@@ -91,14 +93,14 @@ def test_chunking_and_order_do_not_change_a_bit(monkeypatch):
             results = [function(t) for t in reversed(tasks)]
             return results[::-1]
 
-    monkeypatch.setattr(measuring, "MIN_CHUNK_INSTANCES", 1)
-    monkeypatch.setattr(measuring, "MAX_CHUNK_INSTANCES", 7)
+    monkeypatch.setattr(tfdp.runner, "MIN_CHUNK_INSTANCES", 1)
+    monkeypatch.setattr(tfdp.runner, "MAX_CHUNK_INSTANCES", 7)
     runner = Runner(workers=1)
     runner.engine = ReversedEngine()
     chunks = []
-    original = measuring.chunk_bounds
+    original = tfdp.runner.chunk_bounds
     monkeypatch.setattr(
-        measuring, "chunk_bounds",
+        tfdp.runner, "chunk_bounds",
         lambda costs, workers: chunks.append(original(costs, 5)) or chunks[-1],
     )
     shapes = coco.measure(data, measure_jobs=runner.measure_coco_jobs)
@@ -682,13 +684,12 @@ def test_packed_coordinates_travel_in_the_narrowest_type():
              ([[40000.7, 0, 40010, 0, 40010, 10]], 50000, 20, np.int32),
              ([[-40000, 0, 10, 0, 10, 10]], 20, 20, np.int32)]
     for segmentation, width, height, dtype in cases:
-        chunk = packed.pack([segmentation], [width], [height],
-                            coco.measure_segmentation)
+        chunk = packed.pack([segmentation], [width], [height])
         assert chunk.coords.dtype == dtype
         assert chunk.coords[0] == int(segmentation[0][0])  # truncated
-        measured = packed.measure_packed(chunk)
+        measured = packed.chunk_shapes(chunk)
         assert (measured.perimeter[0], measured.area[0],
-                measured.pixels[0]) == coco.measure_segmentation(
+                measured.pixels[0]) == measure_segmentation(
                     segmentation, width, height)
 
 
@@ -733,8 +734,8 @@ def test_an_instance_that_fails_where_it_is_measured_is_named_and_skipped():
              "segmentation": square(20, 61), "bbox": [20, 20, 41, 41]},
         ],
     }
-    expected = [coco.measure_segmentation(square(10, 30), 100, 100),
-                coco.measure_segmentation(square(20, 61), 100, 100)]
+    expected = [measure_segmentation(square(10, 30), 100, 100),
+                measure_segmentation(square(20, 61), 100, 100)]
     with Runner(workers=1) as runner:
         for hook in (None, runner.measure_coco_jobs):
             shapes = coco.measure(data, skip_invalid=True, measure_jobs=hook)

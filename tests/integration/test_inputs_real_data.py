@@ -251,10 +251,10 @@ def test_without_dask_or_pyarrow_the_command_says_what_to_install(
         tmp_path, capsys, monkeypatch):
     import tfdp.cli
     import tfdp.engine
-    import tfdp.measuring
+    import tfdp.runner
     import tfdp.score_tables
 
-    for module in (tfdp.cli, tfdp.engine, tfdp.measuring):
+    for module in (tfdp.cli, tfdp.engine, tfdp.runner):
         monkeypatch.setattr(module, "cluster_installed", lambda: False)
     monkeypatch.setattr(tfdp.score_tables, "parquet_installed",
                         lambda: False)
@@ -271,7 +271,7 @@ def test_without_dask_or_pyarrow_the_command_says_what_to_install(
         assert e.value.code == 2
         assert message in capsys.readouterr().err
     # the default stays in this process, whatever the size of the input
-    runner = tfdp.measuring.Runner()
+    runner = tfdp.runner.Runner()
     assert runner._choose(3600.0, 10.0) == ("local", 1)
 
 

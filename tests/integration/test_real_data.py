@@ -11,7 +11,7 @@ from pycocotools.coco import COCO
 
 import naive
 from shared_data import REAL_FILES, TACO, VOC, requires_shared_data
-from tfdp import coco, scoring
+from tfdp import coco, eligibility, outputs, scoring
 
 pytestmark = requires_shared_data
 
@@ -62,7 +62,7 @@ def test_every_shape_equals_the_full_canvas(real):
 def test_shapes_without_pixel_counts_equal_the_full_canvas(real):
     # as `tfdp score` measures: polygons inside their image are traced from
     # their outlines, and no pixel is counted
-    from tfdp.measuring import Runner
+    from tfdp.runner import Runner
 
     path, data, _, reference, _ = real
     with Runner(local_cluster=False, count_pixels=False) as runner:
@@ -130,8 +130,8 @@ def test_taco_not_scored_records_are_counted():
     # 15 empty segmentations (with non-finite boxes), 8 boxes far outside
     # their image
     assert dict(shapes.ineligible) == {
-        coco.EMPTY_SEGMENTATION: 15,
-        coco.BBOX_OUTSIDE_IMAGE: 8,
+        eligibility.EMPTY_SEGMENTATION: 15,
+        eligibility.BBOX_OUTSIDE_IMAGE: 8,
     }
     assert shapes.invalid == []
 
@@ -146,7 +146,7 @@ def test_pruned_file_equals_naive_and_loads(real, tmp_path, method, ratio):
     )
     kept_ids = [i for i, k in zip(shapes.image_ids, kept) if k]
     ours = tmp_path / "ours.json"
-    coco.write_json(coco.prune(data, kept_ids), str(ours))
+    outputs.write_json(coco.prune(data, kept_ids), str(ours))
 
     expected = tmp_path / "naive.json"
     with open(expected, "w", encoding="utf-8") as f:

@@ -406,7 +406,7 @@ def test_signal_while_renaming_is_held_until_all_are_in_place(
     # effect once every output is there, and they are reported written
     import signal
 
-    from tfdp import coco
+    from tfdp.outputs import file_writer, write_paths_atomic
 
     real_link = os.link
 
@@ -419,10 +419,10 @@ def test_signal_while_renaming_is_held_until_all_are_in_place(
     calls = []
     monkeypatch.setattr(os, "link", link_and_signal)
     written = []
-    outputs = [(str(tmp_path / name), coco.file_writer(
+    outputs = [(str(tmp_path / name), file_writer(
         lambda f, name=name: f.write(name.encode()))) for name in "abc"]
     with pytest.raises(KeyboardInterrupt):
-        coco.write_paths_atomic(outputs, written=written)
+        write_paths_atomic(outputs, written=written)
     assert written == [path for path, _ in outputs]
     assert sorted(os.listdir(tmp_path)) == ["a", "b", "c"]
     assert (tmp_path / "c").read_text() == "c"
@@ -438,7 +438,7 @@ def test_a_signal_pending_at_cleanup_still_removes_every_temporary_file(
     # handler be restored.
     import signal
 
-    from tfdp import coco
+    from tfdp.outputs import file_writer, write_paths_atomic
 
     class Terminated(BaseException):
         pass
@@ -474,10 +474,10 @@ def test_a_signal_pending_at_cleanup_still_removes_every_temporary_file(
         monkeypatch.setattr(signal, "signal", signal_after_pending)
         monkeypatch.setattr(signal, "raise_signal", raise_and_terminate)
         monkeypatch.setattr(os, "link", link_and_interrupt)
-        outputs = [(str(tmp_path / name), coco.file_writer(
+        outputs = [(str(tmp_path / name), file_writer(
             lambda f, name=name: f.write(name.encode()))) for name in "ab"]
         with pytest.raises((KeyboardInterrupt, Terminated)):
-            coco.write_paths_atomic(outputs)
+            write_paths_atomic(outputs)
         monkeypatch.undo()
         assert sorted(os.listdir(tmp_path)) == ["a", "b"]  # no .tmp left
         assert [signal.getsignal(s)
@@ -487,36 +487,36 @@ def test_a_signal_pending_at_cleanup_still_removes_every_temporary_file(
 
 
 def test_an_output_appearing_meanwhile_undoes_the_others(tmp_path):
-    from tfdp import coco
     from tfdp.errors import OutputExistsError
+    from tfdp.outputs import file_writer, write_paths_atomic
 
     def write_b(f):
         (tmp_path / "c").write_text("someone else's")  # appears meanwhile
         f.write(b"b")
 
     outputs = [
-        (str(tmp_path / "a"), coco.file_writer(lambda f: f.write(b"a"))),
-        (str(tmp_path / "b"), coco.file_writer(write_b)),
-        (str(tmp_path / "c"), coco.file_writer(lambda f: f.write(b"c"))),
+        (str(tmp_path / "a"), file_writer(lambda f: f.write(b"a"))),
+        (str(tmp_path / "b"), file_writer(write_b)),
+        (str(tmp_path / "c"), file_writer(lambda f: f.write(b"c"))),
     ]
     written = []
     with pytest.raises(OutputExistsError, match="c already exists$"):
-        coco.write_paths_atomic(outputs, written=written)
+        write_paths_atomic(outputs, written=written)
     assert written == []
     assert os.listdir(tmp_path) == ["c"]
     assert (tmp_path / "c").read_text() == "someone else's"
 
 
 def test_a_failed_write_or_rename_names_the_output(tmp_path, monkeypatch):
-    from tfdp import coco
+    from tfdp.outputs import file_writer, write_paths_atomic
 
     def no_space(tmp):
         raise OSError(28, "No space left on device", tmp)
 
-    write_a = coco.file_writer(lambda f: f.write(b"a"))
+    write_a = file_writer(lambda f: f.write(b"a"))
     outputs = [(str(tmp_path / "a"), write_a), (str(tmp_path / "b"), no_space)]
     with pytest.raises(TFDPError) as e:
-        coco.write_paths_atomic(outputs)
+        write_paths_atomic(outputs)
     assert str(e.value) == "cannot write %s: No space left on device" % (
         tmp_path / "b")
     assert os.listdir(tmp_path) == []
@@ -525,10 +525,10 @@ def test_a_failed_write_or_rename_names_the_output(tmp_path, monkeypatch):
         raise OSError(18, "Invalid cross-device link", src, None, dst)
 
     monkeypatch.setattr(os, "link", cross_device)
-    write_b = coco.file_writer(lambda f: f.write(b"b"))
+    write_b = file_writer(lambda f: f.write(b"b"))
     outputs[1] = (str(tmp_path / "b"), write_b)
     with pytest.raises(TFDPError) as e:
-        coco.write_paths_atomic(outputs)
+        write_paths_atomic(outputs)
     assert str(e.value) == "cannot write %s: Invalid cross-device link" % (
         tmp_path / "a")
     assert os.listdir(tmp_path) == []
@@ -539,16 +539,16 @@ def test_a_box_beyond_floats_is_scored_at_the_cost_of_its_image(
     # a box side that is an integer beyond floats stopped the command with
     # an OverflowError; one of 1e308 made the cost estimate infinite, and a
     # tiny file started a local cluster
-    import tfdp.measuring
+    import tfdp.runner
 
     choices = []
-    real_choose = tfdp.measuring.Runner._choose
+    real_choose = tfdp.runner.Runner._choose
 
     def choose(self, seconds, mean_box_area):
         choices.append((seconds, mean_box_area))
         return real_choose(self, seconds, mean_box_area)
 
-    monkeypatch.setattr(tfdp.measuring.Runner, "_choose", choose)
+    monkeypatch.setattr(tfdp.runner.Runner, "_choose", choose)
     path = make_file(tmp_path, [image(1), image(2)],
                      [ann(1, 1, square(0, 0, 5), bbox=(0, 0, 7, 7)),
                       ann(2, 2, square(0, 0, 5), bbox=(0, 0, 1e308, 1e308))])
@@ -604,6 +604,7 @@ def test_core_errors_carry_no_command_wording(tmp_path):
     # the command adds its hints; the core's messages fit any caller
     from tfdp import coco
     from tfdp.errors import InvalidDataError, OutputExistsError
+    from tfdp.outputs import check_writable, write_json
 
     data = json.loads(open(make_file(
         tmp_path, [image(1)], [ann(1, 1, [[1, 2, 3]])])).read())
@@ -615,10 +616,10 @@ def test_core_errors_carry_no_command_wording(tmp_path):
     )
     existing = str(tmp_path / "in.json")
     with pytest.raises(OutputExistsError) as e:
-        coco.check_writable(existing)
+        check_writable(existing)
     assert str(e.value) == "%s already exists" % existing
     with pytest.raises(OutputExistsError, match="exists; pass overwrite=True"):
-        coco.write_json({}, existing, hint="pass overwrite=True to replace it")
+        write_json({}, existing, hint="pass overwrite=True to replace it")
 
 
 _UNDER_A_MEMORY_LIMIT = """\

@@ -13,7 +13,7 @@ from pycocotools import mask as mask_utils
 
 import naive
 from tfdp import geometry, packed
-from tfdp.coco import measure_segmentation
+from tfdp.segmentation import measure_segmentation
 
 
 def square(x0, y0, n):
@@ -111,8 +111,7 @@ def test_polygons_spanning_the_int32_range_equal_the_full_canvas(points):
     parts = geometry.polygon_parts([points])
     # one by one (FiftyOne's polylines), and in bulk (the command's tasks)
     assert geometry.polygon_shape(parts, 20, 20) == expected
-    chunk = packed.measure_packed(
-        packed.pack([[points]], [20], [20], measure_segmentation))
+    chunk = packed.chunk_shapes(packed.pack([[points]], [20], [20]))
     assert (chunk.perimeter[0], chunk.area[0], chunk.pixels[0]) == expected
 
 
@@ -282,8 +281,6 @@ def test_polygons_in_bulk_equal_one_by_one():
     # the bulk path (packed chunks: crop bounds in bulk, large crops in one
     # buffer) gives each instance exactly what polygon_shape gives, and
     # falls back to it, with the same message, on a malformed one
-    from tfdp import coco
-
     rng = np.random.default_rng(11)
     segmentations, widths, heights = [], [], []
     for i in range(400):
@@ -308,8 +305,7 @@ def test_polygons_in_bulk_equal_one_by_one():
         return out
 
     def bulk(segs):
-        chunk = packed.measure_packed(packed.pack(
-            segs, widths, heights, coco.measure_segmentation))
+        chunk = packed.chunk_shapes(packed.pack(segs, widths, heights))
         return [
             chunk.errors[i] if i in chunk.errors else
             (chunk.perimeter[i], chunk.area[i], chunk.pixels[i])
@@ -328,12 +324,9 @@ def test_polygons_in_bulk_equal_one_by_one():
 
 
 def outline_and_fill_shapes(segmentations, widths, heights):
-    from tfdp import coco
-
     def measure(count_pixels):
-        chunk = packed.measure_packed(packed.pack(
-            segmentations, widths, heights, coco.measure_segmentation,
-            count_pixels))
+        chunk = packed.chunk_shapes(packed.pack(
+            segmentations, widths, heights, count_pixels))
         return chunk, list(zip(chunk.perimeter.tolist(), chunk.area.tolist()))
 
     outlined, outline_shapes = measure(False)

@@ -37,7 +37,7 @@ def test_the_plugin_version_is_the_package_version():
     assert manifest["version"] == tfdp.__version__
     # pyproject.toml takes it from the package, not a copy
     assert tomllib.loads(_read("pyproject.toml"))["tool"]["setuptools"][
-        "dynamic"]["version"] == {"attr": "tfdp.__version__"}
+        "dynamic"]["version"] == {"attr": "tfdp._version.__version__"}
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+",
                         manifest["url"])
 

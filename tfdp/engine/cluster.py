@@ -32,8 +32,8 @@ from distributed.client import FutureCancelledError
 from distributed.comm import CommClosedError, connect
 from distributed.security import Security
 
-import tfdp
 from tfdp import signals
+from tfdp._version import __version__
 from tfdp.engine import Engine
 from tfdp.engine.local import opencv_single_threaded
 from tfdp.errors import TFDPError
@@ -136,7 +136,7 @@ class _ClosedComms(logging.Filter):
 
 _NOT_INSTALLED = (
     "a Dask worker cannot run tfdp (%s); every worker needs tfdp "
-    + tfdp.__version__ + " installed, with its cluster extra"
+    + __version__ + " installed, with its cluster extra"
 )
 
 
@@ -235,12 +235,12 @@ def _check_versions(client):
             raise TFDPError("the Dask worker at %s cannot run tfdp (%s: %s); "
                             "every worker needs tfdp %s installed, with its "
                             "cluster extra" % (worker, type(version).__name__,
-                                               version, tfdp.__version__))
-        if version != tfdp.__version__:
+                                               version, __version__))
+        if version != __version__:
             raise TFDPError(
                 "the Dask worker at %s runs tfdp %s, and this process tfdp "
                 "%s: every worker needs the same version" % (
-                    worker, version, tfdp.__version__))
+                    worker, version, __version__))
 
 
 class ClusterEngine(Engine):

@@ -19,10 +19,12 @@ import fiftyone.core.media as fom
 import fiftyone.core.odm.sample as fos
 import fiftyone.utils.coco as fouc
 
-from tfdp import coco, jsonio
+from tfdp import coco, jsonio, outputs
 from tfdp.errors import InvalidDataError, TFDPError, is_text, printable
 from tfdp.fo_adapter.fields import compatible_label_fields, run_fields
-from tfdp.fo_adapter.runs import load_kept_view, process_is_gone, run_config
+from tfdp.fo_adapter.records import run_config
+from tfdp.fo_adapter.runs import load_kept_view, process_is_gone
+from tfdp.segmentation import is_empty_segmentation
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +205,7 @@ def _samples(data, paths, label_field, use_polylines, source):
         size = (int(image["width"]), int(image["height"]))
         labels = []
         for ann in by_image.get(image["id"], []):
-            if coco.is_empty_segmentation(ann.get("segmentation")):
+            if is_empty_segmentation(ann.get("segmentation")):
                 continue
             try:
                 label = _label(ann, size, classes, supercategories,
@@ -394,7 +396,7 @@ def export_kept(
     source_path = source_path or source.get("labels_path")
     # as the command does: the source is never replaced by a subset of
     # itself, which later exports would read as the source
-    coco.check_outputs(
+    outputs.check_outputs(
         [labels_path],
         inputs=[source_path] if source_path else [],
         overwrite=overwrite,
@@ -421,7 +423,7 @@ def export_kept(
                 % (source_path, sorted(set(missing))[:5], id_field)
             )
         pruned = coco.prune(data, kept_ids, shapes.skipped_annotations)
-        coco.write_json(
+        outputs.write_json(
             pruned, labels_path, overwrite=overwrite, hint=OVERWRITE_HINT
         )
         return {
@@ -436,7 +438,7 @@ def export_kept(
     view = kept.exclude_fields(
         [p for p in list(label_paths) + [sample_field] if dataset.has_field(p)]
     )
-    coco.write_path_atomic(
+    outputs.write_path_atomic(
         labels_path,
         lambda tmp: view.export(
             dataset_type=fo.types.COCODetectionDataset,

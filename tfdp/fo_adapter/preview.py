@@ -7,8 +7,9 @@ import numpy as np
 
 from tfdp import scoring
 from tfdp.fo_adapter.fields import run_fields
-from tfdp.fo_adapter.measure import stored_table
-from tfdp.fo_adapter.runs import check_unchanged, scored_config
+from tfdp.fo_adapter.labels import stored_table
+from tfdp.fo_adapter.records import scored_config
+from tfdp.fo_adapter.runs import check_unchanged
 from tfdp.report import retention_report
 
 def preview_pruning(

@@ -1,16 +1,20 @@
 """TFDP runs: scoring, pruning and deleting, recorded first and finished
 last.
 
-A run's record lists everything the run may have written (fields, tag,
-saved view) before any of it is written, with a ``status`` that says how far
-it got: ``"scoring"`` and ``"pruning"`` are unfinished, ``"scored"`` and
-``"pruned"`` finished. A run killed at any point can be re-run or deleted,
-and both clean up exactly what it listed. Counts and reports are recorded
-only when they are true.
+A run's record (see :mod:`tfdp.fo_adapter.records`) lists everything the
+run may have written (fields, tag, saved view) before any of it is written,
+with a ``status`` that says how far it got. A run killed at any point can
+be re-run or deleted, and both clean up exactly what it listed. Counts and
+reports are recorded only when they are true.
 
 Changes to the dataset's document (its schema, runs and saved views) are
 made under a lock shared by TFDP processes, after reloading the dataset, so
 that two runs at once never lose each other's declarations.
+
+- :func:`compute_scores`, :func:`prune_samples`, :func:`apply_tfdp`: runs
+- :func:`load_kept_view`, :func:`get_run_info`, :func:`delete_run`: reading
+  and deleting them
+- :func:`dataset_lock`: the lock of a dataset's document
 """
 
 import contextlib
@@ -24,8 +28,8 @@ from pymongo.errors import DuplicateKeyError
 
 import fiftyone.core.odm as foo
 
-import tfdp
 from tfdp import scoring
+from tfdp._version import __version__
 from tfdp.engine import check_scheduler, check_workers
 from tfdp.errors import NothingToScoreError, Problem, TFDPError
 from tfdp.fo_adapter import views, write
@@ -39,12 +43,20 @@ from tfdp.fo_adapter.fields import (
     validate_tag,
     default_tag,
 )
-from tfdp.fo_adapter.measure import measure_labels, stored_table
+from tfdp.fo_adapter.labels import measure_labels, stored_table
 from tfdp.fo_adapter.progress import progress_updates
+from tfdp.fo_adapter.records import (
+    PRUNED,
+    PRUNING,
+    SCORED,
+    SCORING,
+    UNFINISHED,
+    is_tfdp_run,
+    run_config,
+    save_config,
+    scored_config,
+)
 from tfdp.report import retention_report
-
-SCORING, SCORED, PRUNING, PRUNED = "scoring", "scored", "pruning", "pruned"
-UNFINISHED = (SCORING, PRUNING)
 
 #: The collection of FiftyOne's database that holds the dataset locks
 LOCKS_COLLECTION = "tfdp_locks"
@@ -117,85 +129,21 @@ def process_is_gone(pid):
 
 
 # ---------------------------------------------------------------------------
-# Records
+# Outputs
 
 
-def list_tfdp_runs(samples):
-    """The keys of the TFDP runs of a collection's dataset, oldest first."""
-    dataset = samples._root_dataset
-    keys = [k for k in dataset.list_runs() if _is_tfdp_run(dataset, k)]
-    return sorted(keys, key=lambda k: dataset.get_run_info(k).timestamp)
-
-
-def _is_tfdp_run(dataset, run_key):
-    try:
-        config = dataset.get_run_info(run_key).config
-    except Exception:
-        return False
-    return getattr(config, "tfdp_version", None) is not None
-
-
-def run_config(dataset, run_key):
-    """The config of a TFDP run.
-
-    Raises:
-        TFDPError: if the dataset has no such TFDP run
-    """
-    if run_key not in dataset.list_runs():
-        raise TFDPError(
-            "dataset %r has no run %r; its TFDP runs: %s"
-            % (
-                dataset.name,
-                run_key,
-                ", ".join(list_tfdp_runs(dataset)) or "none",
-            )
-        )
-    if not _is_tfdp_run(dataset, run_key):
-        raise TFDPError(
-            "run %r of dataset %r is not a TFDP run" % (run_key, dataset.name)
-        )
-    return dataset.get_run_info(run_key).config
-
-
-def scored_config(dataset, run_key):
-    """The config of a TFDP run whose scores are complete.
-
-    Raises:
-        TFDPError: if there is no such run or its scoring did not finish
-    """
-    config = run_config(dataset, run_key)
-    if run_status(config) == SCORING:
-        raise TFDPError(
-            "TFDP run %r of dataset %r did not finish scoring; run "
-            "compute_scores again or delete the run" % (run_key, dataset.name)
-        )
-    return config
-
-
-def run_status(config):
-    """A run's status; runs recorded before statuses existed finished."""
-    status = getattr(config, "status", None)
-    if status is None:
-        return PRUNED if getattr(config, "num_kept", None) is not None else SCORED
-    return status
-
-
-def _save_config(dataset, run_key, config):
-    dataset.update_run_config(run_key, config)
-
-
-def _delete_outputs(dataset, config, keep_fields=()):
+def _delete_outputs(dataset, config):
     # everything the record lists, where it exists; the caller holds the lock
     views.remove_kept(dataset, config)
-    for path in getattr(config, "fields", None) or []:
-        if path not in keep_fields and dataset.has_field(path):
+    for path in config.fields:
+        if dataset.has_field(path):
             dataset.delete_sample_field(path)
 
 
 def _check_key_is_ours(dataset, run_key, overwrite):
     if run_key not in dataset.list_runs():
         return
-    if not _is_tfdp_run(dataset, run_key):
+    if not is_tfdp_run(dataset, run_key):
         raise TFDPError(
             "run key %r is taken by another kind of run on dataset %r; "
             "choose another run_key" % (run_key, dataset.name)
@@ -209,8 +157,8 @@ def _check_key_is_ours(dataset, run_key, overwrite):
 
 def _check_fields_are_free(dataset, run_key, paths):
     ours = set()
-    if run_key in dataset.list_runs() and _is_tfdp_run(dataset, run_key):
-        ours = set(getattr(run_config(dataset, run_key), "fields", None) or [])
+    if run_key in dataset.list_runs() and is_tfdp_run(dataset, run_key):
+        ours = set(run_config(dataset, run_key).fields)
     taken = [p for p in paths if p not in ours and dataset.has_field(p)]
     if taken:
         raise TFDPError(
@@ -358,11 +306,10 @@ def compute_scores(
             label_field=label_field,
             status=SCORING,
             # what an interrupted run may leave: the old run's outputs too
-            fields=sorted(set(new_fields) | set(
-                getattr(old, "fields", None) or [])),
-            tag=getattr(old, "tag", None),
-            saved_view=getattr(old, "saved_view", None),
-            tfdp_version=tfdp.__version__,
+            fields=sorted(set(new_fields) | set(old.fields if old else ())),
+            tag=old.tag if old else None,
+            saved_view=old.saved_view if old else None,
+            tfdp_version=__version__,
         )
         samples.register_run(run_key, config, overwrite=True, cleanup=False)
         if old is not None:
@@ -370,7 +317,7 @@ def compute_scores(
         config.fields = new_fields
         config.tag = None
         config.saved_view = None
-        _save_config(dataset, run_key, config)
+        save_config(dataset, run_key, config)
         write.declare_fields(
             dataset, write.field_types(label_paths, sample_field)
         )
@@ -384,7 +331,7 @@ def compute_scores(
         config.invalid = [dict(p._asdict()) for p in measured.invalid]
         config.num_samples = len(measured.sample_ids)
         config.num_instances = len(table)
-        _save_config(dataset, run_key, config)
+        save_config(dataset, run_key, config)
     return measured
 
 
@@ -421,22 +368,18 @@ def check_unchanged(scored, run_key, config, measured, sample_field):
         scored: the run's view
         run_key: the run
         config: its config
-        measured: the :class:`tfdp.fo_adapter.measure.MeasuredLabels`
+        measured: the :class:`tfdp.fo_adapter.labels.MeasuredLabels`
             stored on ``scored``
         sample_field: the run's image score field
 
     Raises:
         TFDPError: if samples or labels were added or deleted since scoring
     """
-    num_samples = getattr(config, "num_samples", None)
-    num_instances = getattr(config, "num_instances", None)
-    if num_samples is None or num_instances is None:
-        return  # a run recorded before its counts were
+    num_samples = config.num_samples
+    num_instances = config.num_instances
     num = len(measured.sample_ids)
     with_score = (
-        scored.count(sample_field)
-        if sample_field in (getattr(config, "fields", None) or [])
-        else num
+        scored.count(sample_field) if sample_field in config.fields else num
     )
     problem = None
     if num != num_samples:
@@ -450,9 +393,8 @@ def check_unchanged(scored, run_key, config, measured, sample_field):
     else:
         # every label scoring read was scored, ineligible or invalid
         num_labels = (
-            num_instances
-            + sum((getattr(config, "ineligible", None) or {}).values())
-            + len(getattr(config, "invalid", None) or [])
+            num_instances + sum(config.ineligible.values())
+            + len(config.invalid)
         )
         now = scored.count(label_list_path(scored, config.label_field))
         if now != num_labels:
@@ -527,11 +469,11 @@ def prune_samples(
             config.fields = sorted(
                 set(config.fields) | set(label_paths) | {sample_field}
             )
-        _save_config(dataset, run_key, config)
+        save_config(dataset, run_key, config)
         views.remove_kept(dataset, config)
         config.tag = tag
         config.saved_view = view_name
-        _save_config(dataset, run_key, config)
+        save_config(dataset, run_key, config)
         if rescored:
             write.declare_fields(
                 dataset, write.field_types(label_paths, sample_field)
@@ -566,7 +508,7 @@ def prune_samples(
         config.keep = keep
         config.num_kept = count
         config.seed = seed
-        _save_config(dataset, run_key, config)
+        save_config(dataset, run_key, config)
 
     return dataset.load_saved_view(view_name)
 
@@ -599,7 +541,7 @@ def apply_tfdp(
                         prune_ratio, keep, None, tag, seed)
     dataset = samples._root_dataset
     old = run_config(dataset, run_key) if (
-        run_key in dataset.list_runs() and _is_tfdp_run(dataset, run_key)
+        run_key in dataset.list_runs() and is_tfdp_run(dataset, run_key)
     ) else None
     views.check_names_are_free(
         dataset, run_key, old, tag or default_tag(run_key),
@@ -636,8 +578,8 @@ def load_kept_view(samples, run_key="tfdp"):
     :func:`tfdp.load_kept_view`."""
     dataset = samples._root_dataset
     config = run_config(dataset, run_key)
-    status = run_status(config)
-    name = getattr(config, "saved_view", None)
+    status = config.status
+    name = config.saved_view
     if status != PRUNED or not name or not dataset.has_saved_view(name):
         raise TFDPError(
             "TFDP run %r of dataset %r has no kept samples%s; prune it"
@@ -656,7 +598,7 @@ def get_run_info(samples, run_key="tfdp"):
     dataset = samples._root_dataset
     config = run_config(dataset, run_key)
     info = dataset.get_run_info(run_key)
-    status = run_status(config)
+    status = config.status
     out = {
         "run_key": run_key,
         "timestamp": str(info.timestamp),

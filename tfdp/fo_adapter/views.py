@@ -3,10 +3,15 @@
 Tags and saved view names can belong to the user or to another run: a run
 takes only names that nobody else holds, and removes only what its record
 lists.
+
+- :func:`check_names_are_free`: before a run takes a tag and a view name
+- :func:`tag_kept`, :func:`save_kept_view`: marking the kept samples
+- :func:`remove_kept`: removing what a run's record lists
 """
 
 from tfdp.errors import TFDPError
 from tfdp.fo_adapter.fields import default_tag
+from tfdp.fo_adapter.records import list_tfdp_runs, run_config
 
 
 def check_names_are_free(dataset, run_key, config, tag, view_name):
@@ -22,14 +27,12 @@ def check_names_are_free(dataset, run_key, config, tag, view_name):
     Raises:
         TFDPError: if the tag or view belongs to the user or another run
     """
-    from tfdp.fo_adapter.runs import list_tfdp_runs, run_config
-
-    ours_tag = getattr(config, "tag", None)
-    ours_view = getattr(config, "saved_view", None)
+    ours_tag = config.tag if config is not None else None
+    ours_view = config.saved_view if config is not None else None
     for other in list_tfdp_runs(dataset):
         if other == run_key:
             continue
-        if getattr(run_config(dataset, other), "tag", None) == tag:
+        if run_config(dataset, other).tag == tag:
             raise TFDPError(
                 "the tag %r belongs to TFDP run %r of dataset %r; choose "
                 "another tag, e.g. %r"
@@ -57,10 +60,9 @@ def check_names_are_free(dataset, run_key, config, tag, view_name):
 
 def remove_kept(dataset, config):
     """Removes the tag and saved view that a run's record lists."""
-    tag = getattr(config, "tag", None)
-    if tag:
-        dataset.untag_samples(tag)
-    name = getattr(config, "saved_view", None)
+    if config.tag:
+        dataset.untag_samples(config.tag)
+    name = config.saved_view
     if name and dataset.has_saved_view(name):
         dataset.delete_saved_view(name)
 

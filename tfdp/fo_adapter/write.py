@@ -68,7 +68,7 @@ def write_values(dataset, measured, label_columns, sample_field, sample_scores):
 
     Args:
         dataset: the :class:`fiftyone.core.dataset.Dataset` of the samples
-        measured: a :class:`tfdp.fo_adapter.measure.MeasuredLabels`
+        measured: a :class:`tfdp.fo_adapter.labels.MeasuredLabels`
         label_columns: a dict mapping label attribute paths to per-label
             values aligned with ``measured.table``
         sample_field: the sample score field, or None

@@ -1,32 +1,35 @@
-"""Reading the labels of a collection and measuring their shapes.
+"""The labels of a collection: reading them and measuring their shapes.
 
 A label is identified by its sample and its position in the sample's label
 list, never by its id: merged and cloned datasets repeat label ids.
 Positions are those of the dataset's documents, also when a view filters
 the labels, so that values are written back where they were read.
+
+- :func:`measure_labels`: every eligible label's shape, in this process or
+  on Dask workers, as a :class:`MeasuredLabels`
+- :func:`stored_table`: the shapes a run stored on the labels
+- :func:`label_instance`: what the eligibility rules look at in a label
+- :func:`absolute_parts`: polyline points in pixels
 """
 
 import collections
 import contextlib
-import math
 
 import cv2
+import fiftyone.core.view as fov
 import numpy as np
 
-import fiftyone.core.view as fov
-
-from tfdp import coco, geometry, scoring
+from tfdp import geometry, scoring
+from tfdp.eligibility import NO_BBOX, Instance, ineligible_reason
 from tfdp.errors import InvalidDataError, Problem, TFDPError
 from tfdp.fo_adapter.fields import collection_name, label_list_path
-from tfdp.measuring import RESULTS_PER_REQUEST
+from tfdp.runner import RESULTS_PER_REQUEST
 
 #: Samples read per batch: one batch of masks is in memory at a time
 BATCH_SIZE = 1000
 
 #: Samples per task on Dask workers
 SHARD_SIZE = 1000
-
-NOT_FILLED = "polyline not filled"
 
 SKIP_HINT = "pass skip_invalid=True to skip them and record them in the run"
 
@@ -208,9 +211,8 @@ def measure_shard(samples, path, sample_ids, start, progress=None):
             ):
                 record = dict(zip(attrs, values))
                 try:
-                    reason = _ineligible_reason(
-                        record, width, height, is_polylines
-                    )
+                    reason = _label_reason(record, width, height,
+                                           is_polylines)
                     if reason is not None:
                         ineligible[reason] += 1
                         continue
@@ -421,7 +423,7 @@ def check_metadata(samples):
 
 
 def _flag(record, name):
-    # iscrowd and ignore: 0, 1 or booleans as in COCO files (TFDP.md
+    # iscrowd and ignore: 0, 1 or booleans as in COCO files (docs/method.md
     # section 1); a label without the attribute reads as None, which is 0
     value = record[name]
     if value is None or value is False or value is True:
@@ -433,35 +435,66 @@ def _flag(record, name):
     )
 
 
-def _ineligible_reason(record, width, height, is_polylines):
-    if _flag(record, "iscrowd"):
-        return coco.CROWD
-    if _flag(record, "ignore"):
-        return coco.IGNORE
+def label_instance(record, width, height, is_polylines):
+    """What the eligibility rules look at in a label, but its box.
 
+    Args:
+        record: the label's ``iscrowd``, ``ignore`` and ``points`` and
+            ``filled`` (polylines) or ``mask`` and ``mask_path``
+            (detections), by name
+        width: its image's width
+        height: its image's height
+        is_polylines: whether the label is a polyline
+
+    Returns:
+        a :class:`tfdp.eligibility.Instance` whose ``bbox`` is None (see
+        :func:`label_box`)
+
+    Raises:
+        tfdp.geometry.GeometryError: if ``iscrowd`` or ``ignore`` is not 0,
+            1, true, false or None
+    """
     if is_polylines:
         points = record["points"]
-        if not points or not any(len(part) for part in points):
-            return coco.EMPTY_SEGMENTATION
-        if not record["filled"]:
-            return NOT_FILLED
-        box = _points_box(points, width, height)
+        empty = not points or not any(len(part) for part in points)
+        filled = bool(record["filled"])
     else:
-        if record["mask"] is None and not record["mask_path"]:
-            return coco.EMPTY_SEGMENTATION
-        box = _relative_box(record["bounding_box"], width, height)
+        empty = record["mask"] is None and not record["mask_path"]
+        filled = True
+    return Instance(_flag(record, "iscrowd"), _flag(record, "ignore"), empty,
+                    None, width, height, filled)
 
-    if box is None:
-        return coco.NO_BBOX
-    x, y, w, h = box
-    isfinite = math.isfinite
-    if not (isfinite(x) and isfinite(y) and isfinite(w) and isfinite(h)):
-        return coco.BBOX_NOT_FINITE
-    if w < 1 or h < 1:
-        return coco.BBOX_UNDER_ONE_PIXEL
-    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
-        return coco.BBOX_OUTSIDE_IMAGE
-    return None
+
+def label_box(record, width, height, is_polylines):
+    """A label's box in pixels, ``[x, y, w, h]``, or None when it has none.
+
+    Args:
+        record: the label's ``bounding_box`` (detections) or ``points``
+            (polylines), by name
+        width: its image's width
+        height: its image's height
+        is_polylines: whether the label is a polyline
+
+    Returns:
+        a list of 4 floats, or None
+
+    Raises:
+        tfdp.geometry.GeometryError: if the box or the points are malformed
+    """
+    if is_polylines:
+        return _points_box(record["points"], width, height)
+    return _relative_box(record["bounding_box"], width, height)
+
+
+def _label_reason(record, width, height, is_polylines):
+    instance = label_instance(record, width, height, is_polylines)
+    reason = ineligible_reason(instance)
+    if reason != NO_BBOX:
+        return reason
+    # the rules test the box last: a label that they exclude for another
+    # reason is not refused for a malformed box, which is read only now
+    box = label_box(record, width, height, is_polylines)
+    return ineligible_reason(instance._replace(bbox=box))
 
 
 def _relative_box(box, width, height):
@@ -479,7 +512,9 @@ def _relative_box(box, width, height):
             "bounding_box %r is not 4 numbers [x, y, w, h]" % (box,)
         )
     x, y, w, h = box
-    return [x * width, y * height, w * width, h * height]
+    # floats, whose infinities subtract to NaN quietly (numpy's warn)
+    return [float(x * width), float(y * height), float(w * width),
+            float(h * height)]
 
 
 def _points_box(points, width, height):
@@ -496,7 +531,7 @@ def _points_box(points, width, height):
         raise geometry.GeometryError("polyline has non-finite points")
     x0, y0 = coords.min(axis=0) * (width, height)
     x1, y1 = coords.max(axis=0) * (width, height)
-    return [x0, y0, x1 - x0, y1 - y0]
+    return [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
 
 
 def absolute_parts(points, width, height):

@@ -17,6 +17,10 @@ sees how much there is to measure:
   Python work that holds the GIL, and on one thread otherwise. Dask is not
   imported then. :func:`tfdp.coco.measure` always measures so by default
   (``local_cluster=False``).
+
+- :class:`Runner`: the engine of one run; measures a COCO file's
+  instances in packed chunks (:mod:`tfdp.packed`)
+- :func:`chunk_bounds`: how items are cut into tasks
 """
 
 import math
@@ -25,20 +29,21 @@ from tfdp import packed
 from tfdp.engine import cluster_installed, default_workers, make_engine
 
 #: Estimated seconds of single-process measuring below which the default
-#: run stays in this process (see the README: a local cluster takes about a
-#: second to start, and its workers to import OpenCV)
+#: run stays in this process: starting a local cluster, and its workers'
+#: imports of OpenCV, would cost more than the workers save
 CLUSTER_MIN_SECONDS = 5.0
 
 #: Estimated single-thread cost of measuring one COCO instance: a fixed part
-#: and a part that grows with its box (fitted on the COCO train2017-sized
-#: file, 70 us per small polygon, validation included, and on TACO, 0.9 s
-#: for 8,319 polygons in 3.1 G pixels of boxes)
+#: (Python work per record, validation included) and a part that grows with
+#: its box (OpenCV's rasterising), fitted on many small polygons (a COCO
+#: train2017-sized file) and on hi-res ones (TACO); they only choose an
+#: engine, so a rough fit does
 SECONDS_PER_INSTANCE = 70e-6
 SECONDS_PER_BOX_PIXEL = 2.5e-10
 
 #: Estimated single-thread cost per byte of SA-1B-style JSON (read, decode
-#: the RLE masks, trace them): 230 to 270 ns on VOC's masks and TACO's
-#: hi-res ones (benchmarks/bench_scale.py's times over its folders' sizes)
+#: the RLE masks, trace them): the size of a folder's files is known before
+#: anything is read, and the cost follows it closely (fitted the same way)
 SECONDS_PER_JSON_BYTE = 250e-9
 
 #: Mean box area (pixels) from which threads pay in this process: below it,
@@ -49,9 +54,9 @@ THREADS_MIN_MEAN_AREA = 100_000
 MAX_THREADS = 4
 
 #: Bounds of a task: instances, and total box area in pixels. Each task
-#: costs the driver of a local cluster some Dask work beside the workers: on
-#: the COCO train2017-sized file, 26 tasks took 0.7 s less of its CPU than
-#: 208 (a cap of 4,096 instances), and the measuring 5 % less time
+#: costs the driver of a local cluster some Dask work beside the workers, so
+#: tasks are large; the box area bounds the rasterising work of a task, so
+#: that hi-res instances make more, smaller tasks that finish together
 MAX_CHUNK_INSTANCES = 32768
 MIN_CHUNK_INSTANCES = 256
 MAX_CHUNK_BOX_PIXELS = 200_000_000
@@ -60,8 +65,8 @@ MAX_CHUNK_BOX_PIXELS = 200_000_000
 TASKS_PER_WORKER = 8
 
 #: Measured chunks fetched from a cluster at once: each fetch is a round
-#: trip, and a hundred of them one by one took 0.4 s after the COCO
-#: train2017-sized measuring (a chunk's shapes are 20 bytes per instance)
+#: trip, and a chunk's shapes are small (20 bytes per instance), so several
+#: per request save round trips for little memory
 RESULTS_PER_REQUEST = 16
 
 
@@ -163,7 +168,7 @@ class Runner(object):
         engine = self.engine_for(seconds, total_area / len(jobs))
         bounds = chunk_bounds(areas, engine.workers)
         handles = engine.map(
-            packed.measure_packed,
+            packed.chunk_shapes,
             (_pack_jobs(jobs[a:b], self.count_pixels) for a, b in bounds),
             weights=[b - a for a, b in bounds],
             progress=progress or self.progress,
@@ -173,13 +178,10 @@ class Runner(object):
 
 
 def _pack_jobs(jobs, count_pixels):
-    from tfdp.coco import measure_segmentation
-
     return packed.pack(
         [job[6] for job in jobs],
         [job[4] for job in jobs],
         [job[5] for job in jobs],
-        measure_segmentation,
         count_pixels,
     )
 
