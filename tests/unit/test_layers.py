@@ -105,12 +105,6 @@ def test_no_import_cycle():
     assert _cycles(_outside_engine(GRAPH)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tfdp.engine's factory imports its engines, which import the "
-    "Engine base class from the package; tfdp/engine is being changed "
-    "elsewhere: move Engine to a module of its own, then drop this mark",
-)
 def test_no_import_cycle_in_the_engine_package():
     assert _cycles(GRAPH) == []
 

@@ -25,7 +25,6 @@ Neither this module nor the local engine imports Dask.
 import importlib.util
 import numbers
 import os
-import re
 
 from tfdp.errors import TFDPError
 
@@ -34,64 +33,7 @@ SCHEDULER_ENV = "TFDP_SCHEDULER"
 
 ENGINES = ("local", "cluster")
 
-class Engine(object):
-    """The interface of the engines (see the module's documentation)."""
-
-    #: the engine's name, one of :data:`ENGINES`
-    name = None
-
-    #: how many tasks run at once
-    workers = 1
-
-    def map(self, function, tasks, weights=None, progress=None):
-        """Runs ``function(task)`` on every task.
-
-        Args:
-            function: a module-level function (workers import it)
-            tasks: an iterable of tasks, consumed as they are submitted
-            weights (None): per-task amounts of work (instances or files)
-                for the progress bar; 1 each by default
-            progress (None): a callable ``progress(done, total)`` counting
-                weights, called as tasks finish
-
-        Returns:
-            a list of handles, in task order, all of them finished
-        """
-        raise NotImplementedError
-
-    def apply(self, function, handles, arguments=None):
-        """Runs ``function(result, *arguments[i])`` on each result where it
-        lives.
-
-        Args:
-            function: a module-level function
-            handles: handles from :meth:`map` or :meth:`apply`
-            arguments (None): a list of argument tuples, one per handle
-
-        Returns:
-            a list of handles, in the same order
-        """
-        raise NotImplementedError
-
-    def results(self, handles, batch=1):
-        """Yields the results of handles, in order.
-
-        Args:
-            handles: handles from :meth:`map` or :meth:`apply`
-            batch (1): how many results to fetch at once: more saves round
-                trips to a cluster, and holds them all in this process
-        """
-        raise NotImplementedError
-
-    def close(self):
-        """Releases the engine's resources (a local cluster is shut down)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
+from tfdp.engine.base import Engine  # noqa: E402,F401
 
 #: What a cluster needs, and how to install it
 CLUSTER_INSTALL = (
@@ -140,7 +82,9 @@ def check_workers(workers):
 
 
 def check_scheduler(address):
-    """Checks the form of a Dask scheduler address.
+    """Checks the form of a Dask scheduler address, with Dask's own parser
+    (when Dask is missing, the cluster cannot be used anyway, and the
+    caller says what to install).
 
     Args:
         address: e.g. ``"tcp://10.0.0.5:8786"`` or ``"10.0.0.5:8786"``
@@ -151,20 +95,27 @@ def check_scheduler(address):
     Raises:
         ValueError: if it is not ``[PROTOCOL://]HOST:PORT``
     """
-    match = _ADDRESS.match(address) if isinstance(address, str) else None
-    if match is None or not 1 <= int(match.group("port")) <= 65535:
-        raise ValueError(
-            "%r is not a Dask scheduler address such as "
-            "tcp://10.0.0.5:8786" % (address,)
-        )
+    if not isinstance(address, str) or not cluster_installed():
+        if isinstance(address, str):
+            return address
+        raise ValueError(_NOT_AN_ADDRESS % (address,))
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        protocol, location = parse_address(address)
+        port = parse_host_port(location)[1]
+    except (ValueError, TypeError):
+        raise ValueError(_NOT_AN_ADDRESS % (address,)) from None
+    # the protocols a scheduler listens on for other processes (Dask also
+    # parses "inproc", which no other process can reach)
+    if (protocol not in ("tcp", "tls", "ws", "wss", "ucx")
+            or not 1 <= port <= 65535
+            or any(c.isspace() for c in address)):
+        raise ValueError(_NOT_AN_ADDRESS % (address,))
     return address
 
 
-_ADDRESS = re.compile(
-    r"(?:(?:tcp|tls|ws|wss|ucx)://)?"
-    r"(?:[^\s/:\[\]]+|\[[0-9a-fA-F:.]+\])"
-    r":(?P<port>[0-9]{1,5})\Z"
-)
+_NOT_AN_ADDRESS = "%r is not a Dask scheduler address such as tcp://10.0.0.5:8786"
 
 
 def make_engine(name, workers=None, scheduler=None, threads=1):

@@ -34,7 +34,7 @@ from distributed.security import Security
 
 from tfdp import signals
 from tfdp._version import __version__
-from tfdp.engine import Engine
+from tfdp.engine.base import Engine
 from tfdp.engine.local import opencv_single_threaded
 from tfdp.errors import TFDPError
 

@@ -5,7 +5,7 @@ import contextlib
 
 import cv2
 
-from tfdp.engine import Engine
+from tfdp.engine.base import Engine
 
 
 class LocalEngine(Engine):
