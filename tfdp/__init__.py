@@ -105,6 +105,10 @@ def prune_samples(
     method=None,
     tag=None,
     seed=0,
+    selection="top",
+    min_per_class=None,
+    strata=50,
+    hard_cutoff=0.0,
 ):
     """Keeps the highest-scoring samples of a scored run, from its stored
     shapes: another ratio or method never touches a mask again.
@@ -124,7 +128,17 @@ def prune_samples(
             replace the stored ones
         tag (None): the tag of kept samples, ``<run_key>:keep`` by default;
             it may not be a tag that samples already carry
-        seed (0): the seed of the ``"random"`` method
+        seed (0): the seed of the ``"random"`` method and of the
+            stratified selection
+        selection ("top"): ``"top"``, the highest scores, or
+            ``"stratified"``, coverage-centric selection over score strata
+            (docs/method.md, "Selection choices")
+        min_per_class (None): with ``"top"``, every class keeps at least
+            this many images (all of its images when it has fewer); the
+            number kept stays as asked
+        strata (50): the strata of ``"stratified"``
+        hard_cutoff (0.0): the fraction of highest-scoring samples that
+            ``"stratified"`` removes first
 
     Returns:
         the kept :class:`fiftyone.core.view.DatasetView`
@@ -146,6 +160,10 @@ def prune_samples(
         method=method,
         tag=tag,
         seed=seed,
+        selection=selection,
+        min_per_class=min_per_class,
+        strata=strata,
+        hard_cutoff=hard_cutoff,
     )
 
 
@@ -159,6 +177,10 @@ def apply_tfdp(
     run_key="tfdp",
     tag=None,
     seed=0,
+    selection="top",
+    min_per_class=None,
+    strata=50,
+    hard_cutoff=0.0,
     skip_invalid=False,
     overwrite=True,
     num_workers=1,
@@ -182,7 +204,17 @@ def apply_tfdp(
         keep (None): the number of samples to keep, from 1 to their number
         run_key ("tfdp"): the key of the run
         tag (None): the tag of kept samples, ``<run_key>:keep`` by default
-        seed (0): the seed of the ``"random"`` method
+        seed (0): the seed of the ``"random"`` method and of the
+            stratified selection
+        selection ("top"): ``"top"``, the highest scores, or
+            ``"stratified"``, coverage-centric selection over score strata
+            (docs/method.md, "Selection choices")
+        min_per_class (None): with ``"top"``, every class keeps at least
+            this many images (all of its images when it has fewer); the
+            number kept stays as asked
+        strata (50): the strata of ``"stratified"``
+        hard_cutoff (0.0): the fraction of highest-scoring samples that
+            ``"stratified"`` removes first
         skip_invalid (False): skip malformed labels rather than raise
         overwrite (True): replace an existing TFDP run with the same key
         num_workers (1): measure on a local Dask cluster of this many
@@ -220,6 +252,10 @@ def apply_tfdp(
         run_key=run_key,
         tag=tag,
         seed=seed,
+        selection=selection,
+        min_per_class=min_per_class,
+        strata=strata,
+        hard_cutoff=hard_cutoff,
         skip_invalid=skip_invalid,
         overwrite=overwrite,
         num_workers=num_workers,

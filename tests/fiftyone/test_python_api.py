@@ -21,7 +21,9 @@ def test_apply_tfdp_method_shows_the_real_signature():
         params = list(inspect.signature(cls.apply_tfdp).parameters)
         assert params == ["self", "label_field", "method", "keep_ratio",
                           "prune_ratio", "keep", "run_key", "tag", "seed",
-                          "skip_invalid", "overwrite", "num_workers",
+                          "selection", "min_per_class", "strata",
+                          "hard_cutoff", "skip_invalid", "overwrite",
+                          "num_workers",
                           "scheduler", "progress"]
     dataset = fo.Dataset()
     try:
@@ -133,7 +135,7 @@ _KILLED_MID_LOAD = """\
 import os, signal, sys
 import tfdp
 
-def die(done, total):
+def die(bar):
     print("loading", flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -173,3 +175,42 @@ def test_a_killed_load_leaves_no_dataset_after_the_next_load():
     finally:
         for d in running:
             d.delete()
+
+
+def test_selection_choices_match_the_command(tmp_path):
+    # the same images as tfdp prune on the source file, by either choice
+    from tfdp.cli import main
+
+    dataset = tfdp.load_coco_dataset(
+        COCO_SAMPLE, name="tfdp-test-choices-%s" % uuid.uuid4().hex[:8],
+        progress=False,
+    )
+    try:
+        for choice, flags in (
+            (dict(min_per_class=1), ["--min-per-class", "1"]),
+            (dict(selection="stratified", strata=10, seed=4,
+                  hard_cutoff=0.1),
+             ["--selection", "stratified", "--strata", "10", "--seed", "4",
+              "--hard-cutoff", "0.1"]),
+        ):
+            kept = dataset.apply_tfdp("segmentations", keep_ratio=0.5,
+                                      progress=False, **choice)
+            out = tmp_path / "pruned.json"
+            assert main(["prune", COCO_SAMPLE, "-o", str(out), "--keep-ratio",
+                         "0.5", "--overwrite"] + flags) == 0
+            import json
+
+            expected = {im["id"] for im in json.loads(out.read_text())[
+                "images"]}
+            assert set(kept.values("coco_id")) == expected
+            assert len(kept) == 64
+            report = tfdp.get_run_info(dataset)["report"]
+            assert report["selection"]["selection"] == choice.get(
+                "selection", "top")
+
+        # a guarantee beyond the budget is refused before anything changes
+        with pytest.raises(ValueError, match="min_per_class 50 needs"):
+            tfdp.prune_samples(dataset, keep=10, min_per_class=50)
+        assert len(tfdp.load_kept_view(dataset)) == 64
+    finally:
+        dataset.delete()

@@ -29,6 +29,7 @@ from pymongo.errors import DuplicateKeyError
 import fiftyone.core.odm as foo
 
 from tfdp import scoring
+from tfdp import selection as selection_rules
 from tfdp._version import __version__
 from tfdp.engine import check_scheduler, check_workers
 from tfdp.errors import NothingToScoreError, Problem, TFDPError
@@ -419,6 +420,10 @@ def prune_samples(
     method=None,
     tag=None,
     seed=0,
+    selection="top",
+    min_per_class=None,
+    strata=50,
+    hard_cutoff=0.0,
 ):
     """Selects the kept samples of a run from its stored shapes.
 
@@ -429,6 +434,8 @@ def prune_samples(
     dataset = samples._root_dataset
     config = scored_config(dataset, run_key)
     method = method or config.method
+    selection_rules.validate_selection(selection, min_per_class, strata, hard_cutoff,
+                              scored=method != "random")
     tag = tag or default_tag(run_key)
     view_name = kept_view_name(run_key)
     views.check_names_are_free(dataset, run_key, config, tag, view_name)
@@ -443,7 +450,11 @@ def prune_samples(
         num, keep_ratio=keep_ratio, prune_ratio=prune_ratio, keep=keep
     )
     order, image_scores = scoring.rank(table, num, method, seed=seed)
-    kept = scoring.select(order, count)
+    kept, chosen = selection_rules.select_images(
+        order, image_scores, count, table.image_index, table.category,
+        selection=selection, min_per_class=min_per_class, strata=strata,
+        seed=seed, hard_cutoff=hard_cutoff,
+    )
     kept_ids = [i for i, k in zip(measured.sample_ids, kept) if k]
     report = retention_report(
         table,
@@ -453,6 +464,8 @@ def prune_samples(
         ineligible=config.ineligible,
         invalid=[Problem(**p) for p in config.invalid],
     )
+    if chosen:
+        report["selection"] = chosen
 
     with dataset_lock(dataset):
         config = run_config(dataset, run_key)
@@ -508,6 +521,7 @@ def prune_samples(
         config.keep = keep
         config.num_kept = count
         config.seed = seed
+        config.selection = chosen
         save_config(dataset, run_key, config)
 
     return dataset.load_saved_view(view_name)
@@ -523,6 +537,10 @@ def apply_tfdp(
     run_key="tfdp",
     tag=None,
     seed=0,
+    selection="top",
+    min_per_class=None,
+    strata=50,
+    hard_cutoff=0.0,
     skip_invalid=False,
     overwrite=True,
     num_workers=1,
@@ -539,6 +557,8 @@ def apply_tfdp(
     # them fails now, not after scoring
     validate_prune_args(None if keep is None else len(samples), keep_ratio,
                         prune_ratio, keep, None, tag, seed)
+    selection_rules.validate_selection(selection, min_per_class, strata, hard_cutoff,
+                              scored=method != "random")
     dataset = samples._root_dataset
     old = run_config(dataset, run_key) if (
         run_key in dataset.list_runs() and is_tfdp_run(dataset, run_key)
@@ -566,6 +586,10 @@ def apply_tfdp(
         keep=keep,
         tag=tag,
         seed=seed,
+        selection=selection,
+        min_per_class=min_per_class,
+        strata=strata,
+        hard_cutoff=hard_cutoff,
     )
 
 
