@@ -153,14 +153,32 @@ class TFDPPanel(foo.Panel):
     def apply(self, ctx):
         if not self._guarded(ctx, self._sync):
             return
-        ctx.trigger(
+        # the operator says what it did; then the panel shows the kept
+        # samples and what a next apply would replace
+        ctx.prompt(
             "@tfdp/tfdp/prune",
             params=dict(
                 run_key=ctx.panel.state.run_key,
                 amount="keep_ratio",
                 keep_ratio=ctx.panel.state.keep_ratio,
             ),
+            skip_prompt=True,
+            on_success=self.applied,
         )
+
+    def applied(self, ctx):
+        def show(ctx):
+            if self._sync(ctx):
+                # the saved view by name, now that the App has reloaded the
+                # dataset's saved views: the operator's own set_view may
+                # come before them
+                config = ctx.dataset.get_run_info(
+                    ctx.panel.state.run_key).config
+                if getattr(config, "saved_view", None):
+                    ctx.ops.set_view(name=config.saved_view)
+                self._update(ctx)
+
+        self._guarded(ctx, show)
 
     def show_removed(self, ctx):
         def show(ctx):

@@ -491,6 +491,12 @@ def _panel_data(ctx):
     return _panel_sent(ctx, "data")
 
 
+def _prompts(ctx):
+    # the operators an event asked the App to run, or to show the form of
+    return [r["params"] for r in ctx.executor.to_json()["requests"]
+            if r["operator_uri"] == "prompt_user_for_operation"]
+
+
 def test_panel_survives_deleted_runs_and_lists_new_ones(dataset):
     panel = _operator("tfdp_panel")
     state = {}
@@ -533,8 +539,7 @@ def test_panel_survives_deleted_runs_and_lists_new_ones(dataset):
         getattr(panel, event)(ctx)
         assert state["run_key"] is None
         assert "no_runs" in panel.render(ctx).type.properties
-        assert not any(r["operator_uri"].endswith("/prune")
-                       for r in ctx.executor.to_json()["requests"])
+        assert not _prompts(ctx)
 
 
 def test_panel_shows_an_unfinished_run_without_a_traceback(dataset):
@@ -818,23 +823,28 @@ def test_panel_buttons_go_through_the_operators(dataset):
     # delete: the operator's form, on the run shown, then a refresh
     ctx = _panel_event(dataset, state)
     panel.delete(ctx)
-    prompts = [r for r in ctx.executor.to_json()["requests"]
-               if r["operator_uri"] == "prompt_user_for_operation"]
-    assert len(prompts) == 1
-    prompt = prompts[0]["params"]
+    (prompt,) = _prompts(ctx)
     assert prompt["operator_uri"].endswith("/delete_run")
     assert prompt["params"] == dict(run_key="tfdp")
+    assert not prompt["skip_prompt"]
     assert prompt["on_success"].endswith("#refresh")
 
-    # apply: the prune operator, which says what it did; the note says
-    # what a second one replaces
+    # apply: the prune operator at once, which says what it did; then the
+    # panel shows its saved view, and the note what a second one replaces
     ctx = _panel_event(dataset, state)
     panel.apply(ctx)
-    (request,) = [r for r in ctx.executor.to_json()["requests"]
-                  if r["operator_uri"].endswith("/prune")]
-    assert request["params"]["run_key"] == "tfdp"
+    (prompt,) = _prompts(ctx)
+    assert prompt["operator_uri"].endswith("/prune")
+    assert prompt["params"] == dict(run_key="tfdp", amount="keep_ratio",
+                                    keep_ratio=0.7)
+    assert prompt["skip_prompt"]
+    assert prompt["on_success"].endswith("#applied")
     tfdp.prune_samples(dataset, keep_ratio=0.7)
-    panel.refresh(_panel_event(dataset, state))
+    ctx = _panel_event(dataset, state)
+    panel.applied(ctx)
+    (view,) = [r["params"] for r in ctx.executor.to_json()["requests"]
+               if r["operator_uri"] == "set_view"]
+    assert view["name"] == "tfdp-kept"
     assert state["apply_note"] == ("*Apply pruning* replaces this run's tag "
                                    "'tfdp:keep' and saved view 'tfdp-kept'")
 
