@@ -32,7 +32,7 @@ NO_COMPARISON = "none"
 
 #: How often the panel looks for runs added, scored again or deleted
 #: elsewhere (a scheduled run, another tab, Python), in milliseconds
-POLL_INTERVAL_MS = 2000
+POLL_INTERVAL_MS = 5000
 #: The scheduled operations of this plugin whose end the panel announces
 PLUGIN_OPERATORS = "@tfdp/tfdp/"
 
@@ -95,14 +95,19 @@ class TFDPPanel(foo.Panel):
         Returns:
             True when the panel must render again
         """
-        for operation in _new_operations(ctx):
+        try:
+            ended = _new_operations(ctx)
+            runs = _run_stamps(ctx)
+        except Exception as e:  # noqa: BLE001
+            # never a traceback in the App, at every poll: the next may do
+            logger.warning("TFDP panel: %s", e, exc_info=True)
+            return False
+        for operation in ended:
             ctx.ops.notify(*_ended_message(operation))
-        runs = _run_stamps(ctx)
         seen = ctx.panel.state.runs
         if runs == seen:
             return False
-        ctx.panel.state.set("runs", runs)
-        if seen is not None and set(map(tuple, runs)) - set(map(tuple, seen)):
+        if seen is not None and _scored_since(seen, runs):
             # a run scored elsewhere: the sidebar lists its fields
             ctx.trigger("reload_dataset")
         self.refresh(ctx)
@@ -140,7 +145,21 @@ class TFDPPanel(foo.Panel):
 
     def compute(self, ctx):
         # the operator says what it did; scheduled, the poll says it
-        ctx.prompt("@tfdp/tfdp/compute_scores", on_success=self.refresh)
+        ctx.prompt("@tfdp/tfdp/compute_scores", on_success=self.computed)
+
+    def computed(self, ctx):
+        def show(ctx):
+            # the run just scored, if the operator ran rather than queued
+            seen = ctx.panel.state.runs or []
+            scored = _scored_since(seen, _run_stamps(ctx))
+            ctx.panel.state.set("runs", _run_stamps(ctx))
+            if scored:
+                self._select(ctx, scored[-1],
+                             keep_ratio=ctx.panel.state.keep_ratio)
+            elif self._sync(ctx):
+                self._update(ctx)
+
+        self._guarded(ctx, show)
 
     def delete(self, ctx):
         # the operator asks first, then says what it deleted
@@ -394,8 +413,9 @@ class TFDPPanel(foo.Panel):
             layout=_layout(
                 barmode="overlay",
                 xaxis=dict(title=dict(text="instances kept (%)"),
-                           # room for "kept of total" right of a full bar
-                           range=[0, 125], ticksuffix=" %",
+                           # room for "kept of total" right of a full
+                           # bar, and for a cross left of an empty one
+                           range=[-4, 125],
                            tickvals=[0, 20, 40, 60, 80, 100]),
                 yaxis=dict(autorange="reversed", type="category",
                            automargin=True, dtick=1),
@@ -465,6 +485,13 @@ def _run_stamps(ctx):
     # the runs and when each was last scored: what the poll compares
     return [[key, str(ctx.dataset.get_run_info(key).timestamp)]
             for key in tfdp_runs(ctx)]
+
+
+def _scored_since(seen, runs):
+    # the runs of ``runs`` (from _run_stamps) new or scored again since
+    # ``seen``, in their order
+    before = set(map(tuple, seen))
+    return [key for key, stamp in runs if (key, stamp) not in before]
 
 
 def _new_operations(ctx):
@@ -671,14 +698,19 @@ def _class_plot(preview, other=None):
         dict(type="bar", orientation="h", y=names,
              x=[_share(c) for c in classes],
              name="kept (%s)" % method, marker=dict(color=KEPT_COLOR),
-             text=["%d of %d" % (c["after"], c["before"]) for c in classes],
+             # a lost class's count goes with its cross
+             text=["%d of %d" % (c["after"], c["before"]) if c["after"]
+                   else "" for c in classes],
              textposition="outside", cliponaxis=False,
              customdata=[_kept_text(c) for c in classes],
              hovertemplate="%{y}: %{customdata}<extra></extra>"),
-        dict(type="scatter", mode="markers", y=[c["name"] for c in lost],
-             x=[0] * len(lost),
+        dict(type="scatter", mode="markers+text",
+             y=[c["name"] for c in lost], x=[0] * len(lost),
              name="loses every instance (%s)" % method,
              marker=dict(color=LOST_COLOR, symbol="x", size=11),
+             text=["0 of %d" % c["before"] for c in lost],
+             textposition="middle right",
+             textfont=dict(color=LOST_COLOR),
              cliponaxis=False,
              customdata=[_kept_text(c) for c in lost],
              hovertemplate="%{y}: %{customdata}<extra></extra>"),

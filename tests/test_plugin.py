@@ -608,9 +608,11 @@ def test_panel_plots_read_at_a_glance(dataset):
     assert kept["orientation"] == "h" and kept["name"] == "kept (cb-scs)"
     assert kept["y"] == [c["name"] for c in classes[:20]]
     assert kept["text"] == ["%d of %d" % (c["after"], c["before"])
-                            for c in classes[:20]]
+                            if c["after"] else "" for c in classes[:20]]
     assert kept["textposition"] == "outside"
     assert crosses["y"] == lost[:20] and set(crosses["x"]) == {0}
+    assert crosses["text"] == ["0 of %d" % c["before"]
+                               for c in classes[:20] if not c["after"]]
     assert crosses["name"] == "loses every instance (cb-scs)"
     assert all(0 <= x <= 100 for x in kept["x"] + other["x"])
     assert other["name"] == "kept (scs)" and other["mode"] == "markers"
@@ -828,6 +830,22 @@ def test_panel_buttons_go_through_the_operators(dataset):
     assert prompt["params"] == dict(run_key="tfdp")
     assert not prompt["skip_prompt"]
     assert prompt["on_success"].endswith("#refresh")
+
+    # compute: the operator's form; then the run it scored is shown, at the
+    # slider's ratio (queued, nothing changes)
+    ctx = _panel_event(dataset, state)
+    panel.compute(ctx)
+    (prompt,) = _prompts(ctx)
+    assert prompt["operator_uri"].endswith("/compute_scores")
+    assert prompt["on_success"].endswith("#computed")
+    panel.computed(_panel_event(dataset, state))
+    assert state["run_key"] == "tfdp"
+    tfdp.compute_scores(dataset, FIELD, run_key="new", method="scs")
+    state["keep_ratio"] = 0.5
+    panel.computed(_panel_event(dataset, state))
+    assert state["run_key"] == "new"
+    assert "scs: keeps 64 of 128 images" in state["summary"]
+    _panel_change(panel, dataset, state, run_key="tfdp", keep_ratio=0.7)
 
     # apply: the prune operator at once, which says what it did; then the
     # panel shows its saved view, and the note what a second one replaces
