@@ -243,6 +243,9 @@ class Prune(foo.Operator):
         )
         config = ctx.dataset.get_run_info(run_key).config
         yield ctx.trigger("reload_dataset")
+        # the kept samples, then their saved view by name: the App refuses
+        # a name it has not reloaded yet, and the samples show anyway
+        yield ctx.ops.set_view(view=kept)
         yield ctx.ops.set_view(name=kept.name)
         yield finish(
             ctx,
