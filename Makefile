@@ -31,15 +31,25 @@ demo: setup
 
 # The App on the demo's database, with this repository as a plugin, and a
 # worker that runs the operations scheduled from the App ("Schedule" in the
-# execute menu), stopped with the App
+# execute menu), stopped with the App. make passes SIGTERM to its recipe's
+# process only: `exec` makes that the database's wrapper, which stops bash
+# and then the database. The worker and the App run each in a session of
+# its own, ended whole by bash on SIGTERM, Ctrl-C or the App's exit; bash
+# waits in the background, as a trap does not run while a foreground
+# command does
 app: setup
 	mkdir -p $(PLUGINS) && ln -sfn $(CURDIR) $(PLUGINS)/tfdp
-	FIFTYONE_PLUGINS_DIR=$(PLUGINS) FIFTYONE_ALLOW_LEGACY_ORCHESTRATORS=true \
-	$(WITH_DEMO_DB) bash -c '\
-	$(VENV)/bin/fiftyone delegated launch > $(DEMO_DB)-delegated.log 2>&1 & \
-	worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+	exec env FIFTYONE_PLUGINS_DIR=$(PLUGINS) \
+	FIFTYONE_ALLOW_LEGACY_ORCHESTRATORS=true $(WITH_DEMO_DB) bash -c '\
+	stop() { trap - EXIT INT TERM; kill -TERM -- -$$worker -$$app 2>/dev/null; \
+		wait; }; \
+	trap stop EXIT INT TERM; \
+	setsid $(VENV)/bin/fiftyone delegated launch > $(DEMO_DB)-delegated.log 2>&1 & \
+	worker=$$!; \
 	echo "delegated operations: worker $$worker, log $(DEMO_DB)-delegated.log"; \
-	$(VENV)/bin/fiftyone app launch tfdp-demo --remote --address 127.0.0.1 --port $(or $(PORT),5151) --wait -1'
+	setsid $(VENV)/bin/fiftyone app launch tfdp-demo --remote --address 127.0.0.1 --port $(or $(PORT),5151) --wait -1 & \
+	app=$$!; \
+	wait $$app'
 
 # Python on the demo's database, with the demo's dataset loaded
 shell: setup

@@ -118,14 +118,16 @@ def default_run_key(ctx, runs=None):
     return current_view_run(ctx, runs) or runs[-1]
 
 
-def new_run_key_input(ctx, inputs, default="tfdp"):
+def new_run_key_input(ctx, inputs, default="tfdp", warn=True):
     """A run key for a new run: invalid keys are errors, keys of existing
-    TFDP runs a warning that they will be replaced.
+    TFDP runs a warning that what they made will be replaced.
 
     Args:
         ctx: the execution context
         inputs: the form
         default ("tfdp"): the key offered first
+        warn (True): whether to warn of an existing run here; False when
+            the caller knows better what would be replaced
 
     Returns:
         the key, or None when it is missing or invalid
@@ -156,15 +158,26 @@ def new_run_key_input(ctx, inputs, default="tfdp"):
         invalid=error is not None,
         error_message=error or "",
     )
-    if error is None and run_key in tfdp_runs(ctx):
-        inputs.view(
-            "overwrite_warning",
-            types.Warning(
-                label="Run %r exists: its fields, tag and saved view will be "
-                "replaced" % run_key
-            ),
-        )
+    if warn and error is None and run_key in tfdp_runs(ctx):
+        overwrite_warning(
+            inputs, run_key, run_outputs(ctx.dataset.get_run_info(run_key)
+                                         .config))
     return None if error else run_key
+
+
+def overwrite_warning(inputs, run_key, replaced):
+    """Warns that an existing run's outputs will be replaced.
+
+    Args:
+        inputs: the form
+        run_key: the run
+        replaced: what will be replaced, a phrase of :func:`run_outputs`
+    """
+    inputs.view(
+        "overwrite_warning",
+        types.Warning(label="Run %r exists: its %s will be replaced"
+                      % (run_key, replaced)),
+    )
 
 
 def existing_run_key_input(ctx, inputs, description):
@@ -518,4 +531,35 @@ def run_outputs(config):
         parts.append("saved view %r" % config.saved_view)
     if not parts:
         return "its record only"
-    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + (
+        parts[-1])
+
+
+def pruning_replaces(config, rescore=False, method=None):
+    """What pruning an existing run replaces, as a phrase, or None.
+
+    Args:
+        config: the run's config
+        rescore (False): whether the run is scored again first, which
+            replaces all it made
+        method (None): the ranking method, the run's by default: another
+            (but "random") rewrites the stored scores
+
+    Returns:
+        a phrase such as ``"tag 'tfdp:keep' and saved view 'tfdp-kept'"``,
+        or None when nothing exists to replace
+    """
+    if rescore:
+        return run_outputs(config)
+    parts = []
+    if getattr(config, "tag", None):
+        parts.append("tag %r" % config.tag)
+    if getattr(config, "saved_view", None):
+        parts.append("saved view %r" % config.saved_view)
+    if method not in (None, config.method, "random"):
+        parts.append("stored scores (%s, rewritten by %s)"
+                     % (config.method, method))
+    if not parts:
+        return None
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + (
+        parts[-1])

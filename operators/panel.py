@@ -4,30 +4,54 @@ import logging
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
+from fiftyone.factory import DelegatedOperationPagingParams, SortByField
+from fiftyone.operators.delegated import DelegatedOperationService
+from fiftyone.operators.executor import ExecutionRunState
 
 from tfdp import scoring
-from tfdp.fo_adapter.preview import preview_pruning, pruned_away_view
+from tfdp.fo_adapter.preview import (
+    preview_pruning,
+    pruned_away_view,
+    retention_curve,
+)
 
-from .common import DEFAULT_KEEP_RATIO, default_run_key, tfdp_runs
+from .common import (
+    DEFAULT_KEEP_RATIO,
+    default_run_key,
+    pruning_replaces,
+    tfdp_runs,
+)
 
 logger = logging.getLogger(__name__)
 
 KEPT_COLOR = "#ff6d04"
 BEFORE_COLOR = "#9aa0a6"
-WORST_COLOR = "#d62728"
+LOST_COLOR = "#d62728"
 OTHER_COLOR = "#1f77b4"
 NO_COMPARISON = "none"
+
+#: How often the panel looks for runs added, scored again or deleted
+#: elsewhere (a scheduled run, another tab, Python), in milliseconds
+POLL_INTERVAL_MS = 5000
+#: The scheduled operations of this plugin whose end the panel announces
+PLUGIN_OPERATORS = "@tfdp/tfdp/"
 
 #: The classes the per-class chart shows, worst first: more would not fit
 #: legibly in the panel
 MAX_CLASSES = 20
 CLASS_ROW_HEIGHT = 22
 MIN_RATIO, MAX_RATIO, RATIO_STEP = 0.05, 1.0, 0.05
+#: The panel's plots, by name
+PLOTS = ("scores", "classes", "curve", "sizes")
 
 #: panel id -> (the run a panel shows in place of a deleted one, the
 #: deleted run, what it says about it): kept here, as the App may put back
 #: an older state
 _notices = {}
+
+#: (panel id, dataset name) -> the ids of the ended scheduled operations the
+#: panel knows of: kept here, as announcing twice is worse than not at all
+_operations_seen = {}
 
 
 class TFDPPanel(foo.Panel):
@@ -45,7 +69,13 @@ class TFDPPanel(foo.Panel):
         # the App sends a change of state after every answer too: when it
         # changes nothing shown, answer nothing (a render redraws every
         # plot, and delays the user's next step)
-        if ctx.params.get("__method__") == "on_change" and _showing(ctx):
+        method = ctx.params.get("__method__")
+        if method == "on_change" and _showing(ctx):
+            return None
+        if method == "poll":
+            # most polls find nothing new: no render then
+            if self.poll(ctx):
+                ctx.ops.show_panel_output(self.render(ctx))
             return None
         return super().execute(ctx)
 
@@ -53,7 +83,35 @@ class TFDPPanel(foo.Panel):
     # state, several times, and each costs a render of the whole panel
 
     def on_load(self, ctx):
+        _new_operations(ctx)  # those that ended before are not news
+        ctx.panel.state.set("runs", _run_stamps(ctx))
         self._guarded(ctx, self._select, default_run_key(ctx))
+
+    def poll(self, ctx):
+        """Announces the plugin's scheduled operations that ended, and
+        shows the runs added, scored again or deleted since the last look:
+        FiftyOne tells a panel of neither.
+
+        Returns:
+            True when the panel must render again
+        """
+        try:
+            ended = _new_operations(ctx)
+            runs = _run_stamps(ctx)
+        except Exception as e:  # noqa: BLE001
+            # never a traceback in the App, at every poll: the next may do
+            logger.warning("TFDP panel: %s", e, exc_info=True)
+            return False
+        for operation in ended:
+            ctx.ops.notify(*_ended_message(operation))
+        seen = ctx.panel.state.runs
+        if runs == seen:
+            return False
+        if seen is not None and _scored_since(seen, runs):
+            # a run scored elsewhere: the sidebar lists its fields
+            ctx.trigger("reload_dataset")
+        self.refresh(ctx)
+        return True
 
     def on_change(self, ctx):
         # The App calls this at once after any change of the panel's state
@@ -79,25 +137,67 @@ class TFDPPanel(foo.Panel):
 
     def refresh(self, ctx):
         def reread(ctx):
+            ctx.panel.state.set("runs", _run_stamps(ctx))
             if self._sync(ctx):
                 self._update(ctx)
 
         self._guarded(ctx, reread)
 
     def compute(self, ctx):
-        ctx.prompt("@tfdp/tfdp/compute_scores", on_success=self.on_load)
+        # the operator says what it did; scheduled, the poll says it
+        ctx.prompt("@tfdp/tfdp/compute_scores", on_success=self.computed)
+
+    def computed(self, ctx):
+        def show(ctx):
+            # the run just scored, if the operator ran rather than queued
+            seen = ctx.panel.state.runs or []
+            scored = _scored_since(seen, _run_stamps(ctx))
+            ctx.panel.state.set("runs", _run_stamps(ctx))
+            if scored:
+                self._select(ctx, scored[-1],
+                             keep_ratio=ctx.panel.state.keep_ratio)
+            elif self._sync(ctx):
+                self._update(ctx)
+
+        self._guarded(ctx, show)
+
+    def delete(self, ctx):
+        # the operator asks first, then says what it deleted
+        if not self._guarded(ctx, self._sync):
+            return
+        ctx.prompt("@tfdp/tfdp/delete_run",
+                   params=dict(run_key=ctx.panel.state.run_key),
+                   on_success=self.refresh)
 
     def apply(self, ctx):
         if not self._guarded(ctx, self._sync):
             return
-        ctx.trigger(
+        # the operator says what it did; then the panel shows the kept
+        # samples and what a next apply would replace
+        ctx.prompt(
             "@tfdp/tfdp/prune",
             params=dict(
                 run_key=ctx.panel.state.run_key,
                 amount="keep_ratio",
                 keep_ratio=ctx.panel.state.keep_ratio,
             ),
+            skip_prompt=True,
+            on_success=self.applied,
         )
+
+    def applied(self, ctx):
+        def show(ctx):
+            if self._sync(ctx):
+                # the saved view by name, now that the App has reloaded the
+                # dataset's saved views: the operator's own set_view may
+                # come before them
+                config = ctx.dataset.get_run_info(
+                    ctx.panel.state.run_key).config
+                if getattr(config, "saved_view", None):
+                    ctx.ops.set_view(name=config.saved_view)
+                self._update(ctx)
+
+        self._guarded(ctx, show)
 
     def show_removed(self, ctx):
         def show(ctx):
@@ -174,19 +274,38 @@ class TFDPPanel(foo.Panel):
         state.update(changes)
         preview = preview_pruning(ctx.dataset, run_key=state["run_key"],
                                   keep_ratio=state["keep_ratio"])
-        other = None
-        if state["compare"] not in (None, NO_COMPARISON, preview["method"]):
+        if state["compare"] == preview["method"]:
+            # a run of the compared method: the choice is no longer offered
+            state["compare"] = NO_COMPARISON
+        other, other_curve = None, None
+        if state["compare"] not in (None, NO_COMPARISON):
             other = preview_pruning(ctx.dataset, run_key=state["run_key"],
                                     keep_ratio=state["keep_ratio"],
                                     method=state["compare"])
+            other_curve = retention_curve(ctx.dataset,
+                                          run_key=state["run_key"],
+                                          method=state["compare"])
+        curve = retention_curve(ctx.dataset, run_key=state["run_key"])
+        config = ctx.dataset.get_run_info(state["run_key"]).config
         state.update(
             message=_notice(ctx, state["run_key"]),
             summary=_summary(preview, other),
             classes_title=_classes_title(preview),
             cutoff_shapes=_cutoff_shapes(preview),
             class_rows=min(len(preview["classes"]), MAX_CLASSES),
+            apply_note=_apply_note(config),
             shown=_shown(state["run_key"], state["keep_ratio"],
                          state["compare"]),
+            # The App copies the plots' data into the panel's state with
+            # each change of an input, and draws state and data merged:
+            # a trace or row of a previous run would stay drawn
+            **{name: None for name in PLOTS},
+        )
+        data = dict(
+            scores=_score_plot(preview),
+            classes=_class_plot(preview, other),
+            curve=_curve_plot(curve, other_curve, state["keep_ratio"]),
+            sizes=_size_plot(preview, other),
         )
         # what the inputs show already is not sent: sent back, it would
         # undo a move the user made since
@@ -196,14 +315,13 @@ class TFDPPanel(foo.Panel):
             if state[key] == value:
                 del state[key]
         ctx.panel.state.set(state)
-        ctx.panel.data.set(dict(
-            scores=_score_plot(preview),
-            classes=_class_plot(preview, other),
-            sizes=_size_plot(preview, other),
-        ))
+        ctx.panel.data.set(data)
 
     def render(self, ctx):
         panel = types.Object()
+        # polls for runs and scheduled operations while the panel is open
+        panel.view("poll", types.TimerView(interval=POLL_INTERVAL_MS,
+                                           on_interval=self.poll))
         runs = tfdp_runs(ctx)
         message = ctx.panel.state.message
         if message:
@@ -218,8 +336,7 @@ class TFDPPanel(foo.Panel):
                       on_click=self.compute, variant="contained")
             panel.btn("refresh", label="Refresh", on_click=self.refresh,
                       variant="outlined")
-            return types.Property(panel, view=types.GridView(
-                orientation="vertical", padding=2))
+            return types.Property(panel, view=_panel_view())
 
         run_key = ctx.panel.state.run_key
         choices = types.DropdownView(label="Run",
@@ -246,10 +363,14 @@ class TFDPPanel(foo.Panel):
             description="Another method, ranked from the stored shapes",
         )
         compare.add_choice(NO_COMPARISON, label="no comparison")
+        own = _run_method(ctx, run_key if run_key in runs else None)
         for method in scoring.METHODS:
-            compare.add_choice(method, label=method)
+            if method != own:
+                compare.add_choice(method, label=method)
+        shown = ctx.panel.state.compare
         panel.enum("compare", compare.values(), view=compare,
-                   default=ctx.panel.state.compare or NO_COMPARISON)
+                   default=shown if shown in compare.values()
+                   else NO_COMPARISON)
         panel.md(ctx.panel.state.summary or "", name="summary")
 
         buttons = panel.h_stack("buttons", gap=2)
@@ -257,18 +378,24 @@ class TFDPPanel(foo.Panel):
                     variant="contained")
         buttons.btn("show_removed", label="Show pruned-away samples",
                     on_click=self.show_removed, variant="outlined")
+        buttons.btn("compute", label="Compute scores",
+                    description="Score a field as a new run, or again",
+                    on_click=self.compute, variant="outlined")
+        buttons.btn("delete", label="Delete run",
+                    description="Delete this run's fields, tag, saved view "
+                    "and record", on_click=self.delete, variant="outlined")
         buttons.btn("refresh", label="Refresh",
                     description="Read the dataset's runs again",
                     on_click=self.refresh, variant="outlined")
+        if ctx.panel.state.apply_note:
+            panel.md(ctx.panel.state.apply_note, name="apply_note")
 
-        # the App's Plotly defaults hide legends
-        legend = dict(orientation="h", x=0, y=1.02, yanchor="bottom")
         panel.md("**Image scores**: images kept (orange) score at least the "
                  "cut-off (dashed line); grey ones are pruned away",
                  name="scores_title")
         panel.plot(
             "scores",
-            layout=dict(
+            layout=_layout(
                 barmode="stack",
                 bargap=0.05,
                 xaxis=dict(title=dict(text="image score")),
@@ -276,47 +403,138 @@ class TFDPPanel(foo.Panel):
                 shapes=ctx.panel.state.cutoff_shapes or [],
                 height=280,
                 margin=dict(t=40, b=50, l=60, r=10),
-                showlegend=True,
-                legend=legend,
             ),
-            config=dict(displayModeBar=False),
+            config=PLOT_CONFIG,
         )
         panel.md(ctx.panel.state.classes_title or "", name="classes_title")
         rows = ctx.panel.state.class_rows or 1
         panel.plot(
             "classes",
-            layout=dict(
+            layout=_layout(
                 barmode="overlay",
                 xaxis=dict(title=dict(text="instances kept (%)"),
-                           range=[0, 105], ticksuffix=" %"),
+                           # room for "kept of total" right of a full
+                           # bar, and for a cross left of an empty one
+                           range=[-4, 125],
+                           tickvals=[0, 20, 40, 60, 80, 100]),
                 yaxis=dict(autorange="reversed", type="category",
                            automargin=True, dtick=1),
                 height=110 + CLASS_ROW_HEIGHT * rows,
                 margin=dict(t=40, b=50, l=10, r=10),
-                showlegend=True,
-                legend=legend,
             ),
-            config=dict(displayModeBar=False),
+            config=PLOT_CONFIG,
+        )
+        panel.md("**Retention by keep ratio**: the share of instances kept, "
+                 "and of classes that keep at least one instance; the "
+                 "dotted line is the keep ratio chosen", name="curve_title")
+        panel.plot(
+            "curve",
+            layout=_layout(
+                xaxis=dict(title=dict(text="keep ratio"),
+                           range=[0, 1.02], dtick=0.1),
+                yaxis=dict(title=dict(text="kept (%)"), range=[0, 105],
+                           ticksuffix=" %"),
+                height=300,
+                margin=dict(t=40, b=50, l=60, r=10),
+            ),
+            config=PLOT_CONFIG,
         )
         panel.md("**Kept share per COCO size** (pixel area: small < 32², "
                  "medium < 96², large)", name="sizes_title")
         panel.plot(
             "sizes",
-            layout=dict(
+            layout=_layout(
                 xaxis=dict(title=dict(text="instance size")),
                 yaxis=dict(title=dict(text="instances kept (%)"),
                            range=[0, 105]),
                 height=260,
                 barmode="group",
                 margin=dict(t=40, b=50, l=60, r=10),
-                showlegend=True,
-                legend=legend,
             ),
-            config=dict(displayModeBar=False),
+            config=PLOT_CONFIG,
         )
-        return types.Property(
-            panel, view=types.GridView(orientation="vertical", padding=2)
+        return types.Property(panel, view=_panel_view())
+
+
+#: The mouse wheel scrolls the panel, never zooms a plot
+PLOT_CONFIG = dict(displayModeBar=False, scrollZoom=False)
+
+
+def _layout(**layout):
+    # fixed axes: a drag or a wheel over a plot neither zooms nor pans it;
+    # legends on top (the App's Plotly defaults hide them)
+    for axis in ("xaxis", "yaxis"):
+        layout[axis] = dict(layout.get(axis, {}), fixedrange=True)
+    return dict(layout, showlegend=True,
+                legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"))
+
+
+def _panel_view():
+    # the panel's inputs and plots in one column, off the panel's edges
+    return types.GridView(orientation="vertical", gap=2, pad=2)
+
+
+def _run_method(ctx, run_key):
+    # the method that ranks a run, or None
+    if run_key is None:
+        return None
+    return getattr(ctx.dataset.get_run_info(run_key).config, "method", None)
+
+
+def _run_stamps(ctx):
+    # the runs and when each was last scored: what the poll compares
+    return [[key, str(ctx.dataset.get_run_info(key).timestamp)]
+            for key in tfdp_runs(ctx)]
+
+
+def _scored_since(seen, runs):
+    # the runs of ``runs`` (from _run_stamps) new or scored again since
+    # ``seen``, in their order
+    before = set(map(tuple, seen))
+    return [key for key, stamp in runs if (key, stamp) not in before]
+
+
+def _new_operations(ctx):
+    """The plugin's scheduled operations on the panel's dataset that
+    ended since the panel last looked, oldest first; none the first time."""
+    if ctx.dataset is None:
+        return []
+    operations = [
+        op for op in DelegatedOperationService().list_operations(
+            dataset_name=ctx.dataset.name,
+            paging=DelegatedOperationPagingParams(
+                sort_by=SortByField.UPDATED_AT, limit=20),
         )
+        if (op.operator or "").startswith(PLUGIN_OPERATORS)
+        and op.run_state in ExecutionRunState.TERMINAL_STATES
+    ]
+    key = (ctx.panel_id, ctx.dataset.name)
+    seen = _operations_seen.get(key)
+    _operations_seen[key] = (seen or set()) | {str(op.id) for op in
+                                                operations}
+    if seen is None:
+        return []
+    return [op for op in reversed(operations) if str(op.id) not in seen]
+
+
+def _ended_message(operation):
+    # what a scheduled operation did, in its own words (its last progress
+    # label, see common.finish), or why it failed; and the variant
+    label = operation.label or operation.operator
+    if operation.run_state == ExecutionRunState.FAILED:
+        error = getattr(operation.result, "error", None) or ""
+        # a traceback's last line is its exception
+        lines = error.strip().splitlines() or ["see its log"]
+        return "Scheduled %s failed: %s" % (label, lines[-1]), "error"
+    status = operation.status
+    text = getattr(status, "label", None) if status is not None else None
+    return text or "Scheduled %s finished" % label, "success"
+
+
+def _apply_note(config):
+    # what applying a pruning replaces, when the run was pruned before
+    replaced = pruning_replaces(config)
+    return replaced and "*Apply pruning* replaces this run's %s" % replaced
 
 
 def _kept_fraction(config):
@@ -365,8 +583,11 @@ def _ratio(value):
 
 
 def _clear_plots(ctx):
-    ctx.panel.state.set(dict(summary="", classes_title="", cutoff_shapes=[]))
-    ctx.panel.data.set(dict(scores=[], classes=[], sizes=[]))
+    # the plots' copies in the state too (see _update)
+    ctx.panel.state.set(dict(summary="", classes_title="", cutoff_shapes=[],
+                             apply_note=None,
+                             **{name: None for name in PLOTS}))
+    ctx.panel.data.set({name: [] for name in PLOTS})
 
 
 def _percent(counts):
@@ -384,6 +605,11 @@ def _summary(preview, other=None):
     return text
 
 
+def _lost(preview):
+    # the classes that keep no instance, worst first
+    return [c for c in preview["classes"] if c["before"] and not c["after"]]
+
+
 def _summary_line(preview):
     images = preview["images"]
     instances = preview["instances"]
@@ -393,10 +619,17 @@ def _summary_line(preview):
            _percent(images), instances["after"], instances["before"],
            _percent(instances))
     )
-    if preview["classes"]:
+    lost = _lost(preview)
+    if lost:
+        text += " · **%d class%s lose%s every instance**: %s" % (
+            len(lost), "" if len(lost) == 1 else "es",
+            "s" if len(lost) == 1 else "",
+            ", ".join("%s (%d)" % (c["name"], c["before"]) for c in lost))
+    elif preview["classes"]:
         worst = preview["classes"][0]
-        text += " · worst class: **%s** %d of %d (%s)" % (
-            worst["name"], worst["after"], worst["before"], _percent(worst))
+        text += (" · no class loses every instance; worst class: **%s** "
+                 "%d of %d (%s)" % (worst["name"], worst["after"],
+                                    worst["before"], _percent(worst)))
     return text
 
 
@@ -409,7 +642,8 @@ def _classes_title(preview):
             shown, num, num - shown)
     else:
         text += "all %d classes" % num
-    return text + ". Grey is all of a class's scored instances"
+    return text + ". Each bar reads kept of total; a red cross marks a " \
+        "class that loses every instance"
 
 
 def _score_plot(preview):
@@ -452,45 +686,89 @@ def _kept_text(counts):
 
 
 def _class_plot(preview, other=None):
-    """Horizontal bars of the kept share of each class, worst first: the
-    worst class in red, the compared method as blue markers."""
+    """Horizontal bars of the kept share of each class, worst first, each
+    labelled "kept of total"; red crosses on the classes that keep
+    nothing, whose bars have no length; the compared method as blue
+    markers, on this run's rows only."""
     classes = preview["classes"][:MAX_CLASSES]
     names = [c["name"] for c in classes]
     method = preview["method"]
+    lost = [c for c in classes if c["before"] and not c["after"]]
     traces = [
-        dict(type="bar", orientation="h", y=names, x=[100] * len(classes),
-             name="all instances", marker=dict(color=BEFORE_COLOR,
-                                               opacity=0.35),
-             text=["%d instances" % c["before"] for c in classes],
-             hovertemplate="%{y}: %{text}<extra></extra>",
-             textposition="none"),
-        dict(type="bar", orientation="h", y=names[1:],
-             x=[_share(c) for c in classes[1:]],
+        dict(type="bar", orientation="h", y=names,
+             x=[_share(c) for c in classes],
              name="kept (%s)" % method, marker=dict(color=KEPT_COLOR),
-             text=[_kept_text(c) for c in classes[1:]],
-             hovertemplate="%{y}: %{text}<extra></extra>",
-             textposition="none"),
+             # a lost class's count goes with its cross
+             text=["%d of %d" % (c["after"], c["before"]) if c["after"]
+                   else "" for c in classes],
+             textposition="outside", cliponaxis=False,
+             customdata=[_kept_text(c) for c in classes],
+             hovertemplate="%{y}: %{customdata}<extra></extra>"),
+        dict(type="scatter", mode="markers+text",
+             y=[c["name"] for c in lost], x=[0] * len(lost),
+             name="loses every instance (%s)" % method,
+             marker=dict(color=LOST_COLOR, symbol="x", size=11),
+             text=["0 of %d" % c["before"] for c in lost],
+             textposition="middle right",
+             textfont=dict(color=LOST_COLOR),
+             cliponaxis=False,
+             customdata=[_kept_text(c) for c in lost],
+             hovertemplate="%{y}: %{customdata}<extra></extra>"),
     ]
-    if classes:
-        traces.append(dict(
-            type="bar", orientation="h", y=names[:1],
-            x=[_share(classes[0])], name="worst class (%s)" % method,
-            marker=dict(color=WORST_COLOR),
-            text=[_kept_text(classes[0])],
-            hovertemplate="%{y}: %{text}<extra></extra>",
-            textposition="none"))
     if other is not None:
         by_name = {c["name"]: c for c in other["classes"]}
         shown = [n for n in names if n in by_name]
         traces.append(dict(
-            type="scatter", mode="markers", orientation="h", y=shown,
+            type="scatter", mode="markers", y=shown,
             x=[_share(by_name[n]) for n in shown],
             name="kept (%s)" % other["method"],
             marker=dict(color=OTHER_COLOR, symbol="diamond", size=10,
                         line=dict(color="white", width=1)),
-            text=[_kept_text(by_name[n]) for n in shown],
-            hovertemplate="%{y}: %{text}<extra>" + other["method"]
+            cliponaxis=False,
+            customdata=[_kept_text(by_name[n]) for n in shown],
+            hovertemplate="%{y}: %{customdata}<extra>" + other["method"]
             + "</extra>",
+        ))
+    return traces
+
+
+def _curve_plot(curve, other=None, keep_ratio=None):
+    """The share of instances and of classes kept at each keep ratio, the
+    compared method dashed, and the chosen ratio as a dotted line."""
+    # this run's lines solid, orange and red; the compared method's blue,
+    # dashed and dash-dotted
+    styles = (
+        (curve, dict(instances=(KEPT_COLOR, "solid"),
+                     classes=(LOST_COLOR, "solid"))),
+        (other, dict(instances=(OTHER_COLOR, "dash"),
+                     classes=(OTHER_COLOR, "dashdot"))),
+    )
+    traces = []
+    for result, style in styles:
+        if result is None:
+            continue
+        method = result["method"]
+        for what in ("instances", "classes"):
+            counts = result[what]
+            total = counts["total"] or 1
+            color, dash = style[what]
+            traces.append(dict(
+                type="scatter", mode="lines+markers", x=result["ratios"],
+                y=[100 * k / total for k in counts["kept"]],
+                name="%s kept (%s)" % (what, method),
+                line=dict(color=color, dash=dash),
+                marker=dict(color=color, size=5),
+                customdata=["%d of %d" % (k, counts["total"])
+                            for k in counts["kept"]],
+                hovertemplate="keep %{x:.2f}: %{customdata} " + what
+                + "<extra>" + method + "</extra>",
+            ))
+    if keep_ratio is not None and traces:
+        traces.append(dict(
+            type="scatter", mode="lines", x=[keep_ratio, keep_ratio],
+            y=[0, 100], name="keep ratio %.2f" % keep_ratio,
+            line=dict(color=BEFORE_COLOR, dash="dot", width=2),
+            hoverinfo="skip",
         ))
     return traces
 

@@ -18,6 +18,8 @@ from .common import (
     label_field_input,
     method_input,
     new_run_key_input,
+    overwrite_warning,
+    pruning_replaces,
     run_with_progress,
     target_input,
     target_samples,
@@ -178,7 +180,7 @@ class Prune(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         run_key = new_run_key_input(
-            ctx, inputs, default=default_run_key(ctx) or "tfdp"
+            ctx, inputs, default=default_run_key(ctx) or "tfdp", warn=False
         )
         exists = run_key in tfdp_runs(ctx)
 
@@ -203,7 +205,11 @@ class Prune(foo.Operator):
             num_samples = config.num_samples
             default_method = config.method
 
-        method_input(ctx, inputs, default=default_method)
+        method = method_input(ctx, inputs, default=default_method)
+        if exists:
+            replaced = pruning_replaces(config, rescore, method)
+            if replaced:
+                overwrite_warning(inputs, run_key, replaced)
         if ctx.params.get("method", default_method) == "random":
             inputs.int("seed", default=0, label="Seed")
         amount_input(ctx, inputs, num_samples)
@@ -244,8 +250,10 @@ class Prune(foo.Operator):
         )
         config = ctx.dataset.get_run_info(run_key).config
         yield ctx.trigger("reload_dataset")
-        # the App refetches its saved views without waiting, and refuses to
-        # select by name a view it does not know yet
+        # the kept samples at once, then their saved view by name once the
+        # App has had time to refetch its saved views: it refuses a name it
+        # does not know yet
+        yield ctx.ops.set_view(view=kept)
         time.sleep(SAVED_VIEW_WAIT)
         yield ctx.ops.set_view(name=kept.name)
         yield finish(
@@ -254,3 +262,4 @@ class Prune(foo.Operator):
             % (run_key, len(kept), config.num_samples, config.method,
                config.tag, kept.name),
         )
+

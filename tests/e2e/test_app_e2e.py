@@ -287,8 +287,8 @@ def _panel(page, dataset):
             "instance size"} <= set(titles.all_text_contents())
     legends = set(page.locator(".js-plotly-plot .legendtext")
                   .all_text_contents())
-    assert {"kept (cb-scs)", "pruned away", "all instances",
-            "worst class (cb-scs)"} <= legends
+    assert {"kept (cb-scs)", "pruned away",
+            "loses every instance (cb-scs)"} <= legends
 
     # per class: the 20 worst classes, every name on its own row
     dataset.reload()  # the server's process wrote the runs

@@ -494,6 +494,12 @@ def _panel_data(ctx):
     return _panel_sent(ctx, "data")
 
 
+def _prompts(ctx):
+    # the operators an event asked the App to run, or to show the form of
+    return [r["params"] for r in ctx.executor.to_json()["requests"]
+            if r["operator_uri"] == "prompt_user_for_operation"]
+
+
 def test_panel_survives_deleted_runs_and_lists_new_ones(dataset):
     panel = _operator("tfdp_panel")
     state = {}
@@ -536,8 +542,7 @@ def test_panel_survives_deleted_runs_and_lists_new_ones(dataset):
         getattr(panel, event)(ctx)
         assert state["run_key"] is None
         assert "no_runs" in panel.render(ctx).type.properties
-        assert not any(r["operator_uri"].endswith("/prune")
-                       for r in ctx.executor.to_json()["requests"])
+        assert not _prompts(ctx)
 
 
 def test_panel_shows_an_unfinished_run_without_a_traceback(dataset):
@@ -584,7 +589,7 @@ def test_panel_plots_read_at_a_glance(dataset):
     props = panel.render(ctx).type.properties
 
     # every plot has axis titles in Plotly.js's form and a legend
-    for name in ("scores", "classes", "sizes"):
+    for name in ("scores", "classes", "curve", "sizes"):
         layout = props[name].view.layout
         for axis in ("xaxis", "yaxis"):
             title = layout[axis].get("title")
@@ -595,18 +600,40 @@ def test_panel_plots_read_at_a_glance(dataset):
     assert {t["name"] for t in data["scores"]} == {"kept (cb-scs)",
                                                    "pruned away"}
 
-    # per class: horizontal bars of the kept share, worst first, the worst
-    # visible even when it keeps 0, hover "kept of total", scs as markers
+    # per class: horizontal bars of the kept share, worst first, each
+    # labelled "kept of total"; red crosses on the classes that keep
+    # nothing; scs as markers on these rows
     preview = preview_pruning(dataset, keep_ratio=0.05)
     classes = preview["classes"]
-    assert classes[0]["after"] == 0
-    background, kept, worst, other = data["classes"]
-    assert background["orientation"] == "h"
-    assert background["y"] == [c["name"] for c in classes[:20]]
-    assert worst["y"] == [classes[0]["name"]] and worst["x"] == [0]
-    assert worst["text"] == ["0 of %d kept (0.0%%)" % classes[0]["before"]]
+    lost = [c["name"] for c in classes if c["after"] == 0]
+    assert lost and classes[0]["after"] == 0
+    kept, crosses, other = data["classes"]
+    assert kept["orientation"] == "h" and kept["name"] == "kept (cb-scs)"
+    assert kept["y"] == [c["name"] for c in classes[:20]]
+    assert kept["text"] == ["%d of %d" % (c["after"], c["before"])
+                            if c["after"] else "" for c in classes[:20]]
+    assert kept["textposition"] == "outside"
+    assert crosses["y"] == lost[:20] and set(crosses["x"]) == {0}
+    assert crosses["text"] == ["0 of %d" % c["before"]
+                               for c in classes[:20] if not c["after"]]
+    assert crosses["name"] == "loses every instance (cb-scs)"
     assert all(0 <= x <= 100 for x in kept["x"] + other["x"])
     assert other["name"] == "kept (scs)" and other["mode"] == "markers"
+    assert set(other["y"]) <= set(kept["y"])
+    # no bar that is always full
+    assert all(set(t["x"]) != {100} for t in data["classes"] if t["x"])
+
+    # the summary names every class that loses all its instances
+    line = state["summary"].split("\n\n")[0]
+    assert "**%d classes lose every instance**: " % len(lost) in line
+    assert all("%s (" % name in line for name in lost)
+
+    # no plot zooms under the mouse wheel, or under a drag
+    for name in ("scores", "classes", "curve", "sizes"):
+        view = props[name].view
+        assert view.config["scrollZoom"] is False
+        assert view.layout["xaxis"]["fixedrange"]
+        assert view.layout["yaxis"]["fixedrange"]
     assert state["classes_title"].startswith(
         "**Instances kept per class**, worst first: the 20 worst of %d "
         "classes (%d more hidden)" % (len(classes), len(classes) - 20))
@@ -617,6 +644,255 @@ def test_panel_plots_read_at_a_glance(dataset):
     assert slider["value_precision"] == 2
     assert (slider["min"], slider["max"], slider["view_multiple_of"]) == (
         0.05, 1.0, 0.05)
+
+
+def test_retention_curve_counts_what_select_keeps_at_each_ratio(dataset):
+    from tfdp import scoring
+    from tfdp.fo_adapter.preview import _rank_views, retention_curve
+
+    tfdp.compute_scores(dataset, FIELD)
+    for method in ("cb-scs", "si-scs", "scs", "random"):
+        curve = retention_curve(dataset, method=method)
+        assert curve["method"] == method
+        assert curve["ratios"] == [round(0.05 * k, 2) for k in range(1, 21)]
+        ranking = _rank_views(dataset, "tfdp", 1.0, method)
+        table, order = ranking["stored"].table, ranking["order"]
+        classes = set(table.category.tolist())
+        assert curve["instances"]["total"] == len(table) == 929
+        assert curve["classes"]["total"] == len(classes)
+        for i, ratio in enumerate(curve["ratios"]):
+            count = scoring.keep_count(128, keep_ratio=ratio)
+            kept = scoring.select(order, count)[table.image_index]
+            assert curve["images"][i] == count
+            assert curve["instances"]["kept"][i] == kept.sum()
+            assert curve["classes"]["kept"][i] == len(
+                set(table.category[kept].tolist()))
+        # what the panel's bars say at the same ratio
+        preview = preview_pruning(dataset, keep_ratio=0.5, method=method)
+        assert curve["instances"]["kept"][9] == preview["instances"]["after"]
+        assert curve["classes"]["kept"][9] == sum(
+            c["after"] > 0 for c in preview["classes"])
+        assert curve["instances"]["kept"][-1] == 929
+        assert curve["classes"]["kept"][-1] == len(classes)
+
+
+def test_curve_counts_images_without_instances_and_unranked_classes():
+    import numpy as np
+
+    from tfdp.fo_adapter.preview import curve_counts
+    from tfdp.scoring import ShapeTable
+
+    # 5 images ranked 3, 0, 4, 1, 2; image 4 has no instance
+    table = ShapeTable(
+        instance_ids=np.arange(6),
+        image_index=np.array([0, 0, 1, 2, 3, 3]),
+        category=np.array(["a", "b", "b", "c", "a", "d"]),
+        perimeter=np.ones(6), area=np.ones(6), pixels=np.ones(6),
+    )
+    curve = curve_counts(table, [3, 0, 4, 1, 2], 5, [0.2, 0.4, 0.6, 0.8, 1])
+    assert curve["images"] == [1, 2, 3, 4, 5]
+    assert curve["instances"] == {"kept": [2, 4, 4, 5, 6], "total": 6}
+    assert curve["classes"] == {"kept": [2, 3, 3, 3, 4], "total": 4}
+
+
+def test_panel_switching_runs_keeps_no_row_or_legend_of_another(dataset):
+    # issue 21: cb-scs compared with si-scs, then a run of si-scs
+    tfdp.compute_scores(dataset, FIELD)
+    tfdp.compute_scores(dataset, FIELD, run_key="tfdp2", method="si-scs")
+    panel = _operator("tfdp_panel")
+    state = {}
+    panel.on_load(_panel_event(dataset, state, view=None))
+    _panel_change(panel, dataset, state, run_key="tfdp", keep_ratio=0.5)
+    ctx = _panel_change(panel, dataset, state, compare="si-scs")
+    assert len(_panel_data(ctx)["classes"]) == 3
+    compare = panel.render(ctx).type.properties["compare"]
+    assert list(compare.type.values) == ["none", "si-scs", "scs", "random"]
+
+    # the App copied the plots into the state; the answer clears them, and
+    # the comparison with the run's own method goes
+    state.update(_panel_data(ctx))
+    ctx = _panel_change(panel, dataset, state, run_key="tfdp2")
+    sent = _panel_state_sent(ctx)
+    assert all(sent[name] is None for name in ("scores", "classes",
+                                               "curve", "sizes"))
+    assert sent["compare"] == "none"
+    assert sent["shown"] == dict(run_key="tfdp2", keep_ratio=0.5,
+                                 compare="none")
+    data = _panel_data(ctx)
+    preview = preview_pruning(dataset, run_key="tfdp2", keep_ratio=0.5)
+    kept, crosses = data["classes"]
+    assert kept["y"] == [c["name"] for c in preview["classes"][:20]]
+    for plot in data.values():
+        legends = [t["name"] for t in plot]
+        assert "kept (cb-scs)" not in legends
+        assert len(legends) == len(set(legends))
+    assert "si-scs:" in sent["summary"] and "cb-scs" not in sent["summary"]
+    compare = panel.render(ctx).type.properties["compare"]
+    assert list(compare.type.values) == ["none", "cb-scs", "scs", "random"]
+    assert compare.default == "none"
+
+
+def test_panel_retention_curve_marks_the_ratio(dataset):
+    from tfdp.fo_adapter.preview import retention_curve
+
+    tfdp.compute_scores(dataset, FIELD)
+    panel = _operator("tfdp_panel")
+    state = {}
+    panel.on_load(_panel_event(dataset, state))
+    ctx = _panel_change(panel, dataset, state, keep_ratio=0.35)
+    instances, classes, ratio = _panel_data(ctx)["curve"]
+    curve = retention_curve(dataset)
+    assert instances["name"] == "instances kept (cb-scs)"
+    assert classes["name"] == "classes kept (cb-scs)"
+    assert instances["x"] == curve["ratios"]
+    assert classes["y"] == [100 * k / curve["classes"]["total"]
+                            for k in curve["classes"]["kept"]]
+    assert ratio["x"] == [0.35, 0.35] and ratio["name"] == "keep ratio 0.35"
+    # compared: the other method's two curves too
+    ctx = _panel_change(panel, dataset, state, compare="scs")
+    names = [t["name"] for t in _panel_data(ctx)["curve"]]
+    assert names == ["instances kept (cb-scs)", "classes kept (cb-scs)",
+                     "instances kept (scs)", "classes kept (scs)",
+                     "keep ratio 0.35"]
+
+
+def _poll(panel, dataset, state):
+    ctx = _panel_event(dataset, state, __method__="poll")
+    assert panel.execute(ctx) is None
+    return ctx, [r["operator_uri"] for r in ctx.executor.to_json()["requests"]]
+
+
+def test_panel_polls_for_runs_and_scheduled_operations(dataset):
+    panel = _operator("tfdp_panel")
+    tfdp.compute_scores(dataset, FIELD)
+    state = {}
+    ctx = _panel_event(dataset, state)
+    panel.on_load(ctx)
+    timer = panel.render(ctx).type.properties["poll"].view.to_json()
+    assert timer["name"] == "TimerView" and timer["interval"] > 0
+    assert timer["on_interval"].endswith("#poll")
+
+    # nothing new: nothing sent, no render
+    assert _poll(panel, dataset, state)[1] == []
+
+    # a run scored elsewhere: listed, and the sidebar reloads
+    tfdp.compute_scores(dataset, FIELD, run_key="tfdp2", method="scs")
+    ctx, sent = _poll(panel, dataset, state)
+    assert "reload_dataset" in sent and "show_panel_output" in sent
+    assert [key for key, _ in state["runs"]] == ["tfdp", "tfdp2"]
+    assert state["run_key"] == "tfdp"
+    assert list(panel.render(ctx).type.properties["run_key"].type.values) \
+        == ["tfdp2", "tfdp"]
+    assert _poll(panel, dataset, state)[1] == []
+
+    # the run shown deleted elsewhere: replaced at once, and said
+    tfdp.delete_run(dataset, "tfdp")
+    ctx, sent = _poll(panel, dataset, state)
+    assert "show_panel_output" in sent
+    assert state["run_key"] == "tfdp2"
+    assert state["message"] == "Run 'tfdp' was deleted; showing run 'tfdp2'"
+    assert list(panel.render(ctx).type.properties["run_key"].type.values) \
+        == ["tfdp2"]
+
+    # a scheduled run that ends: announced in its own words, listed
+    result = _operator("compute_scores")(dataset, FIELD, run_key="tfdp3",
+                                         delegate=True)
+    assert result.error is None
+    assert _poll(panel, dataset, state)[1] == []  # queued: nothing yet
+    _run_delegated(dataset)
+    ctx, sent = _poll(panel, dataset, state)
+    notes = [r["params"] for r in ctx.executor.to_json()["requests"]
+             if r["operator_uri"] == "notify"]
+    config = dataset.get_run_info("tfdp3").config
+    assert notes == [dict(
+        message="TFDP run 'tfdp3': scored %d instances of 128 samples "
+        "(cb-scs)" % config.num_instances, variant="success")]
+    assert "reload_dataset" in sent and "show_panel_output" in sent
+    assert [key for key, _ in state["runs"]] == ["tfdp2", "tfdp3"]
+    # announced once
+    assert _poll(panel, dataset, state)[1] == []
+
+
+def test_panel_buttons_go_through_the_operators(dataset):
+    tfdp.compute_scores(dataset, FIELD)
+    panel = _operator("tfdp_panel")
+    state = {}
+    panel.on_load(_panel_event(dataset, state))
+    props = panel.render(_panel_event(dataset, state)).type.properties
+    buttons = props["buttons"].type.properties
+    assert {"apply", "show_removed", "compute", "delete",
+            "refresh"} <= set(buttons)
+    # not pruned yet: applying replaces nothing, and says nothing
+    assert state["apply_note"] is None and "apply_note" not in props
+
+    # delete: the operator's form, on the run shown, then a refresh
+    ctx = _panel_event(dataset, state)
+    panel.delete(ctx)
+    (prompt,) = _prompts(ctx)
+    assert prompt["operator_uri"].endswith("/delete_run")
+    assert prompt["params"] == dict(run_key="tfdp")
+    assert not prompt["skip_prompt"]
+    assert prompt["on_success"].endswith("#refresh")
+
+    # compute: the operator's form; then the run it scored is shown, at the
+    # slider's ratio (queued, nothing changes)
+    ctx = _panel_event(dataset, state)
+    panel.compute(ctx)
+    (prompt,) = _prompts(ctx)
+    assert prompt["operator_uri"].endswith("/compute_scores")
+    assert prompt["on_success"].endswith("#computed")
+    panel.computed(_panel_event(dataset, state))
+    assert state["run_key"] == "tfdp"
+    tfdp.compute_scores(dataset, FIELD, run_key="new", method="scs")
+    state["keep_ratio"] = 0.5
+    panel.computed(_panel_event(dataset, state))
+    assert state["run_key"] == "new"
+    assert "scs: keeps 64 of 128 images" in state["summary"]
+    _panel_change(panel, dataset, state, run_key="tfdp", keep_ratio=0.7)
+
+    # apply: the prune operator at once, which says what it did; then the
+    # panel shows its saved view, and the note what a second one replaces
+    ctx = _panel_event(dataset, state)
+    panel.apply(ctx)
+    (prompt,) = _prompts(ctx)
+    assert prompt["operator_uri"].endswith("/prune")
+    assert prompt["params"] == dict(run_key="tfdp", amount="keep_ratio",
+                                    keep_ratio=0.7)
+    assert prompt["skip_prompt"]
+    assert prompt["on_success"].endswith("#applied")
+    tfdp.prune_samples(dataset, keep_ratio=0.7)
+    ctx = _panel_event(dataset, state)
+    panel.applied(ctx)
+    (view,) = [r["params"] for r in ctx.executor.to_json()["requests"]
+               if r["operator_uri"] == "set_view"]
+    assert view["name"] == "tfdp-kept"
+    assert state["apply_note"] == ("*Apply pruning* replaces this run's tag "
+                                   "'tfdp:keep' and saved view 'tfdp-kept'")
+
+
+def test_prune_warns_only_of_what_it_replaces(dataset):
+    def warning(name, **params):
+        props = _form(name, _ctx(dataset, **params))
+        return props["overwrite_warning"].view.label if (
+            "overwrite_warning" in props) else None
+
+    tfdp.compute_scores(dataset, FIELD)
+    assert warning("prune", run_key="tfdp") is None  # scored, not pruned
+    assert warning("prune", run_key="new") is None
+    assert warning("prune", run_key="tfdp", method="random") is None
+    assert warning("prune", run_key="tfdp", method="scs") == (
+        "Run 'tfdp' exists: its stored scores (cb-scs, rewritten by scs) "
+        "will be replaced")
+    fields = "Run 'tfdp' exists: its fields "
+    assert warning("prune", run_key="tfdp", rescore=True).startswith(fields)
+    assert warning("compute_scores", run_key="tfdp").startswith(fields)
+
+    tfdp.prune_samples(dataset, keep_ratio=0.7)
+    assert warning("prune", run_key="tfdp") == (
+        "Run 'tfdp' exists: its tag 'tfdp:keep' and saved view 'tfdp-kept' "
+        "will be replaced")
+    assert warning("compute_scores", run_key="tfdp").endswith(
+        "tag 'tfdp:keep' and saved view 'tfdp-kept' will be replaced")
 
 
 def test_panel_follows_its_state_and_never_moves_the_slider_back(dataset):
@@ -636,7 +912,8 @@ def test_panel_follows_its_state_and_never_moves_the_slider_back(dataset):
         if not previewed:  # nothing to show anew: nothing sent
             assert sent == {} and _panel_data(ctx) == {}
             continue
-        assert sorted(_panel_data(ctx)) == ["classes", "scores", "sizes"]
+        assert sorted(_panel_data(ctx)) == ["classes", "curve", "scores",
+                                            "sizes"]
         assert "keep_ratio" not in sent  # the slider keeps the user's value
         assert sent["shown"]["keep_ratio"] == round(value, 2)
         assert "keeps %d of 128" % round(value * 128) in sent["summary"]

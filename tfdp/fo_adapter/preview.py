@@ -12,6 +12,10 @@ from tfdp.fo_adapter.records import scored_config
 from tfdp.fo_adapter.runs import check_unchanged
 from tfdp.report import retention_report
 
+#: The keep ratios of :func:`retention_curve`: 0.05 to 1 by 0.05
+CURVE_RATIOS = tuple(round(0.05 * step, 2) for step in range(1, 21))
+
+
 def preview_pruning(
     samples, run_key="tfdp", keep_ratio=0.7, method=None, bins=30
 ):
@@ -70,6 +74,78 @@ def preview_pruning(
         "cutoff": cutoff,
         "removed_view": ranking["removed"],
         "kept_view": ranking["kept"],
+    }
+
+
+def retention_curve(samples, run_key="tfdp", method=None,
+                    ratios=CURVE_RATIOS):
+    """What each keep ratio keeps of a run's instances and classes, from
+    its stored fields, ranked as :func:`preview_pruning` ranks.
+
+    A class counts as kept while at least one of its instances is. All
+    ratios come from one pass over the ranking: an instance survives every
+    ratio that keeps its image, a class every ratio that keeps its
+    best-ranked image.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection` of
+            the run's dataset
+        run_key ("tfdp"): the run
+        method (None): the ranking method, the run's by default
+        ratios (CURVE_RATIOS): the keep ratios
+
+    Returns:
+        a dict with ``method``, ``ratios``, and per ratio the number of
+        ``images`` kept, and the ``instances`` and ``classes`` kept, each a
+        dict of ``kept`` (a list) and ``total``
+    """
+    ranking = _rank_views(samples, run_key, 1.0, method)
+    return curve_counts(ranking["stored"].table, ranking["order"],
+                        ranking["num"], ratios, ranking["method"])
+
+
+def curve_counts(table, order, num_images, ratios, method=None):
+    """The counts of :func:`retention_curve` for a ranking.
+
+    Args:
+        table: a :class:`tfdp.scoring.ShapeTable`
+        order: the ranking of its images, best first
+        num_images: how many images the collection has
+        ratios: the keep ratios
+        method (None): the ranking's method, returned as is
+
+    Returns:
+        a dict as :func:`retention_curve` returns
+    """
+    counts = np.array(
+        [scoring.keep_count(num_images, keep_ratio=r) for r in ratios],
+        dtype=np.int64,
+    )
+    # the position of each image in the ranking, and so of each instance
+    position = np.empty(num_images, dtype=np.int64)
+    position[np.asarray(order, dtype=np.int64)] = np.arange(num_images)
+    instance_position = position[np.asarray(table.image_index,
+                                            dtype=np.int64)]
+    # instances kept by the first c images: a cumulative count
+    per_position = np.bincount(instance_position, minlength=num_images)
+    kept_instances = np.concatenate([[0], np.cumsum(per_position)])[counts]
+
+    num_classes = 0
+    kept_classes = np.zeros(len(counts), dtype=np.int64)
+    if len(table):
+        _, inverse = np.unique(table.category, return_inverse=True)
+        inverse = inverse.ravel()
+        num_classes = int(inverse.max()) + 1
+        first = np.full(num_classes, num_images, dtype=np.int64)
+        np.minimum.at(first, inverse, instance_position)
+        kept_classes = np.searchsorted(np.sort(first), counts, side="left")
+
+    return {
+        "method": method,
+        "ratios": list(ratios),
+        "images": counts.tolist(),
+        "instances": {"kept": kept_instances.tolist(), "total": len(table)},
+        "classes": {"kept": kept_classes.tolist(), "total": num_classes},
     }
 
 
