@@ -22,7 +22,7 @@ pytestmark = requires_shared_data
 
 FIELD = "segmentations"
 PATH = "segmentations.polylines"
-CHILD = os.path.join(ROOT, "tests", "fiftyone_child.py")
+CHILD = os.path.join(ROOT, "tests", "fiftyone", "fiftyone_child.py")
 
 
 def _name(prefix):
