@@ -11,7 +11,7 @@ import fiftyone.operators.types as types
 from fiftyone.operators.constants import ViewTarget
 
 import tfdp
-from tfdp import scoring
+from tfdp import scoring, selection
 from tfdp.engine import SCHEDULER_ENV, default_workers
 from tfdp.fo_adapter.fields import compatible_label_fields, validate_run_key
 
@@ -563,3 +563,64 @@ def pruning_replaces(config, rescore=False, method=None):
         return None
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + (
         parts[-1])
+
+
+SELECTION_LABELS = {
+    "top": "The highest scores",
+    "stratified": "Stratified (coverage-centric)",
+}
+
+
+def selection_input(ctx, inputs, scored=True):
+    """How to choose the kept samples within the budget: the highest
+    scores, with an optional guarantee per class, or coverage-centric
+    strata; validated in the form's words.
+
+    Args:
+        ctx: the execution context
+        inputs: the form
+        scored (True): whether the method gives scores (not "random")
+
+    Returns:
+        the ``selection`` kwargs of :func:`tfdp.prune_samples`, or None
+        when the choices are invalid
+    """
+    choices = types.RadioGroup(orientation="horizontal")
+    for name, label in SELECTION_LABELS.items():
+        choices.add_choice(name, label=label)
+    inputs.enum("selection", choices.values(), default="top",
+                label="How to choose", view=choices)
+    kwargs = selection_from_params(ctx.params)
+    if kwargs["selection"] == "top":
+        inputs.int(
+            "min_per_class", default=0, min=0,
+            label="Keep at least this many samples per class",
+            description="0: no guarantee. Each class keeps at least this "
+            "many of its samples (all of them when it has fewer); the "
+            "number kept stays as asked",
+        )
+    else:
+        inputs.int("strata", default=50, min=1, label="Strata")
+        inputs.float(
+            "hard_cutoff", default=0.0, min=0.0, max=1.0,
+            label="Hard cutoff",
+            description="The fraction of highest-scoring samples removed "
+            "first",
+        )
+        inputs.int("seed", default=0, min=0, label="Seed")
+    try:
+        selection.validate_selection(scored=scored, **kwargs)
+    except ValueError as e:
+        inputs.view("selection_error", types.Error(label=str(e)))
+        return None
+    return kwargs
+
+
+def selection_from_params(params):
+    """The selection kwargs of :func:`tfdp.prune_samples` from a form."""
+    kind = params.get("selection") or "top"
+    if kind == "top":
+        return dict(selection=kind,
+                    min_per_class=params.get("min_per_class") or None)
+    return dict(selection=kind, strata=params.get("strata", 50),
+                hard_cutoff=params.get("hard_cutoff", 0.0))

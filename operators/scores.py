@@ -21,6 +21,8 @@ from .common import (
     overwrite_warning,
     pruning_replaces,
     run_with_progress,
+    selection_from_params,
+    selection_input,
     target_input,
     target_samples,
     tfdp_runs,
@@ -134,6 +136,10 @@ class Prune(foo.Operator):
         run_key="tfdp",
         tag=None,
         seed=None,
+        selection=None,
+        min_per_class=None,
+        strata=None,
+        hard_cutoff=None,
         num_workers=None,
         delegate=False,
     ):
@@ -150,7 +156,14 @@ class Prune(foo.Operator):
             method (None): the ranking method (the run's, or "cb-scs")
             run_key ("tfdp"): the run key
             tag (None): the tag of kept samples
-            seed (None): the seed of the "random" method
+            seed (None): the seed of the "random" method and of the
+                stratified selection
+            selection (None): "top" (the default) or "stratified"
+            min_per_class (None): with "top", the samples each class keeps
+                at least
+            strata (None): the strata of "stratified" (50 by default)
+            hard_cutoff (None): the fraction of highest-scoring samples
+                "stratified" removes first (0 by default)
             num_workers (None): worker processes of a local Dask cluster
                 that measures, when scoring
             delegate (False): queue the work as a delegated operation
@@ -170,6 +183,9 @@ class Prune(foo.Operator):
         params[given[0]] = amounts[given[0]]
         for name, value in (("label_field", label_field), ("method", method),
                             ("tag", tag), ("seed", seed),
+                            ("selection", selection),
+                            ("min_per_class", min_per_class),
+                            ("strata", strata), ("hard_cutoff", hard_cutoff),
                             ("num_workers", num_workers)):
             if value is not None:
                 params[name] = value
@@ -210,9 +226,11 @@ class Prune(foo.Operator):
             replaced = pruning_replaces(config, rescore, method)
             if replaced:
                 overwrite_warning(inputs, run_key, replaced)
-        if ctx.params.get("method", default_method) == "random":
+        scored = ctx.params.get("method", default_method) != "random"
+        if not scored:
             inputs.int("seed", default=0, label="Seed")
         amount_input(ctx, inputs, num_samples)
+        selection_input(ctx, inputs, scored=scored)
         inputs.str(
             "tag",
             default=default_tag(run_key or "tfdp"),
@@ -246,7 +264,7 @@ class Prune(foo.Operator):
 
         kept = tfdp.prune_samples(
             ctx.dataset, run_key=run_key, method=method, tag=tag, seed=seed,
-            **amount
+            **amount, **selection_from_params(ctx.params)
         )
         config = ctx.dataset.get_run_info(run_key).config
         yield ctx.trigger("reload_dataset")

@@ -1040,3 +1040,30 @@ def test_workers_in_the_form_and_the_cluster_of_scheduled_runs(
     assert (run_values(dataset, FIELD, "here")
             == run_values(dataset, FIELD, "local")
             == run_values(dataset, FIELD, "cluster"))
+
+
+def test_prune_form_offers_the_selection_choices(dataset):
+    tfdp.compute_scores(dataset, FIELD)
+    props = _form("prune", _ctx(dataset, run_key="tfdp"))
+    assert "min_per_class" in props and "strata" not in props
+    props = _form("prune", _ctx(dataset, run_key="tfdp",
+                                selection="stratified"))
+    assert {"strata", "hard_cutoff", "seed"} <= set(props)
+    assert "min_per_class" not in props
+    # in the form's words, before anything runs
+    props = _form("prune", _ctx(dataset, run_key="tfdp", method="random",
+                                selection="stratified"))
+    assert props["selection_error"].view.label == (
+        "the stratified selection needs image scores; the random method "
+        "has none")
+
+    # the operator keeps what prune_samples keeps with the same choices
+    _operator("prune")(dataset, keep_ratio=0.5, min_per_class=1)
+    by_operator = set(tfdp.load_kept_view(dataset).values("id"))
+    expected = set(tfdp.prune_samples(dataset, keep_ratio=0.5,
+                                      min_per_class=1).values("id"))
+    assert by_operator == expected
+    assert tfdp.get_run_info(dataset)["config"]["selection"]["added"] > 0
+    _operator("prune")(dataset, keep_ratio=0.5, selection="stratified",
+                       strata=10, seed=2)
+    assert len(tfdp.load_kept_view(dataset)) == 64
