@@ -1,0 +1,325 @@
+"""COCO samples written to FiftyOne's database in bulk, as documents.
+
+Adding ``fo.Sample`` objects, as FiftyOne's importer does, costs for every
+label a Python object, its validation and its serialisation by mongoengine:
+most of a load's time. This module writes the same documents directly:
+
+-   their shapes are those FiftyOne serialises for templates that its own
+    COCO conversion makes (:class:`fiftyone.utils.coco.COCOObject`), so the
+    fields that this module does not fill keep FiftyOne's values and order;
+-   the values it fills are computed by FiftyOne's own functions (a
+    polygon's relative points, a mask's rasterisation and crop, the
+    serialisation of a mask and of any attribute that is not a plain JSON
+    scalar);
+-   the sample fields are declared through FiftyOne's API, as adding the
+    first sample declares them, and the documents are inserted with pymongo
+    in batches, one batch at a time in flight.
+
+These shapes are checked against FiftyOne's importer by the tests for the
+FiftyOne releases in :data:`FIFTYONE_VERSIONS` only: with another release,
+:func:`supported` is False and the loader adds ``fo.Sample`` objects.
+"""
+
+import datetime
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import fiftyone as fo
+import fiftyone.core.labels as fol
+import fiftyone.core.odm.sample as foos
+import fiftyone.core.odm.utils as foou
+import fiftyone.core.storage as fost
+import fiftyone.utils.coco as fouc
+from bson import ObjectId
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+from pymongo.errors import BulkWriteError
+
+from tfdp import coco
+from tfdp.errors import TFDPError
+from tfdp.fo_adapter.progress import progress_updates
+
+logger = logging.getLogger(__name__)
+
+#: The FiftyOne releases whose documents this module writes: fiftyone.yml's
+#: ``fiftyone.version``, the releases the tests run on
+FIFTYONE_VERSIONS = ">=1.22,<1.23"
+
+#: A batch ends at this many samples or labels, whichever comes first: the
+#: memory of two batches (one being inserted, one being built) is bounded
+BATCH_SAMPLES = 1000
+BATCH_LABELS = 10000
+
+_SCALARS = (str, int, float, bool, type(None))
+_warned = []
+
+
+def supported(version=None):
+    """Whether the documents of a FiftyOne release are those this module
+    writes.
+
+    Args:
+        version (None): a FiftyOne version; by default the installed one
+
+    Returns:
+        True if ``version`` is within :data:`FIFTYONE_VERSIONS`
+    """
+    try:
+        version = Version(version or fo.__version__)
+    except InvalidVersion:
+        return False
+    return version in SpecifierSet(FIFTYONE_VERSIONS)
+
+
+def warn_unsupported():
+    """Logs, once per process, that the installed FiftyOne is not one whose
+    documents this module writes."""
+    if not _warned:
+        _warned.append(True)
+        logger.warning(
+            "FiftyOne %s is not in %s, the releases tfdp writes documents "
+            "for: loading through fo.Sample objects, which is slower",
+            fo.__version__, FIFTYONE_VERSIONS,
+        )
+
+
+def coco_object(ann):
+    """FiftyOne's :class:`fiftyone.utils.coco.COCOObject` of a validated
+    annotation: its id, image, category, box, segmentation, ``iscrowd`` and
+    ``ignore``."""
+    attributes = {"ignore": ann["ignore"]} if "ignore" in ann else {}
+    return fouc.COCOObject(
+        id=ann.get("id"),
+        image_id=ann["image_id"],
+        category_id=ann["category_id"],
+        bbox=ann.get("bbox"),
+        segmentation=ann["segmentation"],
+        iscrowd=ann.get("iscrowd"),
+        **attributes,
+    )
+
+
+def add_coco_samples(
+    dataset, data, paths, label_field, use_polylines, classes,
+    supercategories, source, progress=None,
+):
+    """Adds a sample per image of validated COCO data to an empty dataset.
+
+    The samples are those that adding ``fo.Sample`` objects made with
+    FiftyOne's COCO objects adds: file path, image metadata, the image's id
+    as ``coco_id``, and its non-empty segmentations as ``fo.Polylines`` or
+    as ``fo.Detections`` with masks in ``label_field``.
+
+    Args:
+        dataset: an empty :class:`fiftyone.core.dataset.Dataset`
+        data: the validated COCO dict
+        paths: a dict mapping each image's ``file_name`` to its file path
+        label_field: the name of the label field
+        use_polylines: whether to store polylines rather than masks
+        classes: a dict mapping category ids to labels
+        supercategories: a dict mapping labels to category dicts
+        source: the file's path, to name it in errors
+        progress (None): None, a bool, or a callable receiving a
+            :class:`fiftyone.core.utils.ProgressBar`
+
+    Raises:
+        TFDPError: if FiftyOne cannot convert an annotation
+    """
+    images = data["images"]
+    by_image = {}
+    for ann in data["annotations"]:
+        by_image.setdefault(ann["image_id"], []).append(ann)
+    writer = _Writer(
+        dataset, label_field, use_polylines, classes, supercategories,
+        paths[images[0]["file_name"]], images[0]["id"],
+    )
+    update = progress_updates(progress, "Loading")
+    update(0, len(images))
+    batch, num_labels, done = [], 0, 0
+    with ThreadPoolExecutor(max_workers=1) as inserter:
+        pending = None
+        for image in images:
+            try:
+                doc = writer.sample(image, paths[image["file_name"]],
+                                    by_image.get(image["id"], ()))
+            except _ConversionError as e:
+                raise TFDPError(
+                    "%s: FiftyOne cannot convert annotation %s (image %s): "
+                    "%s" % (source, e.ann.get("id"), image["id"], e.error)
+                ) from None
+            batch.append(doc)
+            num_labels += writer.num_labels(doc)
+            if len(batch) >= BATCH_SAMPLES or num_labels >= BATCH_LABELS:
+                done += _wait(pending, update, len(images), done)
+                pending = (inserter.submit(writer.insert, batch), len(batch))
+                batch, num_labels = [], 0
+        done += _wait(pending, update, len(images), done)
+        if batch:
+            writer.insert(batch)
+            update(done + len(batch), len(images))
+    dataset.reload()
+
+
+def _wait(pending, update, total, done):
+    # one batch in flight: its errors surface here, before the next
+    if pending is None:
+        return 0
+    future, size = pending
+    future.result()
+    update(done + size, total)
+    return size
+
+
+class _ConversionError(Exception):
+    def __init__(self, ann, error):
+        super().__init__(ann, error)
+        self.ann, self.error = ann, error
+
+
+class _Writer:
+    """Documents of samples and labels from templates that FiftyOne makes
+    and serialises, and their insertion."""
+
+    def __init__(self, dataset, label_field, use_polylines, classes,
+                 supercategories, first_path, first_id):
+        self.dataset = dataset
+        self.label_field = label_field
+        self.use_polylines = use_polylines
+        self.classes = classes
+        self.supercategories = supercategories
+        self.now = None
+
+        # a label as FiftyOne's COCO conversion makes it, serialised: the
+        # keys filled here are replaced, the others kept as they are
+        example = fouc.COCOObject(
+            id=0, category_id=0, bbox=[0, 0, 1, 1],
+            segmentation=[[0, 0, 1, 0, 1, 1]],
+        )
+        if use_polylines:
+            label = example.to_polyline((1, 1))
+            labels = fol.Polylines(polylines=[label])
+            self.list_key, filled = "polylines", ("label", "points")
+        else:
+            label = example.to_detection((1, 1), load_segmentation=True)
+            labels = fol.Detections(detections=[label])
+            self.list_key, filled = "detections", ("label", "bounding_box",
+                                                   "mask")
+        self.label_cls = type(label)
+        self.label_template = dict(label.to_mongo())
+        missing = [k for k in ("_id",) + filled
+                   if k not in self.label_template]
+        if missing:
+            raise TypeError("FiftyOne's %s has no %s" % (
+                self.label_cls.__name__, missing))
+        self.labels = labels
+        self.labels_template = dict(labels.to_mongo())
+        self.box_field = fol.Detection._fields["bounding_box"]
+        self.mask_field = fol.Detection._fields["mask"]
+
+        # a sample as Dataset.add_samples serialises it
+        sample = fo.Sample(
+            filepath=first_path,
+            metadata=fo.ImageMetadata(width=1, height=1),
+            coco_id=first_id,
+            **{label_field: labels},
+        )
+        self.sample_template = {
+            k: v for k, v in sample.to_mongo_dict(include_id=False).items()
+            if v is not None
+        }
+        self.metadata_template = dict(self.sample_template["metadata"])
+        self.rand = foos.DatasetSampleDocument._fields["_rand"].default
+        self.dataset_id = dataset._doc.id
+
+        # the fields that adding the first sample declares
+        dataset.media_type = sample.media_type
+        dataset.add_sample_field(
+            "coco_id", **foou.get_implied_field_kwargs(first_id)
+        )
+        self.label_field_declared = False
+
+    def sample(self, image, path, anns):
+        width, height = int(image["width"]), int(image["height"])
+        labels = []
+        for ann in anns:
+            if coco.is_empty_segmentation(ann.get("segmentation")):
+                continue
+            try:
+                label = self.label(ann, (width, height))
+            except Exception as e:
+                raise _ConversionError(ann, e) from None
+            if label is not None:
+                labels.append(label)
+
+        doc = dict(self.sample_template)
+        doc["filepath"] = fost.normalize_path(path)
+        metadata = dict(self.metadata_template)
+        metadata["width"], metadata["height"] = width, height
+        doc["metadata"] = metadata
+        doc["_rand"] = self.rand()
+        doc["coco_id"] = image["id"]
+        if labels:
+            field = dict(self.labels_template)
+            field[self.list_key] = labels
+            doc[self.label_field] = field
+        else:
+            del doc[self.label_field]
+        return doc
+
+    def num_labels(self, doc):
+        field = doc.get(self.label_field)
+        return len(field[self.list_key]) if field else 0
+
+    def label(self, ann, size):
+        obj = coco_object(ann)
+        name, attributes = obj._get_object_label_and_attributes(
+            self.classes, self.supercategories, True
+        )
+        attributes.update(obj.attributes)
+        doc = dict(self.label_template)
+        doc["_id"] = ObjectId()
+        doc["label"] = name
+        if self.use_polylines:
+            doc["points"] = fouc._get_polygons_for_segmentation(
+                obj.segmentation, size, None
+            )
+        else:
+            # a Detection needs a box, and is kept only with its mask
+            if obj.bbox is None:
+                return None
+            mask = fouc._coco_segmentation_to_mask(
+                obj.segmentation, obj.bbox, size
+            )
+            if mask is None:
+                return None
+            width, height = size
+            x, y, w, h = obj.bbox
+            doc["bounding_box"] = self.box_field.to_mongo(
+                [x / width, y / height, w / width, h / height]
+            )
+            doc["mask"] = self.mask_field.to_mongo(mask)
+        for key, value in attributes.items():
+            if not isinstance(value, _SCALARS):
+                # lists and dicts as FiftyOne converts them, errors included
+                value = self.label_cls(**{key: value}).to_mongo()[key]
+            doc[key] = value
+        return doc
+
+    def insert(self, docs):
+        if not self.label_field_declared and any(
+            self.label_field in doc for doc in docs
+        ):
+            self.dataset.add_sample_field(
+                self.label_field,
+                **foou.get_implied_field_kwargs(self.labels),
+            )
+            self.label_field_declared = True
+        now = datetime.datetime.utcnow()
+        for doc in docs:
+            doc["_dataset_id"] = self.dataset_id
+            doc["created_at"] = doc["last_modified_at"] = now
+        try:
+            self.dataset._sample_collection.insert_many(docs)
+        except BulkWriteError as e:
+            # as Dataset.add_samples reports it
+            raise ValueError(e.details["writeErrors"][0]["errmsg"]) from e
