@@ -30,12 +30,14 @@ import fiftyone.core.odm.sample as foos
 import fiftyone.core.odm.utils as foou
 import fiftyone.core.storage as fost
 import fiftyone.utils.coco as fouc
+import numpy as np
 from bson import ObjectId
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
+from pycocotools import mask as mask_utils
 from pymongo.errors import BulkWriteError
 
-from tfdp import coco
+from tfdp import coco, geometry
 from tfdp.errors import TFDPError
 from tfdp.fo_adapter.progress import progress_updates
 
@@ -45,10 +47,12 @@ logger = logging.getLogger(__name__)
 #: ``fiftyone.version``, the releases the tests run on
 FIFTYONE_VERSIONS = ">=1.22,<1.23"
 
-#: A batch ends at this many samples or labels, whichever comes first: the
-#: memory of two batches (one being inserted, one being built) is bounded
+#: A batch ends at this many samples, labels or mask pixels, whichever
+#: comes first: the memory of two batches (one being inserted, one being
+#: built) is bounded
 BATCH_SAMPLES = 1000
 BATCH_LABELS = 10000
+BATCH_MASK_PIXELS = 2**24
 
 _SCALARS = (str, int, float, bool, type(None))
 _warned = []
@@ -135,7 +139,7 @@ def add_coco_samples(
     )
     update = progress_updates(progress, "Loading")
     update(0, len(images))
-    batch, num_labels, done = [], 0, 0
+    batch, num_labels, num_pixels, done = [], 0, 0, 0
     with ThreadPoolExecutor(max_workers=1) as inserter:
         pending = None
         for image in images:
@@ -148,11 +152,14 @@ def add_coco_samples(
                     "%s" % (source, e.ann.get("id"), image["id"], e.error)
                 ) from None
             batch.append(doc)
-            num_labels += writer.num_labels(doc)
-            if len(batch) >= BATCH_SAMPLES or num_labels >= BATCH_LABELS:
+            labels, pixels = writer.size(doc)
+            num_labels += labels
+            num_pixels += pixels
+            if (len(batch) >= BATCH_SAMPLES or num_labels >= BATCH_LABELS
+                    or num_pixels >= BATCH_MASK_PIXELS):
                 done += _wait(pending, update, len(images), done)
                 pending = (inserter.submit(writer.insert, batch), len(batch))
-                batch, num_labels = [], 0
+                batch, num_labels, num_pixels = [], 0, 0
         done += _wait(pending, update, len(images), done)
         if batch:
             writer.insert(batch)
@@ -168,6 +175,57 @@ def _wait(pending, update, total, done):
     future.result()
     update(done + size, total)
     return size
+
+
+def box_mask(segmentation, bbox, frame_size):
+    """The mask of a segmentation within its box, as FiftyOne's importer
+    makes a ``Detection.mask``.
+
+    FiftyOne's ``_coco_segmentation_to_mask`` decodes the whole image and
+    crops it to the box; this makes the same run-length encoding with the
+    same pycocotools calls and decodes only the box's columns, into an
+    array of the same shape, type and memory layout (which decide the bytes
+    that FiftyOne serialises).
+
+    Args:
+        segmentation: a validated COCO segmentation: polygons, or
+            compressed or uncompressed RLE
+        bbox: the ``[x, y, width, height]`` box, in pixels
+        frame_size: the image's ``(width, height)``
+
+    Returns:
+        a boolean array, or None for polygons that are all empty
+    """
+    x, y, w, h = bbox
+    width, height = frame_size
+    if isinstance(segmentation, list):
+        segmentation = fouc._normalize_coco_segmentation(segmentation)
+        if len(segmentation) == 0:
+            return None
+        rle = mask_utils.merge(
+            mask_utils.frPyObjects(segmentation, height, width)
+        )
+    elif isinstance(segmentation["counts"], list):
+        rle = mask_utils.frPyObjects(segmentation, height, width)
+    else:
+        rle = segmentation
+    rows, cols = rle["size"]
+    runs = geometry.rle_counts(rle["counts"], rows, cols)
+
+    # the whole mask's slice, as numpy takes it: negative and reversed
+    # bounds included
+    top, bottom, _ = slice(int(round(y)), int(round(y + h))).indices(rows)
+    left, right, _ = slice(int(round(x)), int(round(x + w))).indices(cols)
+    right = max(right, left)
+    # the runs are column-major: the box's columns are one span of them
+    first, last = left * rows, right * rows
+    ends = np.cumsum(runs)
+    starts = ends - runs
+    lengths = (np.clip(ends, first, last) - np.clip(starts, first, last))
+    values = np.arange(len(runs)) % 2 == 1
+    columns = np.repeat(values, lengths).reshape(right - left, rows)
+    # (rows, box columns) in Fortran order, as pycocotools decodes
+    return columns.T[top:max(bottom, top)]
 
 
 class _ConversionError(Exception):
@@ -266,9 +324,13 @@ class _Writer:
             del doc[self.label_field]
         return doc
 
-    def num_labels(self, doc):
+    def size(self, doc):
+        # (labels, mask pixels) of a sample's document
         field = doc.get(self.label_field)
-        return len(field[self.list_key]) if field else 0
+        labels = field[self.list_key] if field else ()
+        if self.use_polylines:
+            return len(labels), 0
+        return len(labels), sum(label["mask"].size for label in labels)
 
     def label(self, ann, size):
         obj = coco_object(ann)
@@ -287,9 +349,7 @@ class _Writer:
             # a Detection needs a box, and is kept only with its mask
             if obj.bbox is None:
                 return None
-            mask = fouc._coco_segmentation_to_mask(
-                obj.segmentation, obj.bbox, size
-            )
+            mask = box_mask(obj.segmentation, obj.bbox, size)
             if mask is None:
                 return None
             width, height = size
@@ -297,7 +357,9 @@ class _Writer:
             doc["bounding_box"] = self.box_field.to_mongo(
                 [x / width, y / height, w / width, h / height]
             )
-            doc["mask"] = self.mask_field.to_mongo(mask)
+            # serialised by insert(), in the inserting thread: compression
+            # releases the GIL while the next batch is built
+            doc["mask"] = mask
         for key, value in attributes.items():
             if not isinstance(value, _SCALARS):
                 # lists and dicts as FiftyOne converts them, errors included
@@ -314,6 +376,11 @@ class _Writer:
                 **foou.get_implied_field_kwargs(self.labels),
             )
             self.label_field_declared = True
+        if not self.use_polylines:
+            for doc in docs:
+                for label in doc.get(self.label_field, {}).get(
+                        self.list_key, ()):
+                    label["mask"] = self.mask_field.to_mongo(label["mask"])
         now = datetime.datetime.utcnow()
         for doc in docs:
             doc["_dataset_id"] = self.dataset_id
