@@ -286,3 +286,45 @@ def test_outside_the_range_loads_objects_and_warns_once(monkeypatch, caplog):
     warnings = [r for r in caplog.records
                 if "is not in >=1.22,<1.23" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def _scored(dataset, run_key, monkeypatch, public):
+    with monkeypatch.context() as m:
+        if public:
+            m.setattr(coco_documents, "supported", lambda: False)
+        try:
+            tfdp.compute_scores(dataset, "segmentations", run_key=run_key,
+                                skip_invalid=True, progress=False)
+        except tfdp.TFDPError as e:  # the same refusal
+            return str(e)
+    config = tfdp.get_run_info(dataset, run_key)["config"]
+    path = "segmentations.polylines."
+    return dataset.values(
+        [path + run_key + "_" + n
+         for n in ("perimeter", "area", "pixels", "score")]
+        + [run_key + "_score"]
+    ), config["ineligible"], config["invalid"]
+
+
+def _check_scores_read_as_stored(path, monkeypatch):
+    # points read as stored, and as FiftyOne's values() converts them
+    dataset = tfdp.load_coco_dataset(path, name=_name(), progress=False)
+    try:
+        if not dataset.has_field("segmentations"):
+            return
+        fast = _scored(dataset, "fast", monkeypatch, public=False)
+        public = _scored(dataset, "public", monkeypatch, public=True)
+        assert fast == public
+    finally:
+        dataset.delete()
+
+
+def test_real_sample_scores_read_as_stored(monkeypatch):
+    _check_scores_read_as_stored(COCO_SAMPLE, monkeypatch)
+
+
+@FUZZ
+@given(doc=documents())
+def test_generated_scores_read_as_stored(tmp_path, monkeypatch, doc):
+    path = _write(tmp_path, doc)
+    _check_scores_read_as_stored(path, monkeypatch)
