@@ -20,9 +20,11 @@ FiftyOne releases in :data:`FIFTYONE_VERSIONS` only: with another release,
 :func:`supported` is False and the loader adds ``fo.Sample`` objects.
 """
 
+import contextlib
 import datetime
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import fiftyone as fo
 import fiftyone.core.labels as fol
@@ -140,7 +142,9 @@ def add_coco_samples(
     update = progress_updates(progress, "Loading")
     update(0, len(images))
     batch, num_labels, num_pixels, done = [], 0, 0, 0
-    with ThreadPoolExecutor(max_workers=1) as inserter:
+    with _rle_polygons(images, by_image, use_polylines) as polygons, \
+            ThreadPoolExecutor(max_workers=1) as inserter:
+        writer.rle_polygons = polygons
         pending = None
         for image in images:
             try:
@@ -165,6 +169,36 @@ def add_coco_samples(
             writer.insert(batch)
             update(done + len(batch), len(images))
     dataset.reload()
+
+
+@contextlib.contextmanager
+def _rle_polygons(images, by_image, use_polylines):
+    # FiftyOne traces and simplifies the contours of RLE masks (crowds) to
+    # make polylines: with COCO's 1% of crowds, more work than all the other
+    # labels. Another process traces them, in the order they are needed,
+    # while this one builds the rest
+    tasks = [
+        (ann["segmentation"], (int(image["width"]), int(image["height"])))
+        for image in images if use_polylines
+        for ann in by_image.get(image["id"], ())
+        if isinstance(ann.get("segmentation"), dict)
+        and not coco.is_empty_segmentation(ann["segmentation"])
+    ]
+    if not tasks or "fork" not in multiprocessing.get_all_start_methods():
+        yield map(_polygons, tasks)
+        return
+    tracer = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("fork")
+    )
+    try:
+        yield tracer.map(_polygons, tasks, chunksize=8)
+    finally:
+        tracer.shutdown(cancel_futures=True)
+
+
+def _polygons(task):
+    segmentation, frame_size = task
+    return fouc._get_polygons_for_segmentation(segmentation, frame_size, None)
 
 
 def _wait(pending, update, total, done):
@@ -245,7 +279,7 @@ class _Writer:
         self.use_polylines = use_polylines
         self.classes = classes
         self.supercategories = supercategories
-        self.now = None
+        self.rle_polygons = None  # an iterator: the points of RLE masks
 
         # a label as FiftyOne's COCO conversion makes it, serialised: the
         # keys filled here are replaced, the others kept as they are
@@ -341,7 +375,9 @@ class _Writer:
         doc = dict(self.label_template)
         doc["_id"] = ObjectId()
         doc["label"] = name
-        if self.use_polylines:
+        if self.use_polylines and isinstance(obj.segmentation, dict):
+            doc["points"] = next(self.rle_polygons)
+        elif self.use_polylines:
             doc["points"] = fouc._get_polygons_for_segmentation(
                 obj.segmentation, size, None
             )
