@@ -16,6 +16,7 @@ import tfdp
 from conftest import COCO_SAMPLE, DATA, ROOT
 from tfdp import cli, coco
 from tfdp.errors import InvalidDataError, OutputExistsError, TFDPError
+from tfdp.fo_adapter import coco_documents
 from tfdp.fo_adapter.preview import preview_pruning
 
 FIELD = "segmentations"
@@ -482,7 +483,9 @@ def test_load_refuses_a_taken_name_and_never_leaves_a_partial_dataset(
         def fail(*args, **kwargs):
             raise KeyboardInterrupt
 
+        # interrupted while inserting, by either path
         monkeypatch.setattr(fo.Dataset, "add_samples", fail)
+        monkeypatch.setattr(coco_documents._Writer, "insert", fail)
         with pytest.raises(KeyboardInterrupt):
             tfdp.load_coco_dataset(COCO_SAMPLE, name=name, overwrite=True)
         assert set(fo.list_datasets()) == before
