@@ -34,9 +34,8 @@ import subprocess
 import sys
 import tempfile
 
-from common import ROOT, load, python, run_process, tfdp
-
 import make_coco_scale
+from common import ROOT, load, python, run_process, tfdp
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from database import STATE_FILE, private_database  # noqa: E402

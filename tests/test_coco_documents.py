@@ -9,16 +9,16 @@ import json
 import os
 import uuid
 
+import fiftyone as fo
 import pytest
 import yaml
+from conftest import COCO_SAMPLE, COCO_SAMPLE_IMAGES, ROOT
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-
-import fiftyone as fo
-import tfdp
-from conftest import COCO_SAMPLE, COCO_SAMPLE_IMAGES, ROOT
 from test_fuzz import corrupted_documents, documents
 from test_fuzz_fiftyone import _file_names_are_usable, _ints_fit_in_64_bits
+
+import tfdp
 from tfdp.fo_adapter import coco_documents
 
 FUZZ = settings(
