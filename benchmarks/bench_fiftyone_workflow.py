@@ -157,6 +157,9 @@ def bench(copies, env, mongod_pid, importer):
         ).stdout
         row["steps"] = [json.loads(line[5:]) for line in out.splitlines()
                         if line.startswith("STEP ")]
+        for step in row["steps"]:
+            print("  {step}: {seconds:.1f} s, peak RSS {rss:.0f} MiB, "
+                  "mongod {mongod:.0f} MiB".format(**step), flush=True)
 
         if importer:
             print("FiftyOne's importer ...", flush=True)
@@ -165,6 +168,7 @@ def bench(copies, env, mongod_pid, importer):
                 stdout=subprocess.PIPE, text=True,
             ).stdout
             row["importer"] = float(out.split("SECONDS")[1])
+            print("  %.1f s" % row["importer"], flush=True)
 
         print("tfdp prune ...", flush=True)
         seconds, mb = run_process(
@@ -173,6 +177,7 @@ def bench(copies, env, mongod_pid, importer):
             env=env, quiet=True,
         )
         row["cli"] = (seconds, mb)
+        print("  %.1f s, peak RSS %.0f MiB" % row["cli"], flush=True)
     return row
 
 
