@@ -53,7 +53,7 @@ FIFTYONE_VERSIONS = ">=1.22,<1.23"
 #: comes first: the memory of two batches (one being inserted, one being
 #: built) is bounded
 BATCH_SAMPLES = 1000
-BATCH_LABELS = 10000
+BATCH_LABELS = 1000
 BATCH_MASK_PIXELS = 2**24
 
 _SCALARS = (str, int, float, bool, type(None))
