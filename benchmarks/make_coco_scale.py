@@ -16,16 +16,24 @@ from common import DATA, require_data
 SOURCE = require_data(DATA + "/coco2017-sample/instances.json")
 
 
-def make(path, copies=915):
+def make(path, copies=915, unique_file_names=False):
+    """Writes the file; returns its numbers of images and annotations.
+
+    With ``unique_file_names``, each copy's images get file names of their
+    own (``c0001-000000000009.jpg``), as FiftyOne needs one sample per file.
+    """
     with open(SOURCE) as f:
         data = json.load(f)
     images, annotations = [], []
     next_image, next_ann = 1, 1
-    for _ in range(copies):
+    for copy in range(copies):
         new_ids = {}
         for image in data["images"]:
             new_ids[image["id"]] = next_image
-            images.append(dict(image, id=next_image))
+            image = dict(image, id=next_image)
+            if unique_file_names:
+                image["file_name"] = "c%04d-%s" % (copy, image["file_name"])
+            images.append(image)
             next_image += 1
         for ann in data["annotations"]:
             annotations.append(
@@ -36,6 +44,8 @@ def make(path, copies=915):
     # what the benchmark relies on: unique ids, and every mask a real one
     assert len({im["id"] for im in images}) == len(images)
     assert len({a["id"] for a in annotations}) == len(annotations)
+    if unique_file_names:
+        assert len({im["file_name"] for im in images}) == len(images)
     masks = [a["segmentation"] for a in data["annotations"]]
     assert all(masks) and all(
         a["segmentation"] is masks[i % len(masks)]

@@ -16,6 +16,7 @@ import tfdp
 from shared_data import COCO_SAMPLE, DATA, ROOT, requires_shared_data
 from tfdp import cli, coco
 from tfdp.errors import InvalidDataError, OutputExistsError, TFDPError
+from tfdp.fo_adapter import coco_documents
 from tfdp.fo_adapter.preview import preview_pruning
 
 pytestmark = requires_shared_data
@@ -484,7 +485,9 @@ def test_load_refuses_a_taken_name_and_never_leaves_a_partial_dataset(
         def fail(*args, **kwargs):
             raise KeyboardInterrupt
 
+        # interrupted while inserting, by either path
         monkeypatch.setattr(fo.Dataset, "add_samples", fail)
+        monkeypatch.setattr(coco_documents._Writer, "insert", fail)
         with pytest.raises(KeyboardInterrupt):
             tfdp.load_coco_dataset(COCO_SAMPLE, name=name, overwrite=True)
         assert set(fo.list_datasets()) == before

@@ -17,10 +17,10 @@ import uuid
 import fiftyone as fo
 import fiftyone.core.media as fom
 import fiftyone.core.odm.sample as fos
-import fiftyone.utils.coco as fouc
 
 from tfdp import coco, jsonio, outputs
 from tfdp.errors import InvalidDataError, TFDPError, is_text, printable
+from tfdp.fo_adapter import coco_documents
 from tfdp.fo_adapter.fields import compatible_label_fields, run_fields
 from tfdp.fo_adapter.records import run_config
 from tfdp.fo_adapter.runs import load_kept_view, process_is_gone
@@ -117,11 +117,20 @@ def load_coco_dataset(
     dataset = None
     try:
         dataset = fo.Dataset(temp_name)
-        dataset.add_samples(
-            _samples(data, paths, label_field, use_polylines, labels_path),
-            num_samples=len(data["images"]),
-            progress=progress,
-        )
+        if coco_documents.supported():
+            classes, supercategories = _class_maps(data)
+            coco_documents.add_coco_samples(
+                dataset, data, paths, label_field, use_polylines, classes,
+                supercategories, labels_path, progress=progress,
+            )
+        else:
+            coco_documents.warn_unsupported()
+            dataset.add_samples(
+                _samples(data, paths, label_field, use_polylines,
+                         labels_path),
+                num_samples=len(data["images"]),
+                progress=progress,
+            )
         fields = compatible_label_fields(dataset)
         dataset.info["categories"] = _categories(data)
         dataset.info[SOURCE_INFO_KEY] = {
@@ -190,13 +199,21 @@ def _categories(data):
     return categories
 
 
-def _samples(data, paths, label_field, use_polylines, source):
-    # Validated records only, converted by FiftyOne's own COCO objects: the
-    # labels are those FiftyOne's importer makes, without its assumptions
-    # about the rest of the file
+def _class_maps(data):
+    # the labels of category ids, and the categories of labels, as
+    # FiftyOne's COCO objects take them
     categories = _categories(data)
     classes = {c["id"]: str(c.get("name", c["id"])) for c in categories}
     supercategories = {classes[c["id"]]: c for c in categories}
+    return classes, supercategories
+
+
+def _samples(data, paths, label_field, use_polylines, source):
+    # Validated records only, converted by FiftyOne's own COCO objects: the
+    # labels are those FiftyOne's importer makes, without its assumptions
+    # about the rest of the file. The fast path (coco_documents) writes the
+    # documents of these samples directly
+    classes, supercategories = _class_maps(data)
     by_image = {}
     for ann in data["annotations"]:
         by_image.setdefault(ann["image_id"], []).append(ann)
@@ -230,16 +247,7 @@ def _samples(data, paths, label_field, use_polylines, source):
 
 
 def _label(ann, size, classes, supercategories, use_polylines):
-    attributes = {"ignore": ann["ignore"]} if "ignore" in ann else {}
-    obj = fouc.COCOObject(
-        id=ann.get("id"),
-        image_id=ann["image_id"],
-        category_id=ann["category_id"],
-        bbox=ann.get("bbox"),
-        segmentation=ann["segmentation"],
-        iscrowd=ann.get("iscrowd"),
-        **attributes,
-    )
+    obj = coco_documents.coco_object(ann)
     if use_polylines:
         return obj.to_polyline(
             size, classes_map=classes, supercategory_map=supercategories,

@@ -22,6 +22,7 @@ import numpy as np
 from tfdp import geometry, scoring
 from tfdp.eligibility import NO_BBOX, Instance, ineligible_reason
 from tfdp.errors import InvalidDataError, Problem, TFDPError
+from tfdp.fo_adapter import coco_documents
 from tfdp.fo_adapter.fields import collection_name, label_list_path
 from tfdp.runner import RESULTS_PER_REQUEST
 
@@ -358,7 +359,7 @@ def read_batches(samples, path, sample_ids, fields):
         batch_ids = sample_ids[start : start + BATCH_SIZE]
         batch = samples.select(batch_ids, ordered=True)
         try:
-            label_ids, *columns = batch.values([path + ".id"] + fields)
+            label_ids, *columns = _values(batch, [path + ".id"] + fields)
         except Exception as e:  # a stored value FiftyOne cannot decode
             _raise_unreadable(samples, path, batch_ids, fields, e)
         if filtered:
@@ -374,6 +375,21 @@ def read_batches(samples, path, sample_ids, fields):
             positions = [range(len(ids or ())) for ids in label_ids]
             sizes = [len(ids or ()) for ids in label_ids]
         yield start, label_ids, positions, sizes, columns
+
+
+def _values(collection, paths):
+    # A polyline's points are stored as FiftyOne reads them, but values()
+    # converts them one float at a time: most of the reading. Within the
+    # FiftyOne releases whose documents tfdp writes, they are read as stored
+    if not coco_documents.supported():
+        return collection.values(paths)
+    raw = [p for p in paths if p.endswith(".points")]
+    if not raw:
+        return collection.values(paths)
+    read = dict(zip(raw, collection.values(raw, _raw=True)))
+    others = [p for p in paths if p not in read]
+    read.update(zip(others, collection.values(others)))
+    return [read[p] for p in paths]
 
 
 def _raise_unreadable(samples, path, sample_ids, fields, error):
