@@ -39,7 +39,7 @@ from packaging.version import InvalidVersion, Version
 from pycocotools import mask as mask_utils
 from pymongo.errors import BulkWriteError
 
-from tfdp import coco, geometry
+from tfdp import geometry, segmentation
 from tfdp.errors import TFDPError
 from tfdp.fo_adapter.progress import progress_updates
 
@@ -182,7 +182,7 @@ def _rle_polygons(images, by_image, use_polylines):
         for image in images if use_polylines
         for ann in by_image.get(image["id"], ())
         if isinstance(ann.get("segmentation"), dict)
-        and not coco.is_empty_segmentation(ann["segmentation"])
+        and not segmentation.is_empty_segmentation(ann["segmentation"])
     ]
     if not tasks or "fork" not in multiprocessing.get_all_start_methods():
         yield map(_polygons, tasks)
@@ -334,7 +334,7 @@ class _Writer:
         width, height = int(image["width"]), int(image["height"])
         labels = []
         for ann in anns:
-            if coco.is_empty_segmentation(ann.get("segmentation")):
+            if segmentation.is_empty_segmentation(ann.get("segmentation")):
                 continue
             try:
                 label = self.label(ann, (width, height))

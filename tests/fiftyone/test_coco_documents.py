@@ -12,14 +12,21 @@ import uuid
 import fiftyone as fo
 import pytest
 import yaml
-from conftest import COCO_SAMPLE, COCO_SAMPLE_IMAGES, ROOT
+from shared_data import (
+    COCO_SAMPLE,
+    COCO_SAMPLE_IMAGES,
+    ROOT,
+    requires_shared_data,
+)
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_fuzz import corrupted_documents, documents
+from fuzz_documents import corrupted_documents, documents
 from test_fuzz_fiftyone import _file_names_are_usable, _ints_fit_in_64_bits
 
 import tfdp
 from tfdp.fo_adapter import coco_documents
+
+pytestmark = requires_shared_data
 
 FUZZ = settings(
     max_examples=max(1, int(os.environ.get("TFDP_FUZZ_EXAMPLES", "30")) // 2),
