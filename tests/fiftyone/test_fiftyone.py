@@ -259,10 +259,11 @@ def test_scoring_a_view_takes_class_totals_over_the_view(polylines, source):
 
 
 def test_empty_view(polylines):
+    # nothing to score: refused, as a pruning would choose by nothing
     empty = polylines.match_tags("nothing")
-    kept = empty.apply_tfdp(FIELD, keep_ratio=0.7)
-    assert len(kept) == 0
-    assert tfdp.get_run_info(polylines)["report"]["images"]["before"] == 0
+    with pytest.raises(tfdp.TFDPError, match="it holds no label"):
+        empty.apply_tfdp(FIELD, keep_ratio=0.7)
+    assert tfdp.list_runs(polylines) == []
 
 
 def test_lossless_export_equals_the_command(polylines, tmp_path):
@@ -368,9 +369,15 @@ def test_detections_without_masks_are_not_scored(masks):
     masks.set_values("segmentations.detections.mask",
                      [[None] * len(d) if d else None for d in
                       masks.values("segmentations.detections")])
-    measured = tfdp.compute_scores(masks, FIELD)
-    assert len(measured.table) == 0
-    assert measured.ineligible == {"empty segmentation": 929, "crowd": 10}
+    # a field of boxes only: refused, saying what TFDP needs and what the
+    # field holds, and no run is recorded
+    with pytest.raises(tfdp.TFDPError) as raised:
+        tfdp.compute_scores(masks, FIELD)
+    assert str(raised.value).endswith(
+        "no label can be scored. TFDP needs instance masks or polygons, not "
+        "crowd or ignored, with a bbox inside the image; it holds 939 "
+        "labels: 10 crowd, 929 empty segmentation")
+    assert tfdp.list_runs(masks) == []
 
 
 def test_existing_apply_tfdp_is_not_replaced():
