@@ -7,6 +7,7 @@ import fiftyone.operators.types as types
 
 import tfdp
 from tfdp.fo_adapter.fields import default_tag
+from tfdp.fo_adapter.records import UNFINISHED
 
 from .common import (
     amount_from_params,
@@ -56,6 +57,7 @@ class ComputeScores(foo.Operator):
         method="cb-scs",
         run_key="tfdp",
         num_workers=1,
+        update=False,
         delegate=False,
     ):
         """Scores a collection.
@@ -67,22 +69,35 @@ class ComputeScores(foo.Operator):
             method ("cb-scs"): the scoring method
             run_key ("tfdp"): the run key
             num_workers (1): worker processes of a local Dask cluster
+            update (False): update the finished run ``run_key`` of
+                ``label_field``: measure only the labels without its stored
+                shapes, then score every label again (see
+                :func:`tfdp.compute_scores`)
             delegate (False): queue the work as a delegated operation
         """
         return call_operator(
             self,
             sample_collection,
             dict(label_field=label_field, method=method, run_key=run_key,
-                 num_workers=num_workers),
+                 num_workers=num_workers, update=update),
             delegate=delegate,
         )
 
     def resolve_input(self, ctx):
         inputs = types.Object()
         target = target_input(ctx, inputs)
-        label_field_input(ctx, inputs, target)
+        label_field = label_field_input(ctx, inputs, target)
         method_input(ctx, inputs)
-        new_run_key_input(ctx, inputs)
+        run_key = new_run_key_input(ctx, inputs)
+        if can_update(ctx, run_key, label_field):
+            inputs.bool(
+                "update",
+                default=False,
+                label="Update the run",
+                description="Measure only the labels that have no stored "
+                "shapes (added samples, replaced labels), then score every "
+                "label and sample again",
+            )
         workers_input(ctx, inputs)
         return types.Property(
             inputs, view=types.View(label="TFDP: compute scores")
@@ -93,6 +108,7 @@ class ComputeScores(foo.Operator):
         label_field = ctx.params["label_field"]
         method = ctx.params.get("method", "cb-scs")
         run_key = ctx.params.get("run_key", "tfdp")
+        update = ctx.params.get("update", False)
 
         measured = yield from run_with_progress(
             ctx,
@@ -102,6 +118,7 @@ class ComputeScores(foo.Operator):
                 label_field,
                 method=method,
                 run_key=run_key,
+                update=update,
                 progress=progress,
                 **workers_from_params(ctx),
             ),
@@ -109,10 +126,23 @@ class ComputeScores(foo.Operator):
         yield ctx.trigger("reload_dataset")
         yield finish(
             ctx,
-            "TFDP run %r: scored %d instances of %d samples (%s)"
-            % (run_key, len(measured.table), len(measured.sample_ids),
-               method),
+            "TFDP run %r%s: scored %d instances of %d samples (%s)"
+            % (run_key, " updated" if update else "", len(measured.table),
+               len(measured.sample_ids), method),
         )
+
+
+def can_update(ctx, run_key, label_field):
+    """Whether ``run_key`` is a finished TFDP run of ``label_field``, which
+    compute_scores can update."""
+    if run_key is None or label_field is None or (
+        run_key not in tfdp_runs(ctx)
+    ):
+        return False
+    config = ctx.dataset.get_run_info(run_key).config
+    return config.label_field == label_field and (
+        config.status not in UNFINISHED
+    )
 
 
 class Prune(foo.Operator):

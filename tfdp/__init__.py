@@ -34,6 +34,7 @@ def compute_scores(
     overwrite=True,
     num_workers=1,
     scheduler=None,
+    update=False,
     progress=None,
 ):
     """Measures every eligible label of a collection and stores its scores.
@@ -66,6 +67,19 @@ def compute_scores(
         scheduler (None): the address of a running Dask scheduler, e.g.
             ``"tcp://10.0.0.5:8786"``, whose workers measure instead; they
             must reach this process's database
+        update (False): update the finished run ``run_key`` of
+            ``label_field`` after samples were added or labels replaced:
+            measure only the labels without its stored shapes (and those
+            of samples it never scored), then score every label and sample
+            again, since CB-SCS class totals span the collection. The
+            fields and the run record are those of a full run on
+            ``samples``; ``method`` may differ from the run's, and scores
+            are then those of the new method. A pruning of the run is
+            removed, as by a full run, and ``overwrite`` is not consulted.
+            Labels edited in place (new vertices or mask, same label) keep
+            their stored shapes: replace such labels, or compute again
+            with ``update=False``. Values on labels outside ``samples`` are
+            left as they are
         progress (None): whether to render a progress bar (True/False),
             None to follow ``fiftyone.config.show_progress_bars``, or a
             callable that receives a
@@ -76,8 +90,10 @@ def compute_scores(
 
     Raises:
         ValueError: if the field, method, run key or workers are invalid
-        TFDPError: if the key or fields belong to something else, or the
-            Dask cluster cannot be started or reached
+        TFDPError: if the key or fields belong to something else, if
+            ``update`` is True and ``run_key`` is not a finished TFDP run
+            of ``label_field``, or if the Dask cluster cannot be started or
+            reached
         InvalidDataError: if labels are malformed and ``skip_invalid`` is
             False
     """
@@ -92,6 +108,7 @@ def compute_scores(
         overwrite=overwrite,
         num_workers=num_workers,
         scheduler=scheduler,
+        update=update,
         progress=progress,
     )
 

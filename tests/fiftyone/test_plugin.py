@@ -212,6 +212,33 @@ def test_forms_validate(dataset):
     assert props["labels_path"].invalid
 
 
+def test_update_is_offered_for_a_finished_run_of_the_field(dataset):
+    props = _form("compute_scores", _ctx(dataset, run_key="tfdp"))
+    assert "update" not in props
+    tfdp.compute_scores(dataset.limit(100), FIELD)
+    props = _form("compute_scores", _ctx(dataset, run_key="tfdp"))
+    assert props["update"].default is False
+    props = _form("compute_scores", _ctx(dataset, run_key="other"))
+    assert "update" not in props
+
+    result = _operator("compute_scores")(dataset, FIELD, update=True)
+    assert result.error is None
+    full = dataset.clone()
+    try:
+        tfdp.compute_scores(full, FIELD)
+        assert run_values(dataset, FIELD, "tfdp") == run_values(
+            full, FIELD, "tfdp")
+        assert tfdp.get_run_info(dataset)["config"]["num_samples"] == 128
+    finally:
+        full.delete()
+
+    config = dataset.get_run_info("tfdp").config
+    config.status = "scoring"
+    dataset.update_run_config("tfdp", config)
+    props = _form("compute_scores", _ctx(dataset, run_key="tfdp"))
+    assert "update" not in props
+
+
 def test_forms_without_runs_or_fields(dataset):
     props = _form("delete_run", _ctx(dataset))
     assert props["run_key"].invalid and "no_run_key" in props

@@ -647,3 +647,49 @@ def stored_table(samples, label_field, label_paths):
     return MeasuredLabels(
         sample_ids, table, positions, list_sizes, collections.Counter(), []
     )
+
+
+def merge_measured(stored, new):
+    """Joins a run's stored shapes and newly measured labels of the same
+    collection, in collection order.
+
+    Args:
+        stored: the :class:`MeasuredLabels` of :func:`stored_table`, over
+            every sample of the collection
+        new: the :class:`MeasuredLabels` of :func:`measure_labels` over
+            some of its samples, with their other labels filtered out
+
+    Returns:
+        a :class:`MeasuredLabels` over the samples of ``stored``, with the
+        ineligible and invalid records of ``new``: what measuring every
+        label of the collection returns
+    """
+    index = {sample_id: i for i, sample_id in enumerate(stored.sample_ids)}
+    new_images = np.asarray(
+        [index[new.sample_ids[i]] for i in new.table.image_index],
+        dtype=np.int64,
+    )
+    image_index = np.concatenate([stored.table.image_index, new_images])
+    positions = np.concatenate([stored.positions, new.positions])
+    # sample order, then label position, as a full measurement reads them:
+    # image scores are then summed in the same order, to the same floats
+    order = np.lexsort((positions, image_index))
+
+    def joined(name, dtype):
+        return np.concatenate(
+            [np.asarray(getattr(stored.table, name), dtype=dtype),
+             np.asarray(getattr(new.table, name), dtype=dtype)]
+        )[order]
+
+    table = label_table(
+        joined("instance_ids", str).tolist(),
+        image_index[order],
+        joined("category", str),
+        joined("perimeter", np.float64),
+        joined("area", np.float64),
+        joined("pixels", np.int64),
+    )
+    return MeasuredLabels(
+        stored.sample_ids, table, positions[order], stored.list_sizes,
+        new.ineligible, new.invalid,
+    )

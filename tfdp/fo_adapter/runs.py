@@ -27,6 +27,7 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 import fiftyone.core.odm as foo
+from fiftyone import ViewField as F
 
 from tfdp import scoring
 from tfdp import selection as selection_rules
@@ -44,7 +45,12 @@ from tfdp.fo_adapter.fields import (
     validate_tag,
     default_tag,
 )
-from tfdp.fo_adapter.labels import measure_labels, stored_table
+from tfdp.fo_adapter.labels import (
+    check_metadata,
+    measure_labels,
+    merge_measured,
+    stored_table,
+)
 from tfdp.fo_adapter.progress import progress_updates
 from tfdp.fo_adapter.records import (
     PRUNED,
@@ -133,11 +139,12 @@ def process_is_gone(pid):
 # Outputs
 
 
-def _delete_outputs(dataset, config):
-    # everything the record lists, where it exists; the caller holds the lock
+def _delete_outputs(dataset, config, keep=()):
+    # everything the record lists but keep, where it exists; the caller
+    # holds the lock
     views.remove_kept(dataset, config)
     for path in config.fields:
-        if dataset.has_field(path):
+        if path not in keep and dataset.has_field(path):
             dataset.delete_sample_field(path)
 
 
@@ -212,13 +219,14 @@ def _holder(doc, path):
 
 
 def validate_compute_args(samples, label_field, method, run_key, skip_invalid,
-                          overwrite, num_workers=1, scheduler=None):
+                          overwrite, num_workers=1, scheduler=None,
+                          update=False):
     """Checks the arguments of a scoring run before anything is read."""
     scoring.validate_method(method)
     validate_run_key(run_key)
     label_list_path(samples, label_field)
     for name, value in (("skip_invalid", skip_invalid),
-                        ("overwrite", overwrite)):
+                        ("overwrite", overwrite), ("update", update)):
         if not isinstance(value, bool):
             raise ValueError("%s must be True or False, not %r" % (name, value))
     try:
@@ -248,6 +256,7 @@ def compute_scores(
     overwrite=True,
     num_workers=1,
     scheduler=None,
+    update=False,
     progress=None,
 ):
     """Measures and scores the labels of a collection and records a run.
@@ -256,11 +265,14 @@ def compute_scores(
     """
     validate_compute_args(
         samples, label_field, method, run_key, skip_invalid, overwrite,
-        num_workers, scheduler,
+        num_workers, scheduler, update,
     )
     dataset = samples._root_dataset
     all_label_paths, score_field = run_fields(samples, run_key, label_field)
-    _check_key_is_ours(dataset, run_key, overwrite)
+    if update:
+        updated = updatable_config(dataset, run_key, label_field)
+    # an update rewrites its run: that is what it was asked
+    _check_key_is_ours(dataset, run_key, overwrite or update)
     _check_fields_are_free(
         dataset, run_key, list(all_label_paths) + [score_field]
     )
@@ -271,14 +283,20 @@ def compute_scores(
         label_paths, sample_field = all_label_paths, score_field
     new_fields = list(label_paths) + ([sample_field] if sample_field else [])
 
-    measured = measure_labels(
-        samples,
-        label_field,
-        skip_invalid=skip_invalid,
-        num_workers=num_workers,
-        scheduler=scheduler,
-        progress=progress_updates(progress, "Measuring"),
-    )
+    if update:
+        measured = _measure_update(
+            samples, label_field, all_label_paths, score_field, updated,
+            skip_invalid, num_workers, scheduler, progress,
+        )
+    else:
+        measured = measure_labels(
+            samples,
+            label_field,
+            skip_invalid=skip_invalid,
+            num_workers=num_workers,
+            scheduler=scheduler,
+            progress=progress_updates(progress, "Measuring"),
+        )
     table = measured.table
     if not len(table):
         raise NothingToScoreError(
@@ -297,7 +315,10 @@ def compute_scores(
         )
 
     with dataset_lock(dataset):
-        _check_key_is_ours(dataset, run_key, overwrite)
+        if update:
+            # the shapes read must still be the run's
+            updatable_config(dataset, run_key, label_field)
+        _check_key_is_ours(dataset, run_key, overwrite or update)
         _check_fields_are_free(dataset, run_key, new_fields)
         old = None
         if run_key in dataset.list_runs():
@@ -314,7 +335,8 @@ def compute_scores(
         )
         samples.register_run(run_key, config, overwrite=True, cleanup=False)
         if old is not None:
-            _delete_outputs(dataset, old)
+            # an update keeps the shapes it read, and rewrites the scores
+            _delete_outputs(dataset, old, keep=new_fields if update else ())
         config.fields = new_fields
         config.tag = None
         config.saved_view = None
@@ -334,6 +356,64 @@ def compute_scores(
         config.num_instances = len(table)
         save_config(dataset, run_key, config)
     return measured
+
+
+def updatable_config(dataset, run_key, label_field):
+    """The config of a finished TFDP run of ``label_field``, which an update
+    may extend.
+
+    Raises:
+        TFDPError: if there is no such run
+    """
+    if run_key not in dataset.list_runs() or not is_tfdp_run(
+        dataset, run_key
+    ):
+        raise TFDPError(
+            "cannot update TFDP run %r of dataset %r: there is no such run; "
+            "pass update=False to compute it" % (run_key, dataset.name)
+        )
+    config = run_config(dataset, run_key)
+    if config.status in UNFINISHED:
+        raise TFDPError(
+            "cannot update TFDP run %r of dataset %r: its last %s did not "
+            "finish; pass update=False to compute it again"
+            % (run_key, dataset.name, config.status)
+        )
+    if config.label_field != label_field:
+        raise TFDPError(
+            "cannot update TFDP run %r of dataset %r: it scored field %r, "
+            "not %r" % (run_key, dataset.name, config.label_field, label_field)
+        )
+    return config
+
+
+def _measure_update(samples, label_field, label_paths, score_field, config,
+                    skip_invalid, num_workers, scheduler, progress):
+    # Measures the labels without stored shapes, and the labels of samples
+    # the run never scored (they may carry shapes copied from elsewhere);
+    # reads the other labels' stored shapes. Ineligible and invalid labels
+    # never get shapes, so they are all measured again, and their counts
+    # are a full run's.
+    attr = label_paths[0].rsplit(".", 1)[1]
+    stored = F(attr).exists()
+    if score_field in config.fields:
+        stored = stored & F("$" + score_field).exists()
+    # as a full run would: image sizes of samples without labels too
+    check_metadata(samples)
+    new = measure_labels(
+        samples.filter_labels(label_field, ~stored),
+        label_field,
+        skip_invalid=skip_invalid,
+        num_workers=num_workers,
+        scheduler=scheduler,
+        progress=progress_updates(progress, "Measuring"),
+    )
+    old = stored_table(
+        samples.filter_labels(label_field, stored, only_matches=False),
+        label_field,
+        label_paths,
+    )
+    return merge_measured(old, new)
 
 
 # ---------------------------------------------------------------------------
