@@ -6,7 +6,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 import tfdp
-from tfdp.fo_adapter import io
+from tfdp.fo_adapter import coco_files
 
 from .common import (
     call_operator,
@@ -103,7 +103,7 @@ class ExportKept(foo.Operator):
                            view=types.HiddenView(),
                            error_message="file exists")
 
-        source = ctx.dataset.info.get(io.SOURCE_INFO_KEY) or {}
+        source = ctx.dataset.info.get(coco_files.SOURCE_INFO_KEY) or {}
         inputs.str(
             "source_path",
             label="Source COCO file (optional)",

@@ -318,9 +318,9 @@ def export_kept(
         TFDPError: if the run has no kept samples, or the file is the
             source COCO file (however it is spelled, links included)
     """
-    from tfdp.fo_adapter import io
+    from tfdp.fo_adapter import coco_files
 
-    return io.export_kept(
+    return coco_files.export_kept(
         samples,
         labels_path,
         run_key=run_key,
@@ -454,9 +454,9 @@ def load_coco_dataset(
         InvalidDataError: if records are malformed and ``skip_invalid`` is
             False
     """
-    from tfdp.fo_adapter import io
+    from tfdp.fo_adapter import coco_files
 
-    return io.load_coco_dataset(
+    return coco_files.load_coco_dataset(
         labels_path,
         data_path=data_path,
         name=name,

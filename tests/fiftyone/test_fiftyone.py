@@ -14,7 +14,7 @@ import tfdp
 from coco_sample import load_coco_sample
 from shared_data import COCO_SAMPLE, requires_shared_data
 from tfdp import coco, scoring
-from tfdp.fo_adapter import io
+from tfdp.fo_adapter import coco_files
 from tfdp.fo_adapter.preview import preview_pruning
 from tfdp.errors import InvalidDataError, TFDPError
 
@@ -287,7 +287,7 @@ def test_lossless_export_equals_the_command(polylines, tmp_path):
 
 
 def test_fiftyone_export_without_source(masks, tmp_path):
-    masks.info.pop(io.SOURCE_INFO_KEY)
+    masks.info.pop(coco_files.SOURCE_INFO_KEY)
     masks.save()
     masks.apply_tfdp(FIELD, keep_ratio=0.5)
     out = tmp_path / "kept.json"

@@ -573,7 +573,7 @@ def test_load_checks_label_field_before_anything(label_field, message,
                                                  monkeypatch):
     # never FiftyOne's or MongoDB's error halfway, never labels dropped
     # silently (a sample's "id" is not a field to fill)
-    monkeypatch.setattr(tfdp.fo_adapter.io, "read_coco", None)
+    monkeypatch.setattr(tfdp.fo_adapter.coco_files, "read_coco", None)
     before = set(fo.list_datasets())
     with pytest.raises(ValueError) as e:
         tfdp.load_coco_dataset(COCO_SAMPLE, label_field=label_field)
@@ -582,7 +582,7 @@ def test_load_checks_label_field_before_anything(label_field, message,
 
 
 def test_load_checks_name_before_anything(monkeypatch):
-    monkeypatch.setattr(tfdp.fo_adapter.io, "read_coco", None)
+    monkeypatch.setattr(tfdp.fo_adapter.coco_files, "read_coco", None)
     with pytest.raises(ValueError, match=r"name 'caf\\udce9' is not UTF-8"):
         tfdp.load_coco_dataset(COCO_SAMPLE, name="caf\udce9")
 

@@ -158,9 +158,9 @@ def test_a_killed_load_leaves_no_dataset_after_the_next_load():
     # another machine's
     import socket
 
-    from tfdp.fo_adapter import io
+    from tfdp.fo_adapter import coco_files
 
-    running = [fo.Dataset(io.LOADING_NAME % (host, os.getpid(),
+    running = [fo.Dataset(coco_files.LOADING_NAME % (host, os.getpid(),
                                              uuid.uuid4().hex))
                for host in (socket.gethostname(), "elsewhere")]
     try:

@@ -10,7 +10,7 @@ These are the only modules of :mod:`tfdp` that import FiftyOne:
 -   :mod:`.runs`: scoring, pruning and deleting (recorded first, finished
     last)
 -   :mod:`.views`: the tags and saved views of kept samples
--   :mod:`.io`: loading COCO files and exporting kept samples
+-   :mod:`.coco_files`: loading COCO files and exporting kept samples
 -   :mod:`.preview`: what keeping a fraction would keep, for the panel
 
 The public functions are in :mod:`tfdp`.
