@@ -3,8 +3,10 @@ worker`` processes on 127.0.0.1, started and ended by the tests."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 
 DASK = os.path.join(os.path.dirname(sys.executable), "dask")
 
@@ -42,3 +44,39 @@ def end(process):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def silent_listener():
+    """A loopback listener that accepts connections and never says a word.
+
+    Returns:
+        ``(close, address)``
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted = []
+    threading.Thread(
+        target=lambda: accepted.extend(listener.accept() for _ in range(8)),
+        daemon=True,
+    ).start()
+    return listener.close, "tcp://127.0.0.1:%d" % listener.getsockname()[1]
+
+
+def http_server():
+    """A loopback HTTP server, which is not a Dask scheduler.
+
+    Returns:
+        ``(close, address)``
+    """
+    import http.server
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def close():
+        server.shutdown()
+        server.server_close()
+
+    return close, "tcp://127.0.0.1:%d" % server.server_address[1]

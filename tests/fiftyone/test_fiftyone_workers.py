@@ -101,7 +101,7 @@ def test_a_listener_that_never_answers_fails_in_bounded_time(dataset):
     import subprocess
     import sys
 
-    from test_engine import _silent_listener
+    from loopback import silent_listener
 
     code = (
         "import sys\n"
@@ -115,7 +115,7 @@ def test_a_listener_that_never_answers_fails_in_bounded_time(dataset):
         "except tfdp.TFDPError as e:\n"
         "    print(e)\n" % FIELD
     )
-    close, address = _silent_listener()
+    close, address = silent_listener()
     try:
         done = subprocess.run(
             [sys.executable, "-c", code, dataset.name, address],

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -18,6 +17,7 @@ import pytest
 
 import make_sa1b
 import tfdp
+from loopback import http_server, silent_listener
 from shared_data import COCO_SAMPLE, VOC, requires_shared_data
 import tfdp.runner
 from tfdp import coco, packed, sa1b, scoring
@@ -351,33 +351,6 @@ COMMAND_WAITING_2_S = (
 )
 
 
-def _silent_listener():
-    # accepts connections and never says a word
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    accepted = []
-    threading.Thread(
-        target=lambda: accepted.extend(listener.accept() for _ in range(8)),
-        daemon=True,
-    ).start()
-    return listener.close, "tcp://127.0.0.1:%d" % listener.getsockname()[1]
-
-
-def _http_server():
-    import http.server
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def close():
-        server.shutdown()
-        server.server_close()
-
-    return close, "tcp://127.0.0.1:%d" % server.server_address[1]
-
-
 def _closed_port(scheme):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -385,8 +358,8 @@ def _closed_port(scheme):
 
 
 @pytest.mark.parametrize("server, said", [
-    (_silent_listener, "no Dask scheduler answered at %s within 2 s"),
-    (_http_server, "no Dask scheduler answered at %s within 2 s"),
+    (silent_listener, "no Dask scheduler answered at %s within 2 s"),
+    (http_server, "no Dask scheduler answered at %s within 2 s"),
     (lambda: _closed_port("tls"),
      "cannot reach the Dask scheduler at %s: TypeError: TLS expects"),
     (lambda: _closed_port("ucx"),
@@ -417,7 +390,7 @@ def test_what_is_not_a_scheduler_is_a_clear_error_in_bounded_time(
 
 def test_the_promised_bound_without_a_scheduler(tmp_path):
     # the wait as shipped: the error comes within the documented 20 s
-    close, address = _silent_listener()
+    close, address = silent_listener()
     try:
         started = time.monotonic()
         done = subprocess.run(
