@@ -57,50 +57,81 @@ def main():
             cpu=True,
         )
         runs = {}
-        for label, workers in (("--workers 1", ["--workers", "1"]),
-                               ("default", [])):
+        for label, workers in (
+            ("--workers 1", ["--workers", "1"]),
+            ("default", []),
+        ):
             print("tfdp prune --keep-ratio 0.7 %s ..." % label, flush=True)
             report_path = os.path.join(tmp, "report.json")
             runs[label] = run_process(
-                tfdp("prune", big, "-o", os.path.join(tmp, "pruned.json"),
-                     "--keep-ratio", "0.7", "--report", report_path,
-                     "--overwrite", *workers),
+                tfdp(
+                    "prune",
+                    big,
+                    "-o",
+                    os.path.join(tmp, "pruned.json"),
+                    "--keep-ratio",
+                    "0.7",
+                    "--report",
+                    report_path,
+                    "--overwrite",
+                    *workers,
+                ),
                 quiet=True,
                 cpu=True,
             )
             with open(report_path) as f:
                 report = json.load(f)
             assert report["images"]["before"] == IMAGES, report["images"]
-            assert report["instances"]["before"] == ELIGIBLE, \
-                report["instances"]
-            assert report["ineligible"] == {"crowd": CROWD}, \
-                report["ineligible"]
+            assert report["instances"]["before"] == ELIGIBLE, report[
+                "instances"
+            ]
+            assert report["ineligible"] == {"crowd": CROWD}, report[
+                "ineligible"
+            ]
             assert report["warnings"] == [] and report["invalid"] == []
         ours_s, ours_mb, ours_cpu = runs["--workers 1"]
 
     print()
-    print("COCO train2017 size: %d images, %d annotations, %.0f MiB of JSON"
-          % (IMAGES, ANNOTATIONS, size_mb))
+    print(
+        "COCO train2017 size: %d images, %d annotations, %.0f MiB of JSON"
+        % (IMAGES, ANNOTATIONS, size_mb)
+    )
     print("(%s)" % load())
     print()
     print("| process | time (s) | CPU time (s) | peak memory (MiB) |")
     print("|---|---:|---:|---:|")
-    print("| floor: json.load + json.dump | %.1f | %.1f | %.0f |"
-          % (floor_s, floor_cpu, floor_mb))
-    print("| tfdp prune --keep-ratio 0.7 --workers 1 (one process) | %.1f "
-          "| %.1f | %.0f |" % (ours_s, ours_cpu, ours_mb))
-    print("| tfdp prune --keep-ratio 0.7 (default: all cores) | %.1f | %.1f "
-          "| %.0f |" % (runs["default"][0], runs["default"][2],
-                        runs["default"][1]))
+    print(
+        "| floor: json.load + json.dump | %.1f | %.1f | %.0f |"
+        % (floor_s, floor_cpu, floor_mb)
+    )
+    print(
+        "| tfdp prune --keep-ratio 0.7 --workers 1 (one process) | %.1f "
+        "| %.1f | %.0f |" % (ours_s, ours_cpu, ours_mb)
+    )
+    print(
+        "| tfdp prune --keep-ratio 0.7 (default: all cores) | %.1f | %.1f "
+        "| %.0f |"
+        % (runs["default"][0], runs["default"][2], runs["default"][1])
+    )
     print()
     time_ratio, memory_ratio = ours_s / floor_s, ours_mb / floor_mb
-    print("time: %.2fx the floor (goal: at most %.1fx) %s"
-          % (time_ratio, TIME_GOAL, "met" if time_ratio <= TIME_GOAL
-             else "NOT MET"))
+    print(
+        "time: %.2fx the floor (goal: at most %.1fx) %s"
+        % (
+            time_ratio,
+            TIME_GOAL,
+            "met" if time_ratio <= TIME_GOAL else "NOT MET",
+        )
+    )
     print("CPU time: %.2fx the floor's" % (ours_cpu / floor_cpu))
-    print("memory: %.2fx the floor (goal: at most %.1fx) %s"
-          % (memory_ratio, MEMORY_GOAL, "met" if memory_ratio <= MEMORY_GOAL
-             else "NOT MET"))
+    print(
+        "memory: %.2fx the floor (goal: at most %.1fx) %s"
+        % (
+            memory_ratio,
+            MEMORY_GOAL,
+            "met" if memory_ratio <= MEMORY_GOAL else "NOT MET",
+        )
+    )
 
 
 if __name__ == "__main__":

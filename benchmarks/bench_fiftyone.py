@@ -147,19 +147,25 @@ if fo.dataset_exists(%(name)r):
 def main():
     folder = os.path.join(ROOT, ".fiftyone", "bench-db")
     with private_database(folder) as uri:
-        bench(dict(
-            os.environ,
-            FIFTYONE_DATABASE_URI=uri,
-            FIFTYONE_DATABASE_DIR=folder,
-            FIFTYONE_DO_NOT_TRACK="true",
-            FIFTYONE_DATABASE_VALIDATION="false",
-        ))
+        bench(
+            dict(
+                os.environ,
+                FIFTYONE_DATABASE_URI=uri,
+                FIFTYONE_DATABASE_DIR=folder,
+                FIFTYONE_DO_NOT_TRACK="true",
+                FIFTYONE_DATABASE_VALIDATION="false",
+            )
+        )
 
 
 def bench(env):
     sample = require_data(DATA + "/coco2017-sample/instances.json")
-    args = dict(sample=sample, images=os.path.dirname(sample) + "/images",
-                name=NAME, field=FIELD)
+    args = dict(
+        sample=sample,
+        images=os.path.dirname(sample) + "/images",
+        name=NAME,
+        field=FIELD,
+    )
 
     def step(code, **extra):
         return run_process(python("-c", code % dict(args, **extra)), env=env)
@@ -168,8 +174,10 @@ def bench(env):
     step(CLEANUP)
     try:
         for copies in SIZES:
-            print("building %d copies of the COCO sample's masks ..."
-                  % copies, flush=True)
+            print(
+                "building %d copies of the COCO sample's masks ..." % copies,
+                flush=True,
+            )
             step(BUILD, copies=copies)
             step(FLOOR)  # warm the database's cache the same way for both
             step(RESET)
@@ -182,38 +190,61 @@ def bench(env):
             step(SAME)
             rows.append((copies * 939, copies * 128, floor, ours, workers))
             preview = subprocess.run(
-                python("-c", PREVIEW % args), env=env, capture_output=True,
-                text=True, check=True,
+                python("-c", PREVIEW % args),
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout
             step(RESET)
     finally:
         step(CLEANUP)
 
     print()
-    print("| labels | samples | floor (s) | tfdp (s) | time ratio | "
-          "floor memory (MiB) | tfdp memory (MiB) | memory ratio |")
+    print(
+        "| labels | samples | floor (s) | tfdp (s) | time ratio | "
+        "floor memory (MiB) | tfdp memory (MiB) | memory ratio |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for labels, samples, (floor_s, floor_mb), (ours_s, ours_mb), _ in rows:
-        print("| {:,} | {:,} | {:.1f} | {:.1f} | {:.2f}x | {:.0f} | {:.0f} | "
-              "{:.2f}x |".format(labels, samples, floor_s, ours_s,
-                                 ours_s / floor_s, floor_mb, ours_mb,
-                                 ours_mb / floor_mb))
+        print(
+            "| {:,} | {:,} | {:.1f} | {:.1f} | {:.2f}x | {:.0f} | {:.0f} | "
+            "{:.2f}x |".format(
+                labels,
+                samples,
+                floor_s,
+                ours_s,
+                ours_s / floor_s,
+                floor_mb,
+                ours_mb,
+                ours_mb / floor_mb,
+            )
+        )
     print()
     (small, _, _, (t1, m1), _), (large, _, _, (t2, m2), _) = rows
-    print("tfdp from %s to %s labels: time x%.2f (labels x%.2f), "
-          "memory x%.2f" % (f"{small:,}", f"{large:,}", t2 / t1,
-                            large / small, m2 / m1))
+    print(
+        "tfdp from %s to %s labels: time x%.2f (labels x%.2f), "
+        "memory x%.2f"
+        % (f"{small:,}", f"{large:,}", t2 / t1, large / small, m2 / m1)
+    )
     print("goal: within 1.5x of the floor, time linear, memory flat")
     print()
-    print("num_workers=2 (a local Dask cluster, started in the time "
-          "shown; same fields, checked):")
+    print(
+        "num_workers=2 (a local Dask cluster, started in the time "
+        "shown; same fields, checked):"
+    )
     for labels, _, _, (ours_s, _), (workers_s, workers_mb) in rows:
-        print("- {:,} labels: {:.1f} s, {:.2f}x the speed of num_workers=1; "
-              "peak memory {:.0f} MiB".format(
-                  labels, workers_s, ours_s / workers_s, workers_mb))
+        print(
+            "- {:,} labels: {:.1f} s, {:.2f}x the speed of num_workers=1; "
+            "peak memory {:.0f} MiB".format(
+                labels, workers_s, ours_s / workers_s, workers_mb
+            )
+        )
     print()
-    print("TFDP panel preview at %s labels, one keep ratio (mean / max of "
-          "5 ratios):" % f"{large:,}")
+    print(
+        "TFDP panel preview at %s labels, one keep ratio (mean / max of "
+        "5 ratios):" % f"{large:,}"
+    )
     for line in preview.splitlines():
         if line.startswith("PREVIEW "):
             _, method, mean, worst = line.split()

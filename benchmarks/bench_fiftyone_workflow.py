@@ -115,8 +115,11 @@ dataset.delete()
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="92,915",
-                        help="copies of the COCO sample, comma-separated")
+    parser.add_argument(
+        "--sizes",
+        default="92,915",
+        help="copies of the COCO sample, comma-separated",
+    )
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",")]
 
@@ -131,8 +134,10 @@ def main():
             FIFTYONE_DO_NOT_TRACK="true",
             FIFTYONE_DATABASE_VALIDATION="false",
         )
-        rows = [bench(copies, env, mongod_pid, importer=(i == 0))
-                for i, copies in enumerate(sizes)]
+        rows = [
+            bench(copies, env, mongod_pid, importer=(i == 0))
+            for i, copies in enumerate(sizes)
+        ]
     report(rows)
 
 
@@ -140,41 +145,66 @@ def bench(copies, env, mongod_pid, importer):
     row = {"copies": copies}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "coco-x%d.json" % copies)
-        print("building %d copies of the COCO sample ..." % copies,
-              flush=True)
+        print("building %d copies of the COCO sample ..." % copies, flush=True)
         images, instances = make_coco_scale.make(
             path, copies, unique_file_names=True
         )
-        assert (images, instances) == (copies * IMAGES_PER_COPY,
-                                       copies * INSTANCES_PER_COPY)
+        assert (images, instances) == (
+            copies * IMAGES_PER_COPY,
+            copies * INSTANCES_PER_COPY,
+        )
         row.update(images=images, instances=instances)
 
         print("FiftyOne workflow ...", flush=True)
         out = subprocess.run(
-            python("-c", WORKFLOW, path, os.path.join(tmp, "kept.json"),
-                   str(mongod_pid)),
-            env=env, check=True, stdout=subprocess.PIPE, text=True,
+            python(
+                "-c",
+                WORKFLOW,
+                path,
+                os.path.join(tmp, "kept.json"),
+                str(mongod_pid),
+            ),
+            env=env,
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
         ).stdout
-        row["steps"] = [json.loads(line[5:]) for line in out.splitlines()
-                        if line.startswith("STEP ")]
+        row["steps"] = [
+            json.loads(line[5:])
+            for line in out.splitlines()
+            if line.startswith("STEP ")
+        ]
         for step in row["steps"]:
-            print("  {step}: {seconds:.1f} s, peak RSS {rss:.0f} MiB, "
-                  "mongod {mongod:.0f} MiB".format(**step), flush=True)
+            print(
+                "  {step}: {seconds:.1f} s, peak RSS {rss:.0f} MiB, "
+                "mongod {mongod:.0f} MiB".format(**step),
+                flush=True,
+            )
 
         if importer:
             print("FiftyOne's importer ...", flush=True)
             out = subprocess.run(
-                python("-c", IMPORTER, path), env=env, check=True,
-                stdout=subprocess.PIPE, text=True,
+                python("-c", IMPORTER, path),
+                env=env,
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
             ).stdout
             row["importer"] = float(out.split("SECONDS")[1])
             print("  %.1f s" % row["importer"], flush=True)
 
         print("tfdp prune ...", flush=True)
         seconds, mb = run_process(
-            tfdp("prune", path, "-o", os.path.join(tmp, "pruned.json"),
-                 "--keep-ratio", "0.7"),
-            env=env, quiet=True,
+            tfdp(
+                "prune",
+                path,
+                "-o",
+                os.path.join(tmp, "pruned.json"),
+                "--keep-ratio",
+                "0.7",
+            ),
+            env=env,
+            quiet=True,
         )
         row["cli"] = (seconds, mb)
         print("  %.1f s, peak RSS %.0f MiB" % row["cli"], flush=True)
@@ -186,43 +216,74 @@ def report(rows):
     print()
     print(load())
     print()
-    print("| images | instances | step | time (s) | peak RSS (MiB) | "
-          "mongod peak RSS (MiB) |")
+    print(
+        "| images | instances | step | time (s) | peak RSS (MiB) | "
+        "mongod peak RSS (MiB) |"
+    )
     print("|---:|---:|---|---:|---:|---:|")
     for row in rows:
         total = sum(s["seconds"] for s in row["steps"])
-        for s in row["steps"] + [{"step": "**workflow**", "seconds": total,
-                                  "rss": max(s["rss"] for s in row["steps"]),
-                                  "mongod": max(s["mongod"]
-                                                for s in row["steps"])}]:
-            print("| {:,} | {:,} | {} | {:.1f} | {:.0f} | {:.0f} |".format(
-                row["images"], row["instances"], s["step"], s["seconds"],
-                s["rss"], s["mongod"]))
+        for s in row["steps"] + [
+            {
+                "step": "**workflow**",
+                "seconds": total,
+                "rss": max(s["rss"] for s in row["steps"]),
+                "mongod": max(s["mongod"] for s in row["steps"]),
+            }
+        ]:
+            print(
+                "| {:,} | {:,} | {} | {:.1f} | {:.0f} | {:.0f} |".format(
+                    row["images"],
+                    row["instances"],
+                    s["step"],
+                    s["seconds"],
+                    s["rss"],
+                    s["mongod"],
+                )
+            )
         if "importer" in row:
             rate = row["importer"] / row["images"]
             importer = "{:.1f}".format(row["importer"])
         else:
             importer = "{:.1f} (extrapolated)".format(rate * row["images"])
-        print("| {:,} | {:,} | FiftyOne's importer alone | {} | | |".format(
-            row["images"], row["instances"], importer))
-        print("| {:,} | {:,} | `tfdp prune` (the command) | {:.1f} | {:.0f} "
-              "| |".format(row["images"], row["instances"], *row["cli"]))
+        print(
+            "| {:,} | {:,} | FiftyOne's importer alone | {} | | |".format(
+                row["images"], row["instances"], importer
+            )
+        )
+        print(
+            "| {:,} | {:,} | `tfdp prune` (the command) | {:.1f} | {:.0f} "
+            "| |".format(row["images"], row["instances"], *row["cli"])
+        )
     print()
     for row in rows:
         load_s = row["steps"][0]["seconds"]
         importer = row.get("importer", rate * row["images"])
-        print("- {:,} images: load {:.1f}x faster than FiftyOne's importer"
-              "{}".format(row["images"], importer / load_s,
-                          "" if "importer" in row else " (extrapolated)"))
+        print(
+            "- {:,} images: load {:.1f}x faster than FiftyOne's importer"
+            "{}".format(
+                row["images"],
+                importer / load_s,
+                "" if "importer" in row else " (extrapolated)",
+            )
+        )
     if len(rows) > 1:
         small, large = rows[0], rows[-1]
         t1 = sum(s["seconds"] for s in small["steps"])
         t2 = sum(s["seconds"] for s in large["steps"])
-        print("- workflow from {:,} to {:,} images: time x{:.2f} (images "
-              "x{:.2f})".format(small["images"], large["images"], t2 / t1,
-                                large["images"] / small["images"]))
-        print("- goal: the workflow at COCO train2017 size within {} s: "
-              "{:.0f} s".format(TIME_GOAL, t2))
+        print(
+            "- workflow from {:,} to {:,} images: time x{:.2f} (images "
+            "x{:.2f})".format(
+                small["images"],
+                large["images"],
+                t2 / t1,
+                large["images"] / small["images"],
+            )
+        )
+        print(
+            "- goal: the workflow at COCO train2017 size within {} s: "
+            "{:.0f} s".format(TIME_GOAL, t2)
+        )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ page from the release: when the App sent its requests and had their
 answers, when the summary's text changed, and when the plots last changed.
 
     make bench      # or, for this benchmark alone:
-    FIFTYONE_DATABASE_DIR=.fiftyone/demo-db .venv/bin/python benchmarks/bench_panel.py
+    FIFTYONE_DATABASE_DIR=.fiftyone/demo-db \
+        .venv/bin/python benchmarks/bench_panel.py
 """
 
 import argparse
@@ -47,7 +48,8 @@ window.__tfdp = {t0: 0, requests: [], text: null, plots: null, kept: null,
   mark() { this.t0 = performance.now(); this.requests = [];
            this.text = null; this.plots = null; this.kept = kept(); },
   report() {
-    const t = (x) => x === null ? "-" : "+" + ((x - this.t0) / 1000).toFixed(2);
+    const t = (x) =>
+      x === null ? "-" : "+" + ((x - this.t0) / 1000).toFixed(2);
     const r = this.requests.map(
       (q) => q.what + " sent " + t(q.sent) + " answered " + t(q.done));
     return {text: this.text === null ? null : (this.text - this.t0) / 1000,
@@ -86,8 +88,12 @@ new MutationObserver((mutations) => {
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="tfdp-demo")
-    parser.add_argument("--steps", type=int, default=6,
-                        help="slider steps of each kind (default 6)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=6,
+        help="slider steps of each kind (default 6)",
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("FIFTYONE_DATABASE_DIR", DEMO_DB)
@@ -100,16 +106,20 @@ def main(argv=None):
     os.makedirs(OUT, exist_ok=True)
 
     import fiftyone as fo
-    import tfdp
     from playwright.sync_api import sync_playwright
 
+    import tfdp
+
     if not fo.dataset_exists(args.dataset):
-        raise SystemExit("no dataset %r in %s: run `make demo` first"
-                         % (args.dataset, os.environ["FIFTYONE_DATABASE_DIR"]))
+        raise SystemExit(
+            "no dataset %r in %s: run `make demo` first"
+            % (args.dataset, os.environ["FIFTYONE_DATABASE_DIR"])
+        )
     dataset = fo.load_dataset(args.dataset)
     if not tfdp.list_runs(dataset):
-        raise SystemExit("dataset %r has no TFDP run: run `make demo` first"
-                         % args.dataset)
+        raise SystemExit(
+            "dataset %r has no TFDP run: run `make demo` first" % args.dataset
+        )
     num_samples = len(dataset)
 
     log = os.path.join(OUT, "panel-server.log")
@@ -147,17 +157,19 @@ def main(argv=None):
                 report = page.evaluate("window.__tfdp.report()")
                 # the page's own clock; polling from here adds its delay
                 seconds = report["text"] or polled
-                print("%-16s %.2f s (polled %.2f s)  %d -> %d kept | %s"
-                      % (label, seconds, polled, before, kept(),
-                         report["line"]))
+                print(
+                    "%-16s %.2f s (polled %.2f s)  %d -> %d kept | %s"
+                    % (label, seconds, polled, before, kept(), report["line"])
+                )
                 return seconds
 
             keys = []
             for i in range(args.steps):
                 key = "ArrowLeft" if i % 2 == 0 else "ArrowRight"
                 slider.focus()
-                keys.append(timed(lambda: page.keyboard.press(key),
-                                  "key %s" % key))
+                keys.append(
+                    timed(lambda: page.keyboard.press(key), "key %s" % key)
+                )
 
             drags = []
             for i in range(args.steps):
@@ -171,18 +183,29 @@ def main(argv=None):
                     page.mouse.down()
                     page.mouse.move(start_x + shift, y, steps=12)
 
-                drags.append(timed(page.mouse.up, "drag %+d px" % shift,
-                                   before_release=drag))
+                drags.append(
+                    timed(
+                        page.mouse.up,
+                        "drag %+d px" % shift,
+                        before_release=drag,
+                    )
+                )
         finally:
             browser.close()
 
     print()
-    print("slider step, release to updated text (the page's clock), on %d "
-          "samples:" % num_samples)
-    print("  keyboard: median %.3f s, max %.3f s (%d steps)"
-          % (statistics.median(keys), max(keys), len(keys)))
-    print("  mouse drag: median %.3f s, max %.3f s (%d drags)"
-          % (statistics.median(drags), max(drags), len(drags)))
+    print(
+        "slider step, release to updated text (the page's clock), on %d "
+        "samples:" % num_samples
+    )
+    print(
+        "  keyboard: median %.3f s, max %.3f s (%d steps)"
+        % (statistics.median(keys), max(keys), len(keys))
+    )
+    print(
+        "  mouse drag: median %.3f s, max %.3f s (%d drags)"
+        % (statistics.median(drags), max(drags), len(drags))
+    )
     return 0
 
 

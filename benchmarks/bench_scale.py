@@ -161,10 +161,14 @@ def probe(processes):
     """Seconds of the probe in each of ``processes`` processes run at
     once."""
     begin = str(time.time() + 2.0)  # after every process has loaded
-    procs = [subprocess.Popen(python("-c", PROBE, COCO_SAMPLE,
-                                     str(PROBE_PASSES), begin),
-                              stdout=subprocess.PIPE, text=True)
-             for _ in range(processes)]
+    procs = [
+        subprocess.Popen(
+            python("-c", PROBE, COCO_SAMPLE, str(PROBE_PASSES), begin),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
     outputs = [p.communicate()[0] for p in procs]
     if any(p.returncode for p in procs):
         raise SystemExit("benchmark step failed: the ceiling probe")
@@ -192,8 +196,10 @@ def timed_output(args):
     result = subprocess.run(args, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
-        raise SystemExit("benchmark step failed: %s\n%s"
-                         % (" ".join(args), result.stderr[-2000:]))
+        raise SystemExit(
+            "benchmark step failed: %s\n%s"
+            % (" ".join(args), result.stderr[-2000:])
+        )
     return seconds, children_cpu() - cpu, result.stdout
 
 
@@ -209,16 +215,25 @@ def make_folder(name, files, masks, source=None):
     folder = os.path.join(OUT, name)
     if not os.path.isdir(folder) or len(os.listdir(folder)) != files:
         print("building %s ..." % folder, flush=True)
-        run_process(python(os.path.join(HERE, "make_sa1b.py"), folder,
-                           str(files), str(masks))
-                    + ([source] if source else []))
+        run_process(
+            python(
+                os.path.join(HERE, "make_sa1b.py"),
+                folder,
+                str(files),
+                str(masks),
+            )
+            + ([source] if source else [])
+        )
     return folder
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--skip-coco", action="store_true",
-                        help="leave out the COCO train2017-sized rows")
+    parser.add_argument(
+        "--skip-coco",
+        action="store_true",
+        help="leave out the COCO train2017-sized rows",
+    )
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
     rows = []
@@ -231,21 +246,40 @@ def main():
         times, cpus = {1: [], 2: []}, {1: [], 2: []}
         for run in range(SPEEDUP_RUNS):
             for workers in (1, 2):
-                print("SA-1B-style hi-res folder, %d files, --workers %d, "
-                      "run %d ..." % (files, workers, run + 1), flush=True)
+                print(
+                    "SA-1B-style hi-res folder, %d files, --workers %d, "
+                    "run %d ..." % (files, workers, run + 1),
+                    flush=True,
+                )
                 out = os.path.join(OUT, "%s-scores-%d.csv" % (name, workers))
                 seconds, cpu, _ = timed_output(
-                    tfdp("score", folder, "-o", out, "--overwrite",
-                         "--workers", workers))
+                    tfdp(
+                        "score",
+                        folder,
+                        "-o",
+                        out,
+                        "--overwrite",
+                        "--workers",
+                        workers,
+                    )
+                )
                 times[workers].append(seconds)
                 cpus[workers].append(cpu)
             same = filecmp.cmp(
                 os.path.join(OUT, "%s-scores-1.csv" % name),
-                os.path.join(OUT, "%s-scores-2.csv" % name), shallow=False)
+                os.path.join(OUT, "%s-scores-2.csv" % name),
+                shallow=False,
+            )
             assert same, "the outputs of --workers 1 and 2 differ"
-        rows.append(("SA-1B-style hi-res folder (%d files, %dk TACO masks), "
-                     "whole `tfdp score`" % (files, files // 10), times,
-                     same, cpus))
+        rows.append(
+            (
+                "SA-1B-style hi-res folder (%d files, %dk TACO masks), "
+                "whole `tfdp score`" % (files, files // 10),
+                times,
+                same,
+                cpus,
+            )
+        )
         loads.append(load())
 
     # 2. COCO train2017-sized file
@@ -253,44 +287,89 @@ def main():
         big = os.path.join(OUT, "coco-train-sized.json")
         if not os.path.exists(big):
             print("building %s ..." % big, flush=True)
-            run_process(python(os.path.join(HERE, "make_coco_scale.py"),
-                               big))
+            run_process(python(os.path.join(HERE, "make_coco_scale.py"), big))
         measure, hook = {1: [], 2: []}, {1: [], 2: []}
         cpus, hook_cpu = {1: [], 2: []}, {1: [], 2: []}
         for run in range(SPEEDUP_RUNS):
             for workers in (1, 2):
-                print("COCO train2017 size, measuring, --workers %d, run %d "
-                      "..." % (workers, run + 1), flush=True)
+                print(
+                    "COCO train2017 size, measuring, --workers %d, run %d "
+                    "..." % (workers, run + 1),
+                    flush=True,
+                )
                 _, cpu, text = timed_output(
-                    python("-c", MEASURE, big, str(workers)))
+                    python("-c", MEASURE, big, str(workers))
+                )
                 cpus[workers].append(cpu)
                 measure[workers].append(value("MEASURE_S", text))
                 hook[workers].append(value("HOOK_S", text))
-                hook_cpu[workers].append((
-                    value("HOOK_DRIVER_CPU_S", text),
-                    [float(w) for w in
-                     text.split("WORKERS_CPU_S")[1].split()]))
-        rows.append(("COCO train2017 size (859k polygons), measuring: "
-                     "pack, ship, measure, return", hook, None, None))
-        rows.append(("COCO train2017 size, `coco.measure` (validation "
-                     "included; CPU: the whole process, loading included)",
-                     measure, None, cpus))
+                hook_cpu[workers].append(
+                    (
+                        value("HOOK_DRIVER_CPU_S", text),
+                        [
+                            float(w)
+                            for w in text.split("WORKERS_CPU_S")[1].split()
+                        ],
+                    )
+                )
+        rows.append(
+            (
+                "COCO train2017 size (859k polygons), measuring: "
+                "pack, ship, measure, return",
+                hook,
+                None,
+                None,
+            )
+        )
+        rows.append(
+            (
+                "COCO train2017 size, `coco.measure` (validation "
+                "included; CPU: the whole process, loading included)",
+                measure,
+                None,
+                cpus,
+            )
+        )
         loads.append(load())
 
     # 3. TACO: the default against today's threaded path, five runs each,
     # alternated, as one run of each is within the other's noise
-    print("TACO: today's threaded path and the default, 5 runs each ...",
-          flush=True)
+    print(
+        "TACO: today's threaded path and the default, 5 runs each ...",
+        flush=True,
+    )
     threaded_out = os.path.join(OUT, "taco-threaded.json")
     default_out = os.path.join(OUT, "taco-default.json")
     threaded_runs, default_runs = [], []
     for _ in range(TACO_RUNS):
-        threaded_runs.append(timed_output(
-            python("-c", THREADED, "prune", TACO, "-o", threaded_out,
-                   "--keep-ratio", "0.7", "--overwrite"))[0])
-        default_runs.append(timed_output(
-            tfdp("prune", TACO, "-o", default_out, "--keep-ratio", "0.7",
-                 "--overwrite"))[0])
+        threaded_runs.append(
+            timed_output(
+                python(
+                    "-c",
+                    THREADED,
+                    "prune",
+                    TACO,
+                    "-o",
+                    threaded_out,
+                    "--keep-ratio",
+                    "0.7",
+                    "--overwrite",
+                )
+            )[0]
+        )
+        default_runs.append(
+            timed_output(
+                tfdp(
+                    "prune",
+                    TACO,
+                    "-o",
+                    default_out,
+                    "--keep-ratio",
+                    "0.7",
+                    "--overwrite",
+                )
+            )[0]
+        )
     threaded_s = statistics.median(threaded_runs)
     default_s = statistics.median(default_runs)
     taco_same = filecmp.cmp(threaded_out, default_out, shallow=False)
@@ -300,92 +379,161 @@ def main():
     scale = []
     for name, files in (("sa1b-voc-250k", 2500), ("sa1b-voc-1m", 10000)):
         folder = make_folder(name, files, 100, VOC)
-        print("%s: tfdp score -o scores.parquet --workers 2 ..." % name,
-              flush=True)
+        print(
+            "%s: tfdp score -o scores.parquet --workers 2 ..." % name,
+            flush=True,
+        )
         seconds, cpu, text = timed_output(
-            tfdp("score", folder, "-o", os.path.join(OUT, name + ".parquet"),
-                 "--overwrite", "--workers", "2"))
+            tfdp(
+                "score",
+                folder,
+                "-o",
+                os.path.join(OUT, name + ".parquet"),
+                "--overwrite",
+                "--workers",
+                "2",
+            )
+        )
         masks = int(re.search(r"wrote (\d+) eligible", text).group(1))
-        scale.append((name, files, masks, seconds, cpu,
-                      value("DRIVER_PEAK_MIB", text)))
+        scale.append(
+            (name, files, masks, seconds, cpu, value("DRIVER_PEAK_MIB", text))
+        )
         loads.append(load())
 
     # 5. what a local cluster costs, whatever the work
-    cluster = [float(v) for v in timed_output(
-        python("-c", CLUSTER_COST))[2].split("CLUSTER")[1].split()]
+    cluster = [
+        float(v)
+        for v in timed_output(python("-c", CLUSTER_COST))[2]
+        .split("CLUSTER")[1]
+        .split()
+    ]
 
     # 6. the machine's ceiling, three times each way
-    print("the machine's ceiling: one process, then two at once ...",
-          flush=True)
+    print(
+        "the machine's ceiling: one process, then two at once ...", flush=True
+    )
     alone = [probe(1)[0] for _ in range(3)]
     together = [statistics.mean(probe(2)) for _ in range(3)]
     ceiling = 2 * statistics.median(alone) / statistics.median(together)
     loads.append(load())
 
     print()
-    print("load average (1 min) during the runs: %s on %d cores"
-          % (", ".join("%.1f" % x for x in loads), os.cpu_count()))
+    print(
+        "load average (1 min) during the runs: %s on %d cores"
+        % (", ".join("%.1f" % x for x in loads), os.cpu_count())
+    )
     print()
-    print("Medians of %d runs each, alternated; the speed-up is the ratio "
-          "of the medians, with the range of the runs' own ratios (run k "
-          "with 1 worker over run k with 2)" % SPEEDUP_RUNS)
+    print(
+        "Medians of %d runs each, alternated; the speed-up is the ratio "
+        "of the medians, with the range of the runs' own ratios (run k "
+        "with 1 worker over run k with 2)" % SPEEDUP_RUNS
+    )
     print()
-    print("| run | --workers 1 (s) | --workers 2 (s) | speed-up (range) | "
-          "CPU s, 1 / 2 workers | identical outputs |")
+    print(
+        "| run | --workers 1 (s) | --workers 2 (s) | speed-up (range) | "
+        "CPU s, 1 / 2 workers | identical outputs |"
+    )
     print("|---|---:|---:|---:|---:|---|")
     for name, times, same, cpus in rows:
         ratios = [a / b for a, b in zip(times[1], times[2])]
-        print("| %s | %.1f | %.1f | %.2fx (%.2f-%.2f) | %s | %s |"
-              % (name, statistics.median(times[1]),
-                 statistics.median(times[2]), speed_up(times),
-                 min(ratios), max(ratios),
-                 "%.1f / %.1f" % (statistics.median(cpus[1]),
-                                  statistics.median(cpus[2]))
-                 if cpus else "",
-                 "" if same is None else same))
+        print(
+            "| %s | %.1f | %.1f | %.2fx (%.2f-%.2f) | %s | %s |"
+            % (
+                name,
+                statistics.median(times[1]),
+                statistics.median(times[2]),
+                speed_up(times),
+                min(ratios),
+                max(ratios),
+                "%.1f / %.1f"
+                % (statistics.median(cpus[1]), statistics.median(cpus[2]))
+                if cpus
+                else "",
+                "" if same is None else same,
+            )
+        )
     print()
-    print("TACO hi-res file, whole `tfdp prune --keep-ratio 0.7`, median "
-          "(range) of %d alternated runs: today's threaded path %.2f s "
-          "(%.2f-%.2f), default %.2f s (%.2f-%.2f), %.2fx; identical: %s"
-          % (TACO_RUNS, threaded_s, min(threaded_runs), max(threaded_runs),
-             default_s, min(default_runs), max(default_runs),
-             threaded_s / default_s, taco_same))
+    print(
+        "TACO hi-res file, whole `tfdp prune --keep-ratio 0.7`, median "
+        "(range) of %d alternated runs: today's threaded path %.2f s "
+        "(%.2f-%.2f), default %.2f s (%.2f-%.2f), %.2fx; identical: %s"
+        % (
+            TACO_RUNS,
+            threaded_s,
+            min(threaded_runs),
+            max(threaded_runs),
+            default_s,
+            min(default_runs),
+            max(default_runs),
+            threaded_s / default_s,
+            taco_same,
+        )
+    )
     print()
-    print("| SA-1B-style folder (VOC masks) | files | masks | time (s) | "
-          "masks/s per worker | masks per CPU s | driver peak (MiB) |")
+    print(
+        "| SA-1B-style folder (VOC masks) | files | masks | time (s) | "
+        "masks/s per worker | masks per CPU s | driver peak (MiB) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, files, masks, seconds, cpu, peak in scale:
-        print("| %s | %d | %d | %.1f | %.0f | %.0f | %.0f |"
-              % (name, files, masks, seconds, masks / seconds / 2,
-                 masks / cpu, peak))
+        print(
+            "| %s | %d | %d | %.1f | %.0f | %.0f | %.0f |"
+            % (
+                name,
+                files,
+                masks,
+                seconds,
+                masks / seconds / 2,
+                masks / cpu,
+                peak,
+            )
+        )
     print()
-    print("a local cluster of 2 workers: importing Dask %.2f s, starting "
-          "it %.2f s, closing it %.2f s; each worker's CPU time at start "
-          "%.2f s and %.2f s" % tuple(cluster))
+    print(
+        "a local cluster of 2 workers: importing Dask %.2f s, starting "
+        "it %.2f s, closing it %.2f s; each worker's CPU time at start "
+        "%.2f s and %.2f s" % tuple(cluster)
+    )
     if not args.skip_coco:
         print()
         for k in range(SPEEDUP_RUNS):
-            print("COCO train2017 size, measuring, run %d: CPU of the "
-                  "process %.1f s with --workers 1; with --workers 2, the "
-                  "driver's %.1f s and its workers' %s s (the workers' "
-                  "start included)"
-                  % (k + 1, hook_cpu[1][k][0], hook_cpu[2][k][0],
-                     " and ".join("%.1f" % w for w in hook_cpu[2][k][1])))
+            print(
+                "COCO train2017 size, measuring, run %d: CPU of the "
+                "process %.1f s with --workers 1; with --workers 2, the "
+                "driver's %.1f s and its workers' %s s (the workers' "
+                "start included)"
+                % (
+                    k + 1,
+                    hook_cpu[1][k][0],
+                    hook_cpu[2][k][0],
+                    " and ".join("%.1f" % w for w in hook_cpu[2][k][1]),
+                )
+            )
     print()
-    print("driver peak memory, 1M masks over 250k masks: %.2fx "
-          "(goal: flat)" % (scale[1][5] / scale[0][5]))
+    print(
+        "driver peak memory, 1M masks over 250k masks: %.2fx "
+        "(goal: flat)" % (scale[1][5] / scale[0][5])
+    )
     print()
-    print("the machine's ceiling: the same single-threaded work takes "
-          "%.2f s in one process alone (%s) and %.2f s in each of two at "
-          "once (%s): two processes do %.2fx the work of one, the most any "
-          "2-worker speed-up can reach here"
-          % (statistics.median(alone), ", ".join("%.2f" % x for x in alone),
-             statistics.median(together),
-             ", ".join("%.2f" % x for x in together), ceiling))
+    print(
+        "the machine's ceiling: the same single-threaded work takes "
+        "%.2f s in one process alone (%s) and %.2f s in each of two at "
+        "once (%s): two processes do %.2fx the work of one, the most any "
+        "2-worker speed-up can reach here"
+        % (
+            statistics.median(alone),
+            ", ".join("%.2f" % x for x in alone),
+            statistics.median(together),
+            ", ".join("%.2f" % x for x in together),
+            ceiling,
+        )
+    )
     for name, times, _, _ in rows:
-        print("speed-up %s: %.2fx (goal: at least 1.7x; %.0f %% of the "
-              "machine's ceiling)" % (name, speed_up(times),
-                                     100 * speed_up(times) / ceiling))
+        print(
+            "speed-up %s: %.2fx (goal: at least 1.7x; %.0f %% of the "
+            "machine's ceiling)"
+            % (name, speed_up(times), 100 * speed_up(times) / ceiling)
+        )
 
 
 def speed_up(times):

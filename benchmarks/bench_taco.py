@@ -1,9 +1,10 @@
 """TACO (high-resolution images): the whole ``tfdp score`` process against
 the authors' way, whole process against whole process.
 
-The baseline (tests/naive.py, the tests' reference implementation) loads the file with ``json``, rasterises
-every eligible instance on a full canvas of its image, finds its contours
-(no pixel sum), scores CB-SCS and writes the same CSV as ``tfdp score``.
+The baseline (tests/naive.py, the tests' reference implementation) loads
+the file with ``json``, rasterises every eligible instance on a full canvas
+of its image, finds its contours (no pixel sum), scores CB-SCS and writes
+the same CSV as ``tfdp score``.
 Both CSVs must agree: ids and shapes exactly, scores to 1e-12.
 
 Then the time of ``tfdp score`` is split: interpreter start and imports,
@@ -21,8 +22,16 @@ import os
 import subprocess
 import tempfile
 
-from common import (DATA, ROOT, compile_bytecode, load, python,
-                    require_data, run_process, tfdp)
+from common import (
+    DATA,
+    ROOT,
+    compile_bytecode,
+    load,
+    python,
+    require_data,
+    run_process,
+    tfdp,
+)
 
 TACO = require_data(DATA + "/taco-unofficial/annotations_unofficial.json")
 GOAL = 20
@@ -54,13 +63,19 @@ def describe(path):
     def count(batch, progress=None):
         jobs.extend(batch)
         return packed.MeasuredChunk.from_shapes(
-            [geometry.EMPTY_SHAPE] * len(batch))
+            [geometry.EMPTY_SHAPE] * len(batch)
+        )
 
     coco.measure(data, measure_jobs=count)
     images = data["images"]
-    return (len(images), max(i["width"] for i in images),
-            max(i["height"] for i in images), len(data["annotations"]),
-            len(jobs), sum(job[7] for job in jobs))
+    return (
+        len(images),
+        max(i["width"] for i in images),
+        max(i["height"] for i in images),
+        len(data["annotations"]),
+        len(jobs),
+        sum(job[7] for job in jobs),
+    )
 
 
 def same_scores(a, b):
@@ -73,8 +88,10 @@ def same_scores(a, b):
             return False
         if [float(v) for v in x[3:5]] != [float(v) for v in y[3:5]]:
             return False  # perimeter and area: exactly
-        if not all(math.isclose(float(u), float(v), rel_tol=1e-12)
-                   for u, v in zip(x[5:], y[5:])):
+        if not all(
+            math.isclose(float(u), float(v), rel_tol=1e-12)
+            for u, v in zip(x[5:], y[5:])
+        ):
             return False
     return True
 
@@ -86,27 +103,38 @@ def main():
         ours_out = os.path.join(tmp, "ours.csv")
         naive_code = (
             "import sys; sys.path.insert(0, %r); import naive; "
-            "naive.score_file(%r, %r)" % (os.path.join(ROOT, "tests"), TACO,
-                                          naive_out)
+            "naive.score_file(%r, %r)"
+            % (os.path.join(ROOT, "tests"), TACO, naive_out)
         )
         *counts, box_pixels = describe(TACO)
-        print("TACO: %d images up to %dx%d, %d annotations; %d polygons "
-              "measured, their boxes cover %.1f G pixels"
-              % (*counts, box_pixels / 1e9))
+        print(
+            "TACO: %d images up to %dx%d, %d annotations; %d polygons "
+            "measured, their boxes cover %.1f G pixels"
+            % (*counts, box_pixels / 1e9)
+        )
+
         # tfdp score's runs are short: bursts of this shared machine's
         # noise would sway a few of them, so it runs 11 times, around the
         # baseline's run, and its median counts
         def ours(n):
-            return [run_process(tfdp("score", TACO, "-o", ours_out,
-                                     "--overwrite"), quiet=True, cpu=True)
-                    for _ in range(n)]
+            return [
+                run_process(
+                    tfdp("score", TACO, "-o", ours_out, "--overwrite"),
+                    quiet=True,
+                    cpu=True,
+                )
+                for _ in range(n)
+            ]
 
         print("tfdp score ...", flush=True)
         runs = ours(6)
-        print("baseline, the authors' way (full canvas, contours) ...",
-              flush=True)
-        naive_s, naive_mb, naive_cpu = run_process(python("-c", naive_code),
-                                                   cpu=True)
+        print(
+            "baseline, the authors' way (full canvas, contours) ...",
+            flush=True,
+        )
+        naive_s, naive_mb, naive_cpu = run_process(
+            python("-c", naive_code), cpu=True
+        )
         print("tfdp score again ...", flush=True)
         runs += ours(5)
         ours_s, ours_mb, _ = sorted(runs)[len(runs) // 2]  # the median
@@ -115,30 +143,46 @@ def main():
         same = same_scores(naive_out, ours_out)
         bare_s = min(run_process(python("-c", "pass"))[0] for _ in range(3))
         phases = [
-            [float(v) for v in subprocess.run(
-                python("-c", PHASES % TACO), capture_output=True, text=True,
-                check=True).stdout.split()]
+            [
+                float(v)
+                for v in subprocess.run(
+                    python("-c", PHASES % TACO),
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout.split()
+            ]
             for _ in range(3)
         ]
-        imports_s, load_s, measure_s = (min(p[i] for p in phases)
-                                        for i in range(3))
+        imports_s, load_s, measure_s = (
+            min(p[i] for p in phases) for i in range(3)
+        )
 
     print()
     print("(%s)" % load())
     print()
     print("| process | time (s) | CPU time (s) | peak memory (MiB) |")
     print("|---|---:|---:|---:|")
-    print("| baseline: full canvas, contours | %.1f | %.1f | %.0f |"
-          % (naive_s, naive_cpu, naive_mb))
-    print("| tfdp score (median of 11) | %.2f | %.2f | %.0f |"
-          % (ours_s, ours_cpu, ours_mb))
+    print(
+        "| baseline: full canvas, contours | %.1f | %.1f | %.0f |"
+        % (naive_s, naive_cpu, naive_mb)
+    )
+    print(
+        "| tfdp score (median of 11) | %.2f | %.2f | %.0f |"
+        % (ours_s, ours_cpu, ours_mb)
+    )
     print()
     print("tfdp score's 11 runs: %.2f to %.2f s" % ours_range)
     print()
-    print("speed-up: %.1fx (goal: at least %dx) %s; in CPU time %.1fx"
-          % (naive_s / ours_s, GOAL,
-             "met" if naive_s / ours_s >= GOAL else "NOT MET",
-             naive_cpu / ours_cpu))
+    print(
+        "speed-up: %.1fx (goal: at least %dx) %s; in CPU time %.1fx"
+        % (
+            naive_s / ours_s,
+            GOAL,
+            "met" if naive_s / ours_s >= GOAL else "NOT MET",
+            naive_cpu / ours_cpu,
+        )
+    )
     print("same scores: %s" % same)
     print()
     print("where tfdp score's time goes (best of 3 each):")
@@ -146,8 +190,10 @@ def main():
     print("- imports (numpy, OpenCV, orjson, tfdp): %.2f s" % imports_s)
     print("- reading the JSON: %.2f s" % load_s)
     print("- validating and measuring: %.2f s" % measure_s)
-    print("- the rest (scoring, writing the CSV, exit): %.2f s"
-          % max(ours_s - bare_s - imports_s - load_s - measure_s, 0))
+    print(
+        "- the rest (scoring, writing the CSV, exit): %.2f s"
+        % max(ours_s - bare_s - imports_s - load_s - measure_s, 0)
+    )
     if not same:
         raise SystemExit("scores differ")
 

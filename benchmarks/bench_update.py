@@ -4,10 +4,10 @@ run on the same grown collection.
 Builds, in a database of its own (``.fiftyone/bench-update-db``), the real
 COCO sample's masks (``Detection.mask``) replicated COPIES times with new
 sample and label ids, scores it, adds a tenth as many copies (10 % more
-samples, at least one copy), and times the update; then times a full run on an identical
-dataset of the grown size, and checks that both wrote the same values and
-records. Also prints where each run's time goes: reading stored shapes,
-measuring, writing.
+samples, at least one copy), and times the update; then times a full run
+on an identical dataset of the grown size, and checks that both wrote the
+same values and records. Also prints where each run's time goes: reading
+stored shapes, measuring, writing.
 
 Usage: python benchmarks/bench_update.py [COPIES]
 """
@@ -31,9 +31,13 @@ RECORD = ("num_samples", "num_instances", "ineligible", "invalid", "fields")
 def rows_of_sample():
     import tfdp
 
-    base = tfdp.load_coco_dataset(SAMPLE, data_path=IMAGES,
-                                  use_polylines=False, name="bench-base",
-                                  overwrite=True)
+    base = tfdp.load_coco_dataset(
+        SAMPLE,
+        data_path=IMAGES,
+        use_polylines=False,
+        name="bench-base",
+        overwrite=True,
+    )
     rows = []
     for sample in base.select_fields(FIELD):
         labels = sample[FIELD]
@@ -42,8 +46,14 @@ def rows_of_sample():
             d = det.to_dict()
             d.pop("_id")  # a new label id per copy
             dets.append(d)
-        rows.append((sample.filepath, sample.metadata.width,
-                     sample.metadata.height, dets))
+        rows.append(
+            (
+                sample.filepath,
+                sample.metadata.width,
+                sample.metadata.height,
+                dets,
+            )
+        )
     base.delete()
     return rows
 
@@ -57,8 +67,13 @@ def add_copies(dataset, rows, copies):
                 fo.Sample(
                     filepath=path,
                     metadata=fo.ImageMetadata(width=w, height=h),
-                    **{FIELD: fo.Detections(detections=[
-                        fo.Detection.from_dict(d) for d in dets])},
+                    **{
+                        FIELD: fo.Detections(
+                            detections=[
+                                fo.Detection.from_dict(d) for d in dets
+                            ]
+                        )
+                    },
                 )
                 for path, w, h, dets in rows
             ],
@@ -92,6 +107,7 @@ def timed_parts():
 
 def main(copies):
     import fiftyone as fo
+
     import tfdp
     from tfdp.fo_adapter.records import run_config
 
@@ -121,7 +137,8 @@ def main(copies):
     assert values(grown, FIELD) == values(full, FIELD), "values differ"
     for name in RECORD:
         assert getattr(run_config(grown, "tfdp"), name) == getattr(
-            run_config(full, "tfdp"), name), name
+            run_config(full, "tfdp"), name
+        ), name
     print("full run %.2f s: %s" % (whole, _parts(spent)))
     print("update   %.2f s: %s" % (update, _parts(update_parts)))
     print("update / full = %.2f" % (update / whole))
@@ -143,8 +160,9 @@ def _parts(spent):
 
 if __name__ == "__main__":
     copies = int(sys.argv[1]) if len(sys.argv) > 1 else 10
-    with private_database(os.path.join(ROOT, ".fiftyone",
-                                       "bench-update-db")) as uri:
+    with private_database(
+        os.path.join(ROOT, ".fiftyone", "bench-update-db")
+    ) as uri:
         os.environ["FIFTYONE_DATABASE_URI"] = uri
         os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
         os.environ.setdefault("FIFTYONE_DATABASE_VALIDATION", "false")

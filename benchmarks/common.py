@@ -23,7 +23,11 @@ def run_process(args, env=None, quiet=False, cpu=False):
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("benchmark step failed: %s" % " ".join(args))
     if cpu:
-        return seconds, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
+        return (
+            seconds,
+            usage.ru_maxrss / 1024.0,
+            usage.ru_utime + usage.ru_stime,
+        )
     return seconds, usage.ru_maxrss / 1024.0
 
 

@@ -62,5 +62,6 @@ if __name__ == "__main__":
     n_images, n_anns = make(
         sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 915
     )
-    print("wrote %s: %d images, %d annotations" % (sys.argv[1], n_images,
-                                                   n_anns))
+    print(
+        "wrote %s: %d images, %d annotations" % (sys.argv[1], n_images, n_anns)
+    )

@@ -25,9 +25,8 @@ import json
 import os
 import sys
 
-from pycocotools import mask as mask_utils
-
 from common import DATA, require_data
+from pycocotools import mask as mask_utils
 
 TACO = DATA + "/taco-unofficial/annotations_unofficial.json"
 
@@ -100,13 +99,22 @@ def write_per_image(data, folder):
         ]
         with open(os.path.join(folder, name + ".json"), "w") as f:
             json.dump(
-                sa1b_record(image["id"], image["width"], image["height"],
-                            name + ".jpg", masks),
+                sa1b_record(
+                    image["id"],
+                    image["width"],
+                    image["height"],
+                    name + ".jpg",
+                    masks,
+                ),
                 f,
             )
         images.append(
-            {"id": image["id"], "width": image["width"],
-             "height": image["height"], "file_name": name + ".jpg"}
+            {
+                "id": image["id"],
+                "width": image["width"],
+                "height": image["height"],
+                "file_name": name + ".jpg",
+            }
         )
         annotations.extend(
             dict(mask, image_id=image["id"], category_id=1) for mask in masks
@@ -144,16 +152,22 @@ def write_replicated(data, folder, files, masks_per_file):
             ann = pool[cursor[(height, width)] % len(pool)]
             cursor[(height, width)] += 1
             masks.append(
-                {"id": next_id, "segmentation": ann["segmentation"],
-                 "bbox": ann["bbox"], "area": ann["area"],
-                 "predicted_iou": 0.9, "stability_score": 0.95}
+                {
+                    "id": next_id,
+                    "segmentation": ann["segmentation"],
+                    "bbox": ann["bbox"],
+                    "area": ann["area"],
+                    "predicted_iou": 0.9,
+                    "stability_score": 0.95,
+                }
             )
             ids.add(next_id)
             next_id += 1
         name = "sa_%08d" % (k + 1)
         with open(os.path.join(folder, name + ".json"), "w") as f:
-            json.dump(sa1b_record(k + 1, width, height, name + ".jpg",
-                                  masks), f)
+            json.dump(
+                sa1b_record(k + 1, width, height, name + ".jpg", masks), f
+            )
     assert len(ids) == next_id - 1 == files * masks_per_file
     return len(ids)
 
@@ -162,18 +176,24 @@ def main():
     if sys.argv[1:2] == ["--per-image"]:
         # one file per image of a COCO file, its masks as they are
         folder = sys.argv[2]
-        with open(require_data(sys.argv[3] if len(sys.argv) > 3 else TACO)) as f:
+        with open(
+            require_data(sys.argv[3] if len(sys.argv) > 3 else TACO)
+        ) as f:
             data = write_per_image(json.load(f), folder)
-        print("wrote %d files, %d masks to %s"
-              % (len(data["images"]), len(data["annotations"]), folder))
+        print(
+            "wrote %d files, %d masks to %s"
+            % (len(data["images"]), len(data["annotations"]), folder)
+        )
         return
     folder, files, masks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     source = require_data(sys.argv[4] if len(sys.argv) > 4 else TACO)
     with open(source) as f:
         data = json.load(f)
     written = write_replicated(data, folder, files, masks)
-    print("wrote %d files, %d masks (unique ids) to %s"
-          % (files, written, folder))
+    print(
+        "wrote %d files, %d masks (unique ids) to %s"
+        % (files, written, folder)
+    )
 
 
 if __name__ == "__main__":

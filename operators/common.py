@@ -51,8 +51,9 @@ def call_operator(operator, sample_collection, params, delegate=False):
     the collection passed is the target, whatever the form's default."""
     return foo.execute_operator(
         operator.uri,
-        dict(view=sample_collection.view(),
-             view_target=ViewTarget.CURRENT_VIEW),
+        dict(
+            view=sample_collection.view(), view_target=ViewTarget.CURRENT_VIEW
+        ),
         params=params,
         request_delegation=delegate,
     )
@@ -142,8 +143,10 @@ def new_run_key_input(ctx, inputs, default="tfdp", warn=True):
             validate_run_key(run_key)
         except ValueError as e:
             error = str(e)
-    if error is None and run_key in ctx.dataset.list_runs() and (
-        run_key not in tfdp_runs(ctx)
+    if (
+        error is None
+        and run_key in ctx.dataset.list_runs()
+        and (run_key not in tfdp_runs(ctx))
     ):
         error = "run key %r is taken by another kind of run" % run_key
 
@@ -160,8 +163,10 @@ def new_run_key_input(ctx, inputs, default="tfdp", warn=True):
     )
     if warn and error is None and run_key in tfdp_runs(ctx):
         overwrite_warning(
-            inputs, run_key, run_outputs(ctx.dataset.get_run_info(run_key)
-                                         .config))
+            inputs,
+            run_key,
+            run_outputs(ctx.dataset.get_run_info(run_key).config),
+        )
     return None if error else run_key
 
 
@@ -175,8 +180,10 @@ def overwrite_warning(inputs, run_key, replaced):
     """
     inputs.view(
         "overwrite_warning",
-        types.Warning(label="Run %r exists: its %s will be replaced"
-                      % (run_key, replaced)),
+        types.Warning(
+            label="Run %r exists: its %s will be replaced"
+            % (run_key, replaced)
+        ),
     )
 
 
@@ -215,8 +222,13 @@ def existing_run_key_input(ctx, inputs, description):
 def unavailable(inputs, name, reason, message):
     """Shows an error in the form and blocks execution."""
     inputs.view("no_" + name, types.Error(label=message))
-    inputs.str(name, invalid=True, required=True, view=types.HiddenView(),
-               error_message=reason)
+    inputs.str(
+        name,
+        invalid=True,
+        required=True,
+        view=types.HiddenView(),
+        error_message=reason,
+    )
 
 
 def label_field_input(ctx, inputs, target):
@@ -366,8 +378,12 @@ def amount_input(ctx, inputs, num_samples):
     for kind, label in AMOUNT_LABELS.items():
         choices.add_choice(kind, label=label)
     inputs.enum(
-        "amount", choices.values(), default="keep_ratio", required=True,
-        label="How many samples to keep", view=choices,
+        "amount",
+        choices.values(),
+        default="keep_ratio",
+        required=True,
+        label="How many samples to keep",
+        view=choices,
     )
     kind = ctx.params.get("amount") or "keep_ratio"
     if kind not in AMOUNT_LABELS:
@@ -384,17 +400,32 @@ def amount_input(ctx, inputs, num_samples):
         error_message=error or "",
     )
     if kind == "keep":
-        inputs.int("keep", label="Samples to keep",
-                   description="Of the %d samples" % num_samples, min=1,
-                   max=num_samples, **kwargs)
+        inputs.int(
+            "keep",
+            label="Samples to keep",
+            description="Of the %d samples" % num_samples,
+            min=1,
+            max=num_samples,
+            **kwargs,
+        )
     elif kind == "keep_ratio":
-        inputs.float("keep_ratio", label="Fraction to keep",
-                     description="0.7 keeps 70 % of the samples", min=0.0,
-                     max=1.0, **kwargs)
+        inputs.float(
+            "keep_ratio",
+            label="Fraction to keep",
+            description="0.7 keeps 70 % of the samples",
+            min=0.0,
+            max=1.0,
+            **kwargs,
+        )
     else:
-        inputs.float("prune_ratio", label="Fraction to remove",
-                     description="0.3 removes 30 % of the samples", min=0.0,
-                     max=1.0, **kwargs)
+        inputs.float(
+            "prune_ratio",
+            label="Fraction to remove",
+            description="0.3 removes 30 % of the samples",
+            min=0.0,
+            max=1.0,
+            **kwargs,
+        )
     if error is not None:
         return None
 
@@ -410,8 +441,9 @@ def amount_defaults(num_samples):
     return {
         "keep_ratio": DEFAULT_KEEP_RATIO,
         "prune_ratio": round(1 - DEFAULT_KEEP_RATIO, 2),
-        "keep": max(1, scoring.keep_count(num_samples,
-                                          keep_ratio=DEFAULT_KEEP_RATIO)),
+        "keep": max(
+            1, scoring.keep_count(num_samples, keep_ratio=DEFAULT_KEEP_RATIO)
+        ),
     }
 
 
@@ -523,16 +555,20 @@ def run_outputs(config):
     parts = []
     fields = list(getattr(config, "fields", None) or [])
     if fields:
-        parts.append("field%s %s" % ("s" if len(fields) > 1 else "",
-                                      ", ".join(fields)))
+        parts.append(
+            "field%s %s" % ("s" if len(fields) > 1 else "", ", ".join(fields))
+        )
     if getattr(config, "tag", None):
         parts.append("tag %r" % config.tag)
     if getattr(config, "saved_view", None):
         parts.append("saved view %r" % config.saved_view)
     if not parts:
         return "its record only"
-    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + (
-        parts[-1])
+    return (
+        ", ".join(parts[:-1])
+        + (" and " if len(parts) > 1 else "")
+        + (parts[-1])
+    )
 
 
 def pruning_replaces(config, rescore=False, method=None):
@@ -557,12 +593,16 @@ def pruning_replaces(config, rescore=False, method=None):
     if getattr(config, "saved_view", None):
         parts.append("saved view %r" % config.saved_view)
     if method not in (None, config.method, "random"):
-        parts.append("stored scores (%s, rewritten by %s)"
-                     % (config.method, method))
+        parts.append(
+            "stored scores (%s, rewritten by %s)" % (config.method, method)
+        )
     if not parts:
         return None
-    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + (
-        parts[-1])
+    return (
+        ", ".join(parts[:-1])
+        + (" and " if len(parts) > 1 else "")
+        + (parts[-1])
+    )
 
 
 SELECTION_LABELS = {
@@ -588,12 +628,19 @@ def selection_input(ctx, inputs, scored=True):
     choices = types.RadioGroup(orientation="horizontal")
     for name, label in SELECTION_LABELS.items():
         choices.add_choice(name, label=label)
-    inputs.enum("selection", choices.values(), default="top",
-                label="How to choose", view=choices)
+    inputs.enum(
+        "selection",
+        choices.values(),
+        default="top",
+        label="How to choose",
+        view=choices,
+    )
     kwargs = selection_from_params(ctx.params)
     if kwargs["selection"] == "top":
         inputs.int(
-            "min_per_class", default=0, min=0,
+            "min_per_class",
+            default=0,
+            min=0,
             label="Keep at least this many samples per class",
             description="0: no guarantee. Each class keeps at least this "
             "many of its samples (all of them when it has fewer); the "
@@ -602,7 +649,10 @@ def selection_input(ctx, inputs, scored=True):
     else:
         inputs.int("strata", default=50, min=1, label="Strata")
         inputs.float(
-            "hard_cutoff", default=0.0, min=0.0, max=1.0,
+            "hard_cutoff",
+            default=0.0,
+            min=0.0,
+            max=1.0,
             label="Hard cutoff",
             description="The fraction of highest-scoring samples removed "
             "first",
@@ -620,7 +670,11 @@ def selection_from_params(params):
     """The selection kwargs of :func:`tfdp.prune_samples` from a form."""
     kind = params.get("selection") or "top"
     if kind == "top":
-        return dict(selection=kind,
-                    min_per_class=params.get("min_per_class") or None)
-    return dict(selection=kind, strata=params.get("strata", 50),
-                hard_cutoff=params.get("hard_cutoff", 0.0))
+        return dict(
+            selection=kind, min_per_class=params.get("min_per_class") or None
+        )
+    return dict(
+        selection=kind,
+        strata=params.get("strata", 50),
+        hard_cutoff=params.get("hard_cutoff", 0.0),
+    )

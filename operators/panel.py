@@ -154,8 +154,9 @@ class TFDPPanel(foo.Panel):
             scored = _scored_since(seen, _run_stamps(ctx))
             ctx.panel.state.set("runs", _run_stamps(ctx))
             if scored:
-                self._select(ctx, scored[-1],
-                             keep_ratio=ctx.panel.state.keep_ratio)
+                self._select(
+                    ctx, scored[-1], keep_ratio=ctx.panel.state.keep_ratio
+                )
             elif self._sync(ctx):
                 self._update(ctx)
 
@@ -165,9 +166,11 @@ class TFDPPanel(foo.Panel):
         # the operator asks first, then says what it deleted
         if not self._guarded(ctx, self._sync):
             return
-        ctx.prompt("@tfdp/tfdp/delete_run",
-                   params=dict(run_key=ctx.panel.state.run_key),
-                   on_success=self.refresh)
+        ctx.prompt(
+            "@tfdp/tfdp/delete_run",
+            params=dict(run_key=ctx.panel.state.run_key),
+            on_success=self.refresh,
+        )
 
     def apply(self, ctx):
         if not self._guarded(ctx, self._sync):
@@ -192,7 +195,8 @@ class TFDPPanel(foo.Panel):
                 # dataset's saved views: the operator's own set_view may
                 # come before them
                 config = ctx.dataset.get_run_info(
-                    ctx.panel.state.run_key).config
+                    ctx.panel.state.run_key
+                ).config
                 if getattr(config, "saved_view", None):
                     ctx.ops.set_view(name=config.saved_view)
                 self._update(ctx)
@@ -220,7 +224,9 @@ class TFDPPanel(foo.Panel):
         except Exception as e:  # noqa: BLE001
             logger.warning("TFDP panel: %s", e, exc_info=True)
             ctx.panel.state.message = "Cannot show run %r: %s" % (
-                ctx.panel.state.run_key, e)
+                ctx.panel.state.run_key,
+                e,
+            )
             _clear_plots(ctx)
             return False
         return result is not False
@@ -240,8 +246,10 @@ class TFDPPanel(foo.Panel):
         run_key = default_run_key(ctx, runs)
         if gone is not None and run_key is not None:
             _notices[ctx.panel_id] = (
-                run_key, gone,
-                "Run %r was deleted; showing run %r" % (gone, run_key))
+                run_key,
+                gone,
+                "Run %r was deleted; showing run %r" % (gone, run_key),
+            )
         self._select(ctx, run_key, keep_ratio=ctx.panel.state.keep_ratio)
         return False
 
@@ -255,8 +263,9 @@ class TFDPPanel(foo.Panel):
             _clear_plots(ctx)
             return
         if keep_ratio is None:
-            keep_ratio = _kept_fraction(ctx.dataset.get_run_info(run_key)
-                                        .config)
+            keep_ratio = _kept_fraction(
+                ctx.dataset.get_run_info(run_key).config
+            )
         self._update(
             ctx,
             run_key=run_key,
@@ -268,23 +277,31 @@ class TFDPPanel(foo.Panel):
         """Previews the panel's run at its ratio, after ``changes`` to its
         state, and sends the state and the plots' data in one message
         each: every message re-renders the panel in the App."""
-        state = dict(run_key=ctx.panel.state.run_key,
-                     keep_ratio=_ratio(ctx.panel.state.keep_ratio),
-                     compare=ctx.panel.state.compare or NO_COMPARISON)
+        state = dict(
+            run_key=ctx.panel.state.run_key,
+            keep_ratio=_ratio(ctx.panel.state.keep_ratio),
+            compare=ctx.panel.state.compare or NO_COMPARISON,
+        )
         state.update(changes)
-        preview = preview_pruning(ctx.dataset, run_key=state["run_key"],
-                                  keep_ratio=state["keep_ratio"])
+        preview = preview_pruning(
+            ctx.dataset,
+            run_key=state["run_key"],
+            keep_ratio=state["keep_ratio"],
+        )
         if state["compare"] == preview["method"]:
             # a run of the compared method: the choice is no longer offered
             state["compare"] = NO_COMPARISON
         other, other_curve = None, None
         if state["compare"] not in (None, NO_COMPARISON):
-            other = preview_pruning(ctx.dataset, run_key=state["run_key"],
-                                    keep_ratio=state["keep_ratio"],
-                                    method=state["compare"])
-            other_curve = retention_curve(ctx.dataset,
-                                          run_key=state["run_key"],
-                                          method=state["compare"])
+            other = preview_pruning(
+                ctx.dataset,
+                run_key=state["run_key"],
+                keep_ratio=state["keep_ratio"],
+                method=state["compare"],
+            )
+            other_curve = retention_curve(
+                ctx.dataset, run_key=state["run_key"], method=state["compare"]
+            )
         curve = retention_curve(ctx.dataset, run_key=state["run_key"])
         config = ctx.dataset.get_run_info(state["run_key"]).config
         state.update(
@@ -294,8 +311,9 @@ class TFDPPanel(foo.Panel):
             cutoff_shapes=_cutoff_shapes(preview),
             class_rows=min(len(preview["classes"]), MAX_CLASSES),
             apply_note=_apply_note(config),
-            shown=_shown(state["run_key"], state["keep_ratio"],
-                         state["compare"]),
+            shown=_shown(
+                state["run_key"], state["keep_ratio"], state["compare"]
+            ),
             # The App copies the plots' data into the panel's state with
             # each change of an input, and draws state and data merged:
             # a trace or row of a previous run would stay drawn
@@ -309,8 +327,11 @@ class TFDPPanel(foo.Panel):
         )
         # what the inputs show already is not sent: sent back, it would
         # undo a move the user made since
-        inputs = _shown(ctx.panel.state.run_key, ctx.panel.state.keep_ratio,
-                        ctx.panel.state.compare)
+        inputs = _shown(
+            ctx.panel.state.run_key,
+            ctx.panel.state.keep_ratio,
+            ctx.panel.state.compare,
+        )
         for key, value in inputs.items():
             if state[key] == value:
                 del state[key]
@@ -320,8 +341,10 @@ class TFDPPanel(foo.Panel):
     def render(self, ctx):
         panel = types.Object()
         # polls for runs and scheduled operations while the panel is open
-        panel.view("poll", types.TimerView(interval=POLL_INTERVAL_MS,
-                                           on_interval=self.poll))
+        panel.view(
+            "poll",
+            types.TimerView(interval=POLL_INTERVAL_MS, on_interval=self.poll),
+        )
         runs = tfdp_runs(ctx)
         message = ctx.panel.state.message
         if message:
@@ -332,20 +355,31 @@ class TFDPPanel(foo.Panel):
                 "of an instance-segmentation field to start.",
                 name="no_runs",
             )
-            panel.btn("compute", label="Compute scores",
-                      on_click=self.compute, variant="contained")
-            panel.btn("refresh", label="Refresh", on_click=self.refresh,
-                      variant="outlined")
+            panel.btn(
+                "compute",
+                label="Compute scores",
+                on_click=self.compute,
+                variant="contained",
+            )
+            panel.btn(
+                "refresh",
+                label="Refresh",
+                on_click=self.refresh,
+                variant="outlined",
+            )
             return types.Property(panel, view=_panel_view())
 
         run_key = ctx.panel.state.run_key
-        choices = types.DropdownView(label="Run",
-                                     description="Newest first")
+        choices = types.DropdownView(label="Run", description="Newest first")
         for key in reversed(runs):
             choices.add_choice(key, label=key)
         # top-level inputs: the panel's state holds what they show
-        panel.enum("run_key", choices.values(), view=choices,
-                   default=run_key if run_key in runs else None)
+        panel.enum(
+            "run_key",
+            choices.values(),
+            view=choices,
+            default=run_key if run_key in runs else None,
+        )
         panel.float(
             "keep_ratio",
             default=ctx.panel.state.keep_ratio,
@@ -368,31 +402,56 @@ class TFDPPanel(foo.Panel):
             if method != own:
                 compare.add_choice(method, label=method)
         shown = ctx.panel.state.compare
-        panel.enum("compare", compare.values(), view=compare,
-                   default=shown if shown in compare.values()
-                   else NO_COMPARISON)
+        panel.enum(
+            "compare",
+            compare.values(),
+            view=compare,
+            default=shown if shown in compare.values() else NO_COMPARISON,
+        )
         panel.md(ctx.panel.state.summary or "", name="summary")
 
         buttons = panel.h_stack("buttons", gap=2)
-        buttons.btn("apply", label="Apply pruning", on_click=self.apply,
-                    variant="contained")
-        buttons.btn("show_removed", label="Show pruned-away samples",
-                    on_click=self.show_removed, variant="outlined")
-        buttons.btn("compute", label="Compute scores",
-                    description="Score a field as a new run, or again",
-                    on_click=self.compute, variant="outlined")
-        buttons.btn("delete", label="Delete run",
-                    description="Delete this run's fields, tag, saved view "
-                    "and record", on_click=self.delete, variant="outlined")
-        buttons.btn("refresh", label="Refresh",
-                    description="Read the dataset's runs again",
-                    on_click=self.refresh, variant="outlined")
+        buttons.btn(
+            "apply",
+            label="Apply pruning",
+            on_click=self.apply,
+            variant="contained",
+        )
+        buttons.btn(
+            "show_removed",
+            label="Show pruned-away samples",
+            on_click=self.show_removed,
+            variant="outlined",
+        )
+        buttons.btn(
+            "compute",
+            label="Compute scores",
+            description="Score a field as a new run, or again",
+            on_click=self.compute,
+            variant="outlined",
+        )
+        buttons.btn(
+            "delete",
+            label="Delete run",
+            description="Delete this run's fields, tag, saved view and record",
+            on_click=self.delete,
+            variant="outlined",
+        )
+        buttons.btn(
+            "refresh",
+            label="Refresh",
+            description="Read the dataset's runs again",
+            on_click=self.refresh,
+            variant="outlined",
+        )
         if ctx.panel.state.apply_note:
             panel.md(ctx.panel.state.apply_note, name="apply_note")
 
-        panel.md("**Image scores**: images kept (orange) score at least the "
-                 "cut-off (dashed line); grey ones are pruned away",
-                 name="scores_title")
+        panel.md(
+            "**Image scores**: images kept (orange) score at least the "
+            "cut-off (dashed line); grey ones are pruned away",
+            name="scores_title",
+        )
         panel.plot(
             "scores",
             layout=_layout(
@@ -412,41 +471,58 @@ class TFDPPanel(foo.Panel):
             "classes",
             layout=_layout(
                 barmode="overlay",
-                xaxis=dict(title=dict(text="instances kept (%)"),
-                           # room for "kept of total" right of a full
-                           # bar, and for a cross left of an empty one
-                           range=[-4, 125],
-                           tickvals=[0, 20, 40, 60, 80, 100]),
-                yaxis=dict(autorange="reversed", type="category",
-                           automargin=True, dtick=1),
+                xaxis=dict(
+                    title=dict(text="instances kept (%)"),
+                    # room for "kept of total" right of a full
+                    # bar, and for a cross left of an empty one
+                    range=[-4, 125],
+                    tickvals=[0, 20, 40, 60, 80, 100],
+                ),
+                yaxis=dict(
+                    autorange="reversed",
+                    type="category",
+                    automargin=True,
+                    dtick=1,
+                ),
                 height=110 + CLASS_ROW_HEIGHT * rows,
                 margin=dict(t=40, b=50, l=10, r=10),
             ),
             config=PLOT_CONFIG,
         )
-        panel.md("**Retention by keep ratio**: the share of instances kept, "
-                 "and of classes that keep at least one instance; the "
-                 "dotted line is the keep ratio chosen", name="curve_title")
+        panel.md(
+            "**Retention by keep ratio**: the share of instances kept, "
+            "and of classes that keep at least one instance; the "
+            "dotted line is the keep ratio chosen",
+            name="curve_title",
+        )
         panel.plot(
             "curve",
             layout=_layout(
-                xaxis=dict(title=dict(text="keep ratio"),
-                           range=[0, 1.02], dtick=0.1),
-                yaxis=dict(title=dict(text="kept (%)"), range=[0, 105],
-                           ticksuffix=" %"),
+                xaxis=dict(
+                    title=dict(text="keep ratio"), range=[0, 1.02], dtick=0.1
+                ),
+                yaxis=dict(
+                    title=dict(text="kept (%)"),
+                    range=[0, 105],
+                    ticksuffix=" %",
+                ),
                 height=300,
                 margin=dict(t=40, b=50, l=60, r=10),
             ),
             config=PLOT_CONFIG,
         )
-        panel.md("**Kept share per COCO size** (pixel area: small < 32², "
-                 "medium < 96², large)", name="sizes_title")
+        panel.md(
+            "**Kept share per COCO size** (pixel area: small < 32², "
+            "medium < 96², large)",
+            name="sizes_title",
+        )
         panel.plot(
             "sizes",
             layout=_layout(
                 xaxis=dict(title=dict(text="instance size")),
-                yaxis=dict(title=dict(text="instances kept (%)"),
-                           range=[0, 105]),
+                yaxis=dict(
+                    title=dict(text="instances kept (%)"), range=[0, 105]
+                ),
                 height=260,
                 barmode="group",
                 margin=dict(t=40, b=50, l=60, r=10),
@@ -465,8 +541,11 @@ def _layout(**layout):
     # legends on top (the App's Plotly defaults hide them)
     for axis in ("xaxis", "yaxis"):
         layout[axis] = dict(layout.get(axis, {}), fixedrange=True)
-    return dict(layout, showlegend=True,
-                legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"))
+    return dict(
+        layout,
+        showlegend=True,
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
+    )
 
 
 def _panel_view():
@@ -483,8 +562,10 @@ def _run_method(ctx, run_key):
 
 def _run_stamps(ctx):
     # the runs and when each was last scored: what the poll compares
-    return [[key, str(ctx.dataset.get_run_info(key).timestamp)]
-            for key in tfdp_runs(ctx)]
+    return [
+        [key, str(ctx.dataset.get_run_info(key).timestamp)]
+        for key in tfdp_runs(ctx)
+    ]
 
 
 def _scored_since(seen, runs):
@@ -500,18 +581,19 @@ def _new_operations(ctx):
     if ctx.dataset is None:
         return []
     operations = [
-        op for op in DelegatedOperationService().list_operations(
+        op
+        for op in DelegatedOperationService().list_operations(
             dataset_name=ctx.dataset.name,
             paging=DelegatedOperationPagingParams(
-                sort_by=SortByField.UPDATED_AT, limit=20),
+                sort_by=SortByField.UPDATED_AT, limit=20
+            ),
         )
         if (op.operator or "").startswith(PLUGIN_OPERATORS)
         and op.run_state in ExecutionRunState.TERMINAL_STATES
     ]
     key = (ctx.panel_id, ctx.dataset.name)
     seen = _operations_seen.get(key)
-    _operations_seen[key] = (seen or set()) | {str(op.id) for op in
-                                                operations}
+    _operations_seen[key] = (seen or set()) | {str(op.id) for op in operations}
     if seen is None:
         return []
     return [op for op in reversed(operations) if str(op.id) not in seen]
@@ -543,8 +625,9 @@ def _kept_fraction(config):
         return config.keep_ratio
     if getattr(config, "prune_ratio", None) is not None:
         return 1 - config.prune_ratio
-    if getattr(config, "num_kept", None) and getattr(config, "num_samples",
-                                                     None):
+    if getattr(config, "num_kept", None) and getattr(
+        config, "num_samples", None
+    ):
         return config.num_kept / config.num_samples
     return DEFAULT_KEEP_RATIO
 
@@ -553,7 +636,8 @@ def _showing(ctx):
     # whether the panel shows what its state asks for
     state = ctx.panel.state
     return state.shown is not None and state.shown == _shown(
-        state.run_key, state.keep_ratio, state.compare)
+        state.run_key, state.keep_ratio, state.compare
+    )
 
 
 def _notice(ctx, run_key):
@@ -570,8 +654,11 @@ def _notice(ctx, run_key):
 
 def _shown(run_key, keep_ratio, compare):
     # what the panel's numbers and plots are for
-    return dict(run_key=run_key, keep_ratio=_ratio(keep_ratio),
-                compare=compare or NO_COMPARISON)
+    return dict(
+        run_key=run_key,
+        keep_ratio=_ratio(keep_ratio),
+        compare=compare or NO_COMPARISON,
+    )
 
 
 def _ratio(value):
@@ -584,9 +671,15 @@ def _ratio(value):
 
 def _clear_plots(ctx):
     # the plots' copies in the state too (see _update)
-    ctx.panel.state.set(dict(summary="", classes_title="", cutoff_shapes=[],
-                             apply_note=None,
-                             **{name: None for name in PLOTS}))
+    ctx.panel.state.set(
+        dict(
+            summary="",
+            classes_title="",
+            cutoff_shapes=[],
+            apply_note=None,
+            **{name: None for name in PLOTS},
+        )
+    )
     ctx.panel.data.set({name: [] for name in PLOTS})
 
 
@@ -600,8 +693,10 @@ def _summary(preview, other=None):
     text = _summary_line(preview)
     if other is not None:
         text += "\n\n" + _summary_line(other)
-        text += ("\n\nOrange: kept by %s; blue: kept by %s"
-                 % (preview["method"], other["method"]))
+        text += "\n\nOrange: kept by %s; blue: kept by %s" % (
+            preview["method"],
+            other["method"],
+        )
     return text
 
 
@@ -613,23 +708,30 @@ def _lost(preview):
 def _summary_line(preview):
     images = preview["images"]
     instances = preview["instances"]
-    text = (
-        "**%s: keeps %d of %d images (%s)** · %d of %d instances (%s)"
-        % (preview["method"], images["after"], images["before"],
-           _percent(images), instances["after"], instances["before"],
-           _percent(instances))
+    text = "**%s: keeps %d of %d images (%s)** · %d of %d instances (%s)" % (
+        preview["method"],
+        images["after"],
+        images["before"],
+        _percent(images),
+        instances["after"],
+        instances["before"],
+        _percent(instances),
     )
     lost = _lost(preview)
     if lost:
         text += " · **%d class%s lose%s every instance**: %s" % (
-            len(lost), "" if len(lost) == 1 else "es",
+            len(lost),
+            "" if len(lost) == 1 else "es",
             "s" if len(lost) == 1 else "",
-            ", ".join("%s (%d)" % (c["name"], c["before"]) for c in lost))
+            ", ".join("%s (%d)" % (c["name"], c["before"]) for c in lost),
+        )
     elif preview["classes"]:
         worst = preview["classes"][0]
-        text += (" · no class loses every instance; worst class: **%s** "
-                 "%d of %d (%s)" % (worst["name"], worst["after"],
-                                    worst["before"], _percent(worst)))
+        text += (
+            " · no class loses every instance; worst class: **%s** "
+            "%d of %d (%s)"
+            % (worst["name"], worst["after"], worst["before"], _percent(worst))
+        )
     return text
 
 
@@ -639,11 +741,16 @@ def _classes_title(preview):
     text = "**Instances kept per class**, worst first: "
     if shown < num:
         text += "the %d worst of %d classes (%d more hidden)" % (
-            shown, num, num - shown)
+            shown,
+            num,
+            num - shown,
+        )
     else:
         text += "all %d classes" % num
-    return text + ". Each bar reads kept of total; a red cross marks a " \
+    return (
+        text + ". Each bar reads kept of total; a red cross marks a "
         "class that loses every instance"
+    )
 
 
 def _score_plot(preview):
@@ -656,24 +763,39 @@ def _score_plot(preview):
     kept = [cutoff is not None and c >= cutoff for c in centers]
     counts = histogram["counts"]
     return [
-        dict(type="bar", x=centers,
-             y=[n if k else 0 for n, k in zip(counts, kept)],
-             marker=dict(color=KEPT_COLOR),
-             name="kept (%s)" % preview["method"],
-             hovertemplate="score %{x:.3g}: %{y} images<extra></extra>"),
-        dict(type="bar", x=centers,
-             y=[0 if k else n for n, k in zip(counts, kept)],
-             marker=dict(color=BEFORE_COLOR), name="pruned away",
-             hovertemplate="score %{x:.3g}: %{y} images<extra></extra>"),
+        dict(
+            type="bar",
+            x=centers,
+            y=[n if k else 0 for n, k in zip(counts, kept)],
+            marker=dict(color=KEPT_COLOR),
+            name="kept (%s)" % preview["method"],
+            hovertemplate="score %{x:.3g}: %{y} images<extra></extra>",
+        ),
+        dict(
+            type="bar",
+            x=centers,
+            y=[0 if k else n for n, k in zip(counts, kept)],
+            marker=dict(color=BEFORE_COLOR),
+            name="pruned away",
+            hovertemplate="score %{x:.3g}: %{y} images<extra></extra>",
+        ),
     ]
 
 
 def _cutoff_shapes(preview):
     if preview["cutoff"] is None:
         return []
-    return [dict(type="line", x0=preview["cutoff"], x1=preview["cutoff"],
-                 yref="paper", y0=0, y1=1,
-                 line=dict(color=KEPT_COLOR, width=2, dash="dash"))]
+    return [
+        dict(
+            type="line",
+            x0=preview["cutoff"],
+            x1=preview["cutoff"],
+            yref="paper",
+            y0=0,
+            y1=1,
+            line=dict(color=KEPT_COLOR, width=2, dash="dash"),
+        )
+    ]
 
 
 def _share(counts):
@@ -681,8 +803,11 @@ def _share(counts):
 
 
 def _kept_text(counts):
-    return "%d of %d kept (%s)" % (counts["after"], counts["before"],
-                                   _percent(counts))
+    return "%d of %d kept (%s)" % (
+        counts["after"],
+        counts["before"],
+        _percent(counts),
+    )
 
 
 def _class_plot(preview, other=None):
@@ -695,40 +820,61 @@ def _class_plot(preview, other=None):
     method = preview["method"]
     lost = [c for c in classes if c["before"] and not c["after"]]
     traces = [
-        dict(type="bar", orientation="h", y=names,
-             x=[_share(c) for c in classes],
-             name="kept (%s)" % method, marker=dict(color=KEPT_COLOR),
-             # a lost class's count goes with its cross
-             text=["%d of %d" % (c["after"], c["before"]) if c["after"]
-                   else "" for c in classes],
-             textposition="outside", cliponaxis=False,
-             customdata=[_kept_text(c) for c in classes],
-             hovertemplate="%{y}: %{customdata}<extra></extra>"),
-        dict(type="scatter", mode="markers+text",
-             y=[c["name"] for c in lost], x=[0] * len(lost),
-             name="loses every instance (%s)" % method,
-             marker=dict(color=LOST_COLOR, symbol="x", size=11),
-             text=["0 of %d" % c["before"] for c in lost],
-             textposition="middle right",
-             textfont=dict(color=LOST_COLOR),
-             cliponaxis=False,
-             customdata=[_kept_text(c) for c in lost],
-             hovertemplate="%{y}: %{customdata}<extra></extra>"),
+        dict(
+            type="bar",
+            orientation="h",
+            y=names,
+            x=[_share(c) for c in classes],
+            name="kept (%s)" % method,
+            marker=dict(color=KEPT_COLOR),
+            # a lost class's count goes with its cross
+            text=[
+                "%d of %d" % (c["after"], c["before"]) if c["after"] else ""
+                for c in classes
+            ],
+            textposition="outside",
+            cliponaxis=False,
+            customdata=[_kept_text(c) for c in classes],
+            hovertemplate="%{y}: %{customdata}<extra></extra>",
+        ),
+        dict(
+            type="scatter",
+            mode="markers+text",
+            y=[c["name"] for c in lost],
+            x=[0] * len(lost),
+            name="loses every instance (%s)" % method,
+            marker=dict(color=LOST_COLOR, symbol="x", size=11),
+            text=["0 of %d" % c["before"] for c in lost],
+            textposition="middle right",
+            textfont=dict(color=LOST_COLOR),
+            cliponaxis=False,
+            customdata=[_kept_text(c) for c in lost],
+            hovertemplate="%{y}: %{customdata}<extra></extra>",
+        ),
     ]
     if other is not None:
         by_name = {c["name"]: c for c in other["classes"]}
         shown = [n for n in names if n in by_name]
-        traces.append(dict(
-            type="scatter", mode="markers", y=shown,
-            x=[_share(by_name[n]) for n in shown],
-            name="kept (%s)" % other["method"],
-            marker=dict(color=OTHER_COLOR, symbol="diamond", size=10,
-                        line=dict(color="white", width=1)),
-            cliponaxis=False,
-            customdata=[_kept_text(by_name[n]) for n in shown],
-            hovertemplate="%{y}: %{customdata}<extra>" + other["method"]
-            + "</extra>",
-        ))
+        traces.append(
+            dict(
+                type="scatter",
+                mode="markers",
+                y=shown,
+                x=[_share(by_name[n]) for n in shown],
+                name="kept (%s)" % other["method"],
+                marker=dict(
+                    color=OTHER_COLOR,
+                    symbol="diamond",
+                    size=10,
+                    line=dict(color="white", width=1),
+                ),
+                cliponaxis=False,
+                customdata=[_kept_text(by_name[n]) for n in shown],
+                hovertemplate="%{y}: %{customdata}<extra>"
+                + other["method"]
+                + "</extra>",
+            )
+        )
     return traces
 
 
@@ -738,10 +884,19 @@ def _curve_plot(curve, other=None, keep_ratio=None):
     # this run's lines solid, orange and red; the compared method's blue,
     # dashed and dash-dotted
     styles = (
-        (curve, dict(instances=(KEPT_COLOR, "solid"),
-                     classes=(LOST_COLOR, "solid"))),
-        (other, dict(instances=(OTHER_COLOR, "dash"),
-                     classes=(OTHER_COLOR, "dashdot"))),
+        (
+            curve,
+            dict(
+                instances=(KEPT_COLOR, "solid"), classes=(LOST_COLOR, "solid")
+            ),
+        ),
+        (
+            other,
+            dict(
+                instances=(OTHER_COLOR, "dash"),
+                classes=(OTHER_COLOR, "dashdot"),
+            ),
+        ),
     )
     traces = []
     for result, style in styles:
@@ -752,24 +907,38 @@ def _curve_plot(curve, other=None, keep_ratio=None):
             counts = result[what]
             total = counts["total"] or 1
             color, dash = style[what]
-            traces.append(dict(
-                type="scatter", mode="lines+markers", x=result["ratios"],
-                y=[100 * k / total for k in counts["kept"]],
-                name="%s kept (%s)" % (what, method),
-                line=dict(color=color, dash=dash),
-                marker=dict(color=color, size=5),
-                customdata=["%d of %d" % (k, counts["total"])
-                            for k in counts["kept"]],
-                hovertemplate="keep %{x:.2f}: %{customdata} " + what
-                + "<extra>" + method + "</extra>",
-            ))
+            traces.append(
+                dict(
+                    type="scatter",
+                    mode="lines+markers",
+                    x=result["ratios"],
+                    y=[100 * k / total for k in counts["kept"]],
+                    name="%s kept (%s)" % (what, method),
+                    line=dict(color=color, dash=dash),
+                    marker=dict(color=color, size=5),
+                    customdata=[
+                        "%d of %d" % (k, counts["total"])
+                        for k in counts["kept"]
+                    ],
+                    hovertemplate="keep %{x:.2f}: %{customdata} "
+                    + what
+                    + "<extra>"
+                    + method
+                    + "</extra>",
+                )
+            )
     if keep_ratio is not None and traces:
-        traces.append(dict(
-            type="scatter", mode="lines", x=[keep_ratio, keep_ratio],
-            y=[0, 100], name="keep ratio %.2f" % keep_ratio,
-            line=dict(color=BEFORE_COLOR, dash="dot", width=2),
-            hoverinfo="skip",
-        ))
+        traces.append(
+            dict(
+                type="scatter",
+                mode="lines",
+                x=[keep_ratio, keep_ratio],
+                y=[0, 100],
+                name="keep ratio %.2f" % keep_ratio,
+                line=dict(color=BEFORE_COLOR, dash="dot", width=2),
+                hoverinfo="skip",
+            )
+        )
     return traces
 
 
@@ -780,12 +949,18 @@ def _size_plot(preview, other=None):
             continue
         sizes = result["sizes"]
         names = list(sizes)
-        traces.append(dict(
-            type="bar", x=names,
-            y=[_share(sizes[n]) for n in names],
-            text=["%d of %d" % (sizes[n]["after"], sizes[n]["before"])
-                  for n in names],
-            textposition="auto", marker=dict(color=color),
-            name="kept (%s)" % result["method"],
-        ))
+        traces.append(
+            dict(
+                type="bar",
+                x=names,
+                y=[_share(sizes[n]) for n in names],
+                text=[
+                    "%d of %d" % (sizes[n]["after"], sizes[n]["before"])
+                    for n in names
+                ],
+                textposition="auto",
+                marker=dict(color=color),
+                name="kept (%s)" % result["method"],
+            )
+        )
     return traces

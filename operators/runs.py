@@ -49,8 +49,9 @@ class ExportKept(foo.Operator):
             overwrite (False): replace an existing file
             delegate (False): queue the work as a delegated operation
         """
-        params = dict(labels_path=labels_path, run_key=run_key,
-                      overwrite=overwrite)
+        params = dict(
+            labels_path=labels_path, run_key=run_key, overwrite=overwrite
+        )
         if source_path:
             params["source_path"] = source_path
         return call_operator(
@@ -91,17 +92,24 @@ class ExportKept(foo.Operator):
             error_message=error or "",
         )
         if labels_path and error is None and os.path.exists(labels_path):
-            inputs.bool("overwrite", default=False,
-                        label="Replace the existing file")
+            inputs.bool(
+                "overwrite", default=False, label="Replace the existing file"
+            )
             if not ctx.params.get("overwrite", False):
                 inputs.view(
                     "exists",
-                    types.Warning(label="%s exists: tick 'Replace' to "
-                                  "overwrite it" % labels_path),
+                    types.Warning(
+                        label="%s exists: tick 'Replace' to "
+                        "overwrite it" % labels_path
+                    ),
                 )
-                inputs.str("exists_guard", invalid=True, required=True,
-                           view=types.HiddenView(),
-                           error_message="file exists")
+                inputs.str(
+                    "exists_guard",
+                    invalid=True,
+                    required=True,
+                    view=types.HiddenView(),
+                    error_message="file exists",
+                )
 
         source = ctx.dataset.info.get(coco_files.SOURCE_INFO_KEY) or {}
         inputs.str(
@@ -129,9 +137,13 @@ class ExportKept(foo.Operator):
         )
         yield finish(
             ctx,
-            "Wrote %d samples and %d annotations to %s (%s)" % (
-                result["num_samples"], result["num_annotations"],
-                result["labels_path"], result["mode"]),
+            "Wrote %d samples and %d annotations to %s (%s)"
+            % (
+                result["num_samples"],
+                result["num_annotations"],
+                result["labels_path"],
+                result["mode"],
+            ),
         )
         if not ctx.delegated:
             yield ctx.ops.show_output(export_output().to_json(), result)
@@ -144,9 +156,12 @@ def export_output():
     outputs.int("num_samples", label="Samples")
     outputs.int("num_annotations", label="Annotations")
     outputs.str("source", label="Source file")
-    outputs.str("mode", label="Export",
-                description="lossless: the source records, unchanged; "
-                "fiftyone: written by FiftyOne's COCO exporter")
+    outputs.str(
+        "mode",
+        label="Export",
+        description="lossless: the source records, unchanged; "
+        "fiftyone: written by FiftyOne's COCO exporter",
+    )
     return types.Property(
         outputs, view=types.View(label="Exported the kept samples")
     )
@@ -189,14 +204,15 @@ class GetRunInfo(foo.Operator):
     def resolve_output(self, ctx):
         outputs = types.Object()
         outputs.str("summary", view=types.MarkdownView())
-        return types.Property(
-            outputs, view=types.View(label="TFDP run info")
-        )
+        return types.Property(outputs, view=types.View(label="TFDP run info"))
 
 
 def _counts(counts):
-    percent = ("%.1f %%" % (100 * counts["retention"])
-               if counts.get("retention") is not None else "n/a")
+    percent = (
+        "%.1f %%" % (100 * counts["retention"])
+        if counts.get("retention") is not None
+        else "n/a"
+    )
     return "%d of %d (%s)" % (counts["after"], counts["before"], percent)
 
 
@@ -216,19 +232,33 @@ def run_summary(info):
         ("Method", config.get("method")),
         ("Label field", "`%s`" % config.get("label_field")),
         ("Created", info["timestamp"].split(".")[0] + " UTC"),
-        ("Status", info["status"] + ("" if info["finished"]
-                                     else " (did not finish)")),
+        (
+            "Status",
+            info["status"] + ("" if info["finished"] else " (did not finish)"),
+        ),
     ]
     if config.get("num_samples") is not None:
-        rows.append(("Scored", "%d instances of %d samples" % (
-            config.get("num_instances") or 0, config["num_samples"])))
+        rows.append(
+            (
+                "Scored",
+                "%d instances of %d samples"
+                % (config.get("num_instances") or 0, config["num_samples"]),
+            )
+        )
     ineligible = config.get("ineligible") or {}
     if ineligible:
-        rows.append(("Not scored", ", ".join(
-            "%d %s" % (n, reason) for reason, n in ineligible.items())))
+        rows.append(
+            (
+                "Not scored",
+                ", ".join(
+                    "%d %s" % (n, reason) for reason, n in ineligible.items()
+                ),
+            )
+        )
     if config.get("invalid"):
-        rows.append(("Skipped as malformed", "%d labels"
-                     % len(config["invalid"])))
+        rows.append(
+            ("Skipped as malformed", "%d labels" % len(config["invalid"]))
+        )
     if config.get("num_kept") is not None:
         if config.get("keep_ratio") is not None:
             asked = "keep ratio %s" % config["keep_ratio"]
@@ -236,8 +266,13 @@ def run_summary(info):
             asked = "prune ratio %s" % config["prune_ratio"]
         else:
             asked = "keep %s" % config.get("keep")
-        rows.append(("Kept", "%d of %d samples (%s)" % (
-            config["num_kept"], config.get("num_samples") or 0, asked)))
+        rows.append(
+            (
+                "Kept",
+                "%d of %d samples (%s)"
+                % (config["num_kept"], config.get("num_samples") or 0, asked),
+            )
+        )
     if config.get("tag"):
         rows.append(("Tag", "`%s`" % config["tag"]))
     if config.get("saved_view"):
@@ -248,11 +283,15 @@ def run_summary(info):
     report = info.get("report")
     if report:
         headline = "**Retention:** images %s, instances %s" % (
-            _counts(report["images"]), _counts(report["instances"]))
+            _counts(report["images"]),
+            _counts(report["instances"]),
+        )
         if report["classes"]:
             worst = report["classes"][0]
             headline += "; worst class **%s** %s" % (
-                worst["name"], _counts(worst))
+                worst["name"],
+                _counts(worst),
+            )
         lines += ["", headline]
     else:
         lines += ["", "Not pruned yet: run *TFDP: prune* to keep samples."]

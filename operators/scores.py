@@ -31,7 +31,6 @@ from .common import (
     workers_input,
 )
 
-
 #: seconds the App is given to learn of a new saved view before it is
 #: selected by name
 SAVED_VIEW_WAIT = 1.5
@@ -78,8 +77,13 @@ class ComputeScores(foo.Operator):
         return call_operator(
             self,
             sample_collection,
-            dict(label_field=label_field, method=method, run_key=run_key,
-                 num_workers=num_workers, update=update),
+            dict(
+                label_field=label_field,
+                method=method,
+                run_key=run_key,
+                num_workers=num_workers,
+                update=update,
+            ),
             delegate=delegate,
         )
 
@@ -127,16 +131,23 @@ class ComputeScores(foo.Operator):
         yield finish(
             ctx,
             "TFDP run %r%s: scored %d instances of %d samples (%s)"
-            % (run_key, " updated" if update else "", len(measured.table),
-               len(measured.sample_ids), method),
+            % (
+                run_key,
+                " updated" if update else "",
+                len(measured.table),
+                len(measured.sample_ids),
+                method,
+            ),
         )
 
 
 def can_update(ctx, run_key, label_field):
     """Whether ``run_key`` is a finished TFDP run of ``label_field``, which
     compute_scores can update."""
-    if run_key is None or label_field is None or (
-        run_key not in tfdp_runs(ctx)
+    if (
+        run_key is None
+        or label_field is None
+        or (run_key not in tfdp_runs(ctx))
     ):
         return False
     config = ctx.dataset.get_run_info(run_key).config
@@ -198,8 +209,9 @@ class Prune(foo.Operator):
                 that measures, when scoring
             delegate (False): queue the work as a delegated operation
         """
-        amounts = dict(keep_ratio=keep_ratio, prune_ratio=prune_ratio,
-                       keep=keep)
+        amounts = dict(
+            keep_ratio=keep_ratio, prune_ratio=prune_ratio, keep=keep
+        )
         given = [k for k, v in amounts.items() if v is not None]
         if len(given) != 1:
             raise ValueError(
@@ -211,12 +223,17 @@ class Prune(foo.Operator):
             rescore=label_field is not None,
         )
         params[given[0]] = amounts[given[0]]
-        for name, value in (("label_field", label_field), ("method", method),
-                            ("tag", tag), ("seed", seed),
-                            ("selection", selection),
-                            ("min_per_class", min_per_class),
-                            ("strata", strata), ("hard_cutoff", hard_cutoff),
-                            ("num_workers", num_workers)):
+        for name, value in (
+            ("label_field", label_field),
+            ("method", method),
+            ("tag", tag),
+            ("seed", seed),
+            ("selection", selection),
+            ("min_per_class", min_per_class),
+            ("strata", strata),
+            ("hard_cutoff", hard_cutoff),
+            ("num_workers", num_workers),
+        ):
             if value is not None:
                 params[name] = value
         return call_operator(
@@ -293,8 +310,13 @@ class Prune(foo.Operator):
             )
 
         kept = tfdp.prune_samples(
-            ctx.dataset, run_key=run_key, method=method, tag=tag, seed=seed,
-            **amount, **selection_from_params(ctx.params)
+            ctx.dataset,
+            run_key=run_key,
+            method=method,
+            tag=tag,
+            seed=seed,
+            **amount,
+            **selection_from_params(ctx.params),
         )
         config = ctx.dataset.get_run_info(run_key).config
         yield ctx.trigger("reload_dataset")
@@ -307,7 +329,12 @@ class Prune(foo.Operator):
         yield finish(
             ctx,
             "TFDP run %r: kept %d of %d samples (%s), tagged %r, saved view %r"
-            % (run_key, len(kept), config.num_samples, config.method,
-               config.tag, kept.name),
+            % (
+                run_key,
+                len(kept),
+                config.num_samples,
+                config.method,
+                config.tag,
+                kept.name,
+            ),
         )
-

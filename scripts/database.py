@@ -96,9 +96,19 @@ def private_database(folder, timeout=120):
     os.makedirs(os.path.dirname(log), exist_ok=True)
     port = _free_port()
     process = subprocess.Popen(
-        [mongod, "--dbpath", folder, "--port", str(port),
-         "--bind_ip", "127.0.0.1", "--nounixsocket", "--logpath", log,
-         "--logappend"],
+        [
+            mongod,
+            "--dbpath",
+            folder,
+            "--port",
+            str(port),
+            "--bind_ip",
+            "127.0.0.1",
+            "--nounixsocket",
+            "--logpath",
+            log,
+            "--logappend",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # a Ctrl-C reaches it through us only
@@ -137,8 +147,11 @@ def main(argv):
     folder, command = argv[0], argv[2:]
     try:
         with private_database(folder) as uri:
-            env = dict(os.environ, FIFTYONE_DATABASE_URI=uri,
-                       FIFTYONE_DATABASE_DIR=os.path.abspath(folder))
+            env = dict(
+                os.environ,
+                FIFTYONE_DATABASE_URI=uri,
+                FIFTYONE_DATABASE_DIR=os.path.abspath(folder),
+            )
             child = subprocess.Popen(command, env=env)
             # SIGTERM would end this process at once, and leave the
             # database (in a session of its own) running

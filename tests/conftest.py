@@ -6,9 +6,8 @@ import os
 import sys
 import time
 
-import pytest
-
 import loopback
+import pytest
 from shared_data import ROOT
 
 # scripts/demo.py and scripts/database.py, imported by their tests, and
@@ -26,7 +25,9 @@ def loopback_scheduler(tmp_path_factory):
     log = open(folder / "dask.log", "w")
     processes = []
     try:
-        processes.append(loopback.start(loopback.scheduler_command(scheduler_file), log))
+        processes.append(
+            loopback.start(loopback.scheduler_command(scheduler_file), log)
+        )
         deadline = time.monotonic() + 60
         while not scheduler_file.exists():
             assert time.monotonic() < deadline, "scheduler did not start"
@@ -35,8 +36,9 @@ def loopback_scheduler(tmp_path_factory):
         time.sleep(0.2)  # the file is written whole, then read
         address = json.loads(scheduler_file.read_text())["address"]
         for _ in range(2):
-            processes.append(loopback.start(loopback.worker_command(address),
-                                            log))
+            processes.append(
+                loopback.start(loopback.worker_command(address), log)
+            )
         from distributed import Client
 
         with Client(address, timeout=30) as client:

@@ -23,16 +23,21 @@ CASES = {
     "ignore and empty": Instance(False, True, True, None, WIDTH, HEIGHT),
     "empty": Instance(False, False, True, BOX, WIDTH, HEIGHT),
     "no box": Instance(False, False, False, None, WIDTH, HEIGHT),
-    "box NaN": Instance(False, False, False, [NAN, 16.0, 32.0, 32.0],
-                        WIDTH, HEIGHT),
-    "box infinite": Instance(False, False, False, [16.0, 16.0, INF, 32.0],
-                             WIDTH, HEIGHT),
-    "box thin": Instance(False, False, False, [16.0, 16.0, 0.5, 32.0],
-                         WIDTH, HEIGHT),
-    "box right of image": Instance(False, False, False,
-                                   [128.0, 16.0, 8.0, 8.0], WIDTH, HEIGHT),
-    "box above image": Instance(False, False, False,
-                                [16.0, -8.0, 8.0, 8.0], WIDTH, HEIGHT),
+    "box NaN": Instance(
+        False, False, False, [NAN, 16.0, 32.0, 32.0], WIDTH, HEIGHT
+    ),
+    "box infinite": Instance(
+        False, False, False, [16.0, 16.0, INF, 32.0], WIDTH, HEIGHT
+    ),
+    "box thin": Instance(
+        False, False, False, [16.0, 16.0, 0.5, 32.0], WIDTH, HEIGHT
+    ),
+    "box right of image": Instance(
+        False, False, False, [128.0, 16.0, 8.0, 8.0], WIDTH, HEIGHT
+    ),
+    "box above image": Instance(
+        False, False, False, [16.0, -8.0, 8.0, 8.0], WIDTH, HEIGHT
+    ),
 }
 
 

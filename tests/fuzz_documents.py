@@ -58,7 +58,7 @@ def column_major_runs(mask):
 def rles(draw, width, height, compressed):
     seed = draw(st.integers(0, 2**32 - 1))
     density = draw(st.sampled_from([0.0, 0.2, 0.6, 1.0]))
-    mask = (np.random.default_rng(seed).random((height, width)) < density)
+    mask = np.random.default_rng(seed).random((height, width)) < density
     mask = mask.astype(np.uint8)
     if compressed:
         rle = mask_utils.encode(np.asfortranarray(mask))
@@ -80,8 +80,9 @@ def extent_box(segmentation, width, height):
 def annotations(draw, images, categories):
     image = draw(st.sampled_from(images))
     width, height = image["width"], image["height"]
-    kind = draw(st.sampled_from(["polygon", "polygon", "rle", "rle-string",
-                                 "empty"]))
+    kind = draw(
+        st.sampled_from(["polygon", "polygon", "rle", "rle-string", "empty"])
+    )
     if kind == "polygon":
         segmentation = draw(polygons(width, height))
     elif kind == "empty":
@@ -110,20 +111,31 @@ def annotations(draw, images, categories):
 
 @st.composite
 def documents(draw):
-    ids = draw(st.lists(st.integers(0, 40), min_size=1, max_size=4,
-                        unique=True))
+    ids = draw(
+        st.lists(st.integers(0, 40), min_size=1, max_size=4, unique=True)
+    )
     if draw(st.booleans()):
         ids = ["img-%d" % i for i in ids]
     images = [
-        {"id": i, "width": draw(st.integers(1, 24)),
-         "height": draw(st.integers(1, 24)), "file_name": "%s.jpg" % i}
+        {
+            "id": i,
+            "width": draw(st.integers(1, 24)),
+            "height": draw(st.integers(1, 24)),
+            "file_name": "%s.jpg" % i,
+        }
         for i in ids
     ]
-    categories = [{"id": c, "name": "class %d é" % c}
-                  for c in range(1, draw(st.integers(1, 3)) + 1)]
+    categories = [
+        {"id": c, "name": "class %d é" % c}
+        for c in range(1, draw(st.integers(1, 3)) + 1)
+    ]
     anns = draw(st.lists(annotations(images, categories), max_size=8))
-    return {"info": {"description": "fuzz"}, "images": images,
-            "annotations": anns, "categories": categories}
+    return {
+        "info": {"description": "fuzz"},
+        "images": images,
+        "annotations": anns,
+        "categories": categories,
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -134,16 +146,33 @@ odd_values = st.one_of(
     st.booleans(),
     st.integers(-3, 3),
     st.integers(2**63 - 2, 2**70),
-    st.sampled_from([2**31 - 1, 2**31, -(2**31), 10**9, 1e9, -1e9, 1e308,
-                     2**53, 10**400, 1e-7, 0.5]),
+    st.sampled_from(
+        [
+            2**31 - 1,
+            2**31,
+            -(2**31),
+            10**9,
+            1e9,
+            -1e9,
+            1e308,
+            2**53,
+            10**400,
+            1e-7,
+            0.5,
+        ]
+    ),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from(["0", "1", "false", "true", "", "NaN", "12", "x"]),
     st.text(max_size=4),
-    st.lists(st.one_of(st.integers(-2, 40), st.sampled_from(["1", True])),
-             max_size=6),
-    st.dictionaries(st.sampled_from(["size", "counts", "id", "width"]),
-                    st.one_of(st.integers(0, 5), st.just([2, 3])),
-                    max_size=2),
+    st.lists(
+        st.one_of(st.integers(-2, 40), st.sampled_from(["1", True])),
+        max_size=6,
+    ),
+    st.dictionaries(
+        st.sampled_from(["size", "counts", "id", "width"]),
+        st.one_of(st.integers(0, 5), st.just([2, 3])),
+        max_size=2,
+    ),
     st.integers(1, 1500).map(lambda depth: _nested(depth)),
 )
 
@@ -181,8 +210,11 @@ def corrupted_documents(draw):
             break
         path = draw(st.sampled_from(places))
         parent, key = _get(doc, path[:-1]), path[-1]
-        action = draw(st.sampled_from(
-            ["replace", "replace", "replace", "delete", "repeat", "wrap"]))
+        action = draw(
+            st.sampled_from(
+                ["replace", "replace", "replace", "delete", "repeat", "wrap"]
+            )
+        )
         if action == "replace":
             parent[key] = draw(odd_values)
         elif action == "delete":
@@ -202,13 +234,27 @@ def corrupted_texts(draw):
         return text[: draw(st.integers(0, len(text) - 1))].encode()
     if how == "garbage":
         at = draw(st.integers(0, len(text)))
-        junk = draw(st.sampled_from(["NaN", "}", ",", "\\u", "'", "\x00",
-                                     "Infinity", "1e400", "\ud800"]))
+        junk = draw(
+            st.sampled_from(
+                [
+                    "NaN",
+                    "}",
+                    ",",
+                    "\\u",
+                    "'",
+                    "\x00",
+                    "Infinity",
+                    "1e400",
+                    "\ud800",
+                ]
+            )
+        )
         return (text[:at] + junk + text[at:]).encode("utf-8", "surrogatepass")
     if how == "nest":
         depth = draw(st.sampled_from([200, 1023, 1024, 1025, 5000, 200_000]))
-        return ('{"images": [], "annotations": %s%s}'
-                % ("[" * depth, "]" * depth)).encode()
+        return (
+            '{"images": [], "annotations": %s%s}' % ("[" * depth, "]" * depth)
+        ).encode()
     return draw(st.binary(max_size=40))
 
 

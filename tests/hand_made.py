@@ -14,8 +14,12 @@ from tfdp.cli import main
 
 
 def image(image_id, width=20, height=20):
-    return {"id": image_id, "width": width, "height": height,
-            "file_name": "%s.jpg" % image_id}
+    return {
+        "id": image_id,
+        "width": width,
+        "height": height,
+        "file_name": "%s.jpg" % image_id,
+    }
 
 
 def run(*argv):
@@ -28,9 +32,15 @@ def read_rows(path):
 
 
 def sa1b_record(image_id, annotations, width=20, height=10):
-    return {"image": {"image_id": image_id, "width": width, "height": height,
-                      "file_name": "%s.jpg" % image_id},
-            "annotations": annotations}
+    return {
+        "image": {
+            "image_id": image_id,
+            "width": width,
+            "height": height,
+            "file_name": "%s.jpg" % image_id,
+        },
+        "annotations": annotations,
+    }
 
 
 def square_counts():
@@ -43,10 +53,15 @@ def square_counts():
 
 
 def sa1b_mask(ann_id, counts=None, bbox=(0, 2, 5, 5)):
-    return {"id": ann_id,
-            "segmentation": {"size": [10, 20],
-                             "counts": counts or square_counts()},
-            "bbox": list(bbox), "area": 25}
+    return {
+        "id": ann_id,
+        "segmentation": {
+            "size": [10, 20],
+            "counts": counts or square_counts(),
+        },
+        "bbox": list(bbox),
+        "area": 25,
+    }
 
 
 def sa1b_folder(tmp_path, records, name="sa1b"):

@@ -15,17 +15,36 @@ def scheduler_command(scheduler_file):
     """``dask scheduler`` listening on 127.0.0.1 only: --host binds the
     scheduler, and its HTTP server (which runs even with --no-dashboard)
     binds where --dashboard-address says, every interface by default."""
-    return [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
-            "--dashboard-address", "127.0.0.1:0", "--no-dashboard",
-            "--scheduler-file", str(scheduler_file)]
+    return [
+        DASK,
+        "scheduler",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--dashboard-address",
+        "127.0.0.1:0",
+        "--no-dashboard",
+        "--scheduler-file",
+        str(scheduler_file),
+    ]
 
 
 def worker_command(address):
     """A single-threaded ``dask worker`` (and its nanny) listening on
     127.0.0.1 only, its HTTP server included."""
-    return [DASK, "worker", address, "--nthreads", "1", "--host",
-            "127.0.0.1", "--dashboard-address", "127.0.0.1:0",
-            "--no-dashboard"]
+    return [
+        DASK,
+        "worker",
+        address,
+        "--nthreads",
+        "1",
+        "--host",
+        "127.0.0.1",
+        "--dashboard-address",
+        "127.0.0.1:0",
+        "--no-dashboard",
+    ]
 
 
 def start(args, log):
@@ -72,7 +91,8 @@ def http_server():
     import http.server
 
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+        ("127.0.0.1", 0), http.server.BaseHTTPRequestHandler
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
     def close():

@@ -87,8 +87,9 @@ def shapes(data):
         perimeter, area = mask_shape(
             full_mask(ann["segmentation"], width, height)
         )
-        rows.append((ann["image_id"], ann["id"], ann["category_id"],
-                     perimeter, area))
+        rows.append(
+            (ann["image_id"], ann["id"], ann["category_id"], perimeter, area)
+        )
     return rows
 
 
@@ -138,8 +139,16 @@ def prune(data, keep_ratio, method="cb-scs", rows=None):
     return out
 
 
-SCORE_COLUMNS = ("image_id", "annotation_id", "category_id", "perimeter",
-                 "area", "scs", "si_scs", "cb_scs")
+SCORE_COLUMNS = (
+    "image_id",
+    "annotation_id",
+    "category_id",
+    "perimeter",
+    "area",
+    "scs",
+    "si_scs",
+    "cb_scs",
+)
 
 
 def score_file(input_path, output_path):

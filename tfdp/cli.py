@@ -145,7 +145,8 @@ class StandardOutputError(Exception):
 
     def __init__(self, error):
         super().__init__(
-            "could not write the standard output: %s" % error.strerror)
+            "could not write the standard output: %s" % error.strerror
+        )
 
 
 def _flush_standard_streams(status):
@@ -236,8 +237,10 @@ def _command_process(args, written):
     main_thread = threading.current_thread() is threading.main_thread()
     _running = (args, written)
     if main_thread:
-        previous = {signum: signal.signal(signum, _signalled)
-                    for signum in (signal.SIGINT, signal.SIGTERM)}
+        previous = {
+            signum: signal.signal(signum, _signalled)
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
     try:
         yield
     finally:
@@ -279,7 +282,9 @@ def _parser():
         "--version", action="version", version="tfdp " + __version__
     )
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND",
+        dest="command",
+        required=True,
+        metavar="COMMAND",
         title="commands",
     )
 
@@ -297,7 +302,9 @@ def _parser():
     )
     score.add_argument("inputs", nargs="+", metavar="INPUT", help=INPUT_HELP)
     score.add_argument(
-        "-o", "--output", required=True,
+        "-o",
+        "--output",
+        required=True,
         help="CSV or .parquet file to write",
     )
     _common_options(score)
@@ -320,7 +327,9 @@ def _parser():
     )
     prune.add_argument("inputs", nargs="+", metavar="INPUT", help=INPUT_HELP)
     prune.add_argument(
-        "-o", "--output", required=True,
+        "-o",
+        "--output",
+        required=True,
         help="pruned JSON file, folder (several COCO files) or kept list "
         "(SA-1B-style files) to write",
     )
@@ -357,16 +366,24 @@ def _parser():
         "coverage-centric selection over score strata (docs/method.md)",
     )
     prune.add_argument(
-        "--min-per-class", metavar="N", type=_positive_int,
+        "--min-per-class",
+        metavar="N",
+        type=_positive_int,
         help="with the top selection, keep at least N images of every class "
         "(or all of its images, when it has fewer)",
     )
     prune.add_argument(
-        "--strata", metavar="N", type=_positive_int, default=50,
+        "--strata",
+        metavar="N",
+        type=_positive_int,
+        default=50,
         help="strata of the stratified selection (default: %(default)s)",
     )
     prune.add_argument(
-        "--hard-cutoff", metavar="F", type=float, default=0.0,
+        "--hard-cutoff",
+        metavar="F",
+        type=float,
+        default=0.0,
         help="fraction of the highest-scoring images the stratified "
         "selection removes first (default: %(default)s)",
     )
@@ -417,8 +434,7 @@ def _positive_int(text):
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(
-            "%r is not a positive integer" % text)
+        raise argparse.ArgumentTypeError("%r is not a positive integer" % text)
     return value
 
 
@@ -491,25 +507,37 @@ def _check_arguments(parser, args):
             parser.error("%s: %s" % (where, e))
     if not cluster_installed():
         if args.scheduler:
-            parser.error("%s %s: %s"
-                         % (where, args.scheduler, CLUSTER_INSTALL))
+            parser.error(
+                "%s %s: %s" % (where, args.scheduler, CLUSTER_INSTALL)
+            )
         if (args.workers or 1) > 1:
             parser.error("--workers %d: %s" % (args.workers, CLUSTER_INSTALL))
-    if (args.command == "score" and score_tables.is_parquet(args.output)
-            and not score_tables.parquet_installed()):
-        parser.error("%s: writing Parquet needs pyarrow: pip install pyarrow"
-                     % args.output)
+    if (
+        args.command == "score"
+        and score_tables.is_parquet(args.output)
+        and not score_tables.parquet_installed()
+    ):
+        parser.error(
+            "%s: writing Parquet needs pyarrow: pip install pyarrow"
+            % args.output
+        )
     if args.command == "prune":
         if args.report == "":
             parser.error("--report: the path is empty")
         try:
             selection.validate_selection(
-                args.selection, args.min_per_class, args.strata,
-                args.hard_cutoff, scored=args.method != "random",
+                args.selection,
+                args.min_per_class,
+                args.strata,
+                args.hard_cutoff,
+                scored=args.method != "random",
             )
         except ValueError as e:
-            parser.error(str(e).replace("min_per_class", "--min-per-class")
-                         .replace("hard_cutoff", "--hard-cutoff"))
+            parser.error(
+                str(e)
+                .replace("min_per_class", "--min-per-class")
+                .replace("hard_cutoff", "--hard-cutoff")
+            )
         args.criteria = _criteria(parser, args)
 
 
@@ -580,8 +608,12 @@ def _open(args, runner, detected):
         args.inputs, runner, args.skip_invalid, detected=detected
     )
     for warning in getattr(collection, "warnings", ()):
-        _say("warning", warning if len(args.inputs) > 1
-             else "%s: %s" % (args.inputs[0], warning))
+        _say(
+            "warning",
+            warning
+            if len(args.inputs) > 1
+            else "%s: %s" % (args.inputs[0], warning),
+        )
     if not collection.num_images:
         source = " ".join(args.inputs)
         if collection.invalid:
@@ -594,7 +626,8 @@ def _open(args, runner, detected):
     if args.command == "prune" and not collection.num_instances:
         # a score table of no rows is true; a pruning would choose by nothing
         raise NothingToScoreError(
-            " ".join(args.inputs), collection.ineligible,
+            " ".join(args.inputs),
+            collection.ineligible,
             len(collection.invalid),
         )
     return collection
@@ -617,21 +650,30 @@ def run_score(args, written):
     )
     detected = inputs.input_format(args.inputs)
     if detected[0] == "sa1b":  # nor any file of a folder or glob
-        check_outputs(args.outputs, inputs=detected[1],
-                           overwrite=args.overwrite, hint=OVERWRITE_HINT)
+        check_outputs(
+            args.outputs,
+            inputs=detected[1],
+            overwrite=args.overwrite,
+            hint=OVERWRITE_HINT,
+        )
     elif len(args.inputs) > 1:  # the table has a file column
         score_tables.check_file_names(args.output, args.inputs)
     rows = []
     with _runner(args) as runner:
         collection = _open(args, runner, detected)
         write_paths_atomic(
-            [(args.output, score_tables.table_writer(
-                args.output,
-                collection.score_parts(),
-                collection.id_types(),
-                with_file=getattr(collection, "several", False),
-                rows=rows,
-            ))],
+            [
+                (
+                    args.output,
+                    score_tables.table_writer(
+                        args.output,
+                        collection.score_parts(),
+                        collection.id_types(),
+                        with_file=getattr(collection, "several", False),
+                        rows=rows,
+                    ),
+                )
+            ],
             overwrite=args.overwrite,
             hint=OVERWRITE_HINT,
             written=written,
@@ -706,8 +748,10 @@ def run_prune(args, written):
         else [None] * len(outputs)
     )
     args.outputs = [
-        path for paths, report in zip(outputs, reports)
-        for path in paths + [report] if path
+        path
+        for paths, report in zip(outputs, reports)
+        for path in paths + [report]
+        if path
     ]
     # a folder of pruned copies is made once everything is measured; what
     # goes in it cannot exist before
@@ -743,12 +787,15 @@ def run_prune(args, written):
                     "%s: %s" % (" ".join(args.inputs), e)
                 ) from None
             except ValueError:  # --keep: more images than the input has
-                raise TFDPError("%s: --keep %s exceeds the %d images" % (
-                    " ".join(args.inputs), value, collection.num_images)
+                raise TFDPError(
+                    "%s: --keep %s exceeds the %d images"
+                    % (" ".join(args.inputs), value, collection.num_images)
                 ) from None
             try:
                 kept, chosen = selection.select_images(
-                    order, scores, count,
+                    order,
+                    scores,
+                    count,
                     image_index=table.image_index if table else None,
                     category=table.category if table else None,
                     selection=args.selection,
@@ -758,13 +805,17 @@ def run_prune(args, written):
                     hard_cutoff=args.hard_cutoff,
                 )
             except ValueError as e:  # a guarantee or cutoff beyond the count
-                raise TFDPError("%s: %s" % (
-                    " ".join(args.inputs),
-                    str(e).replace("min_per_class", "--min-per-class")
-                    .replace("hard cutoff", "--hard-cutoff"))) from None
+                raise TFDPError(
+                    "%s: %s"
+                    % (
+                        " ".join(args.inputs),
+                        str(e)
+                        .replace("min_per_class", "--min-per-class")
+                        .replace("hard cutoff", "--hard-cutoff"),
+                    )
+                ) from None
             report = dict(
-                input=args.inputs[0] if len(args.inputs) == 1
-                else args.inputs,
+                input=args.inputs[0] if len(args.inputs) == 1 else args.inputs,
                 output=paths[0] if len(paths) == 1 else paths,
                 criterion={name: value},
                 seed=args.seed if args.method == "random" else None,
@@ -774,29 +825,52 @@ def run_prune(args, written):
             if chosen:
                 report["selection"] = chosen
             if kind == "sa1b":
-                files.append((paths[0], file_writer(functools.partial(
-                    _dump_kept_list,
-                    collection.kept_file_names(order, kept)))))
+                files.append(
+                    (
+                        paths[0],
+                        file_writer(
+                            functools.partial(
+                                _dump_kept_list,
+                                collection.kept_file_names(order, kept),
+                            )
+                        ),
+                    )
+                )
             else:
                 for path, (data, kept_ids, skipped) in zip(
                     paths, collection.pruned_selections(kept)
                 ):
-                    files.append((path, file_writer(functools.partial(
-                        _dump_pruned, data, kept_ids, skipped))))
+                    files.append(
+                        (
+                            path,
+                            file_writer(
+                                functools.partial(
+                                    _dump_pruned, data, kept_ids, skipped
+                                )
+                            ),
+                        )
+                    )
             if report_path:
-                files.append((report_path, file_writer(
-                    functools.partial(dump_report, report))))
+                files.append(
+                    (
+                        report_path,
+                        file_writer(functools.partial(dump_report, report)),
+                    )
+                )
             reports_made.append((paths, report_path, report))
 
     if make_folder:
         try:
             os.mkdir(args.output)
         except OSError as e:  # made meanwhile, or a dangling link
-            raise TFDPError("cannot make folder %s: %s"
-                            % (args.output, e.strerror or e)) from None
+            raise TFDPError(
+                "cannot make folder %s: %s" % (args.output, e.strerror or e)
+            ) from None
     try:
         write_paths_atomic(
-            files, overwrite=args.overwrite, hint=OVERWRITE_HINT,
+            files,
+            overwrite=args.overwrite,
+            hint=OVERWRITE_HINT,
             written=written,
         )
     except BaseException:

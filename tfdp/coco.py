@@ -212,7 +212,8 @@ def measure(
 
     images, image_problems, bad_images = _index_images(data["images"])
     categories, category_list, name_keys, category_problems = (
-        _index_categories(data.get("categories", []), source))
+        _index_categories(data.get("categories", []), source)
+    )
 
     ineligible = collections.Counter()
     skipped = []
@@ -228,20 +229,26 @@ def measure(
     categories_get = categories.get
     for position, ann in enumerate(data["annotations"]):
         if type(ann) is not dict:
-            ann_problems.append((position, Problem(
-                "annotation", "#%d" % position, None,
-                "is a %s, not an object" % jsonio.type_name(ann))))
+            ann_problems.append(
+                (
+                    position,
+                    Problem(
+                        "annotation",
+                        "#%d" % position,
+                        None,
+                        "is a %s, not an object" % jsonio.type_name(ann),
+                    ),
+                )
+            )
             skipped.append(position)
             continue
 
         image_id = ann.get("image_id")
         id_type = type(image_id)
         image = (
-            images_get(image_id) if id_type is int or id_type is str
-            else None
+            images_get(image_id) if id_type is int or id_type is str else None
         )
-        if (image is None and jsonio.is_id(image_id)
-                and image_id in bad_images):
+        if image is None and jsonio.is_id(image_id) and image_id in bad_images:
             bad_image_annotations[image_id] += 1
             skipped.append(position)
             continue
@@ -273,7 +280,8 @@ def measure(
                 )
             with_category += 1
             reason = ineligible_reason(
-                annotation_instance(ann, image[1], image[2]))
+                annotation_instance(ann, image[1], image[2])
+            )
             if reason is not None:
                 check_segmentation(ann.get("segmentation"), image[1], image[2])
         except geometry.GeometryError as e:
@@ -291,21 +299,39 @@ def measure(
         bbox = ann["bbox"]
         # the box area estimates the cost: a crop never exceeds the image,
         # and a box side may be an integer beyond floats or 1e308
-        jobs.append((position, image[0], category_index, ann_id, image[1],
-                     image[2], ann["segmentation"],
-                     min(bbox[2], image[1]) * min(bbox[3], image[2])))
+        jobs.append(
+            (
+                position,
+                image[0],
+                category_index,
+                ann_id,
+                image[1],
+                image[2],
+                ann["segmentation"],
+                min(bbox[2], image[1]) * min(bbox[3], image[2]),
+            )
+        )
     del seen_ids
     if without_category and not with_category:
         # skipping them all would leave a file of images without masks
         ann = data["annotations"][first_without]
-        example = _annotation_problem(ann, first_without, MalformedError(
-            "category_id %s is not a category of the file"
-            % jsonio.brief(ann.get("category_id"))))[1]
+        example = _annotation_problem(
+            ann,
+            first_without,
+            MalformedError(
+                "category_id %s is not a category of the file"
+                % jsonio.brief(ann.get("category_id"))
+            ),
+        )[1]
         raise TFDPError(
             "%s: none of its %d annotations has a category of the file, "
-            "e.g. %s; %s" % (source, len(data["annotations"]),
-                             describe_problem(example),
-                             _categories_said(data, category_list))
+            "e.g. %s; %s"
+            % (
+                source,
+                len(data["annotations"]),
+                describe_problem(example),
+                _categories_said(data, category_list),
+            )
         )
 
     if measure_jobs is None:
@@ -317,8 +343,11 @@ def measure(
         position = jobs[i][0]
         if measured.errors[i] == geometry.OUT_OF_MEMORY:
             out_of_memory(source, data["annotations"][position])
-        ann_problems.append(_annotation_problem(
-            data["annotations"][position], position, measured.errors[i]))
+        ann_problems.append(
+            _annotation_problem(
+                data["annotations"][position], position, measured.errors[i]
+            )
+        )
         skipped.append(position)
     measured_ok = np.ones(len(jobs), dtype=bool)
     measured_ok[list(measured.errors)] = False
@@ -380,9 +409,13 @@ def out_of_memory(source, ann, image_id=None):
     """
     raise TFDPError(
         "%s: out of memory measuring annotation %s of image %s"
-        % (source, jsonio.brief(ann.get("id")),
-           jsonio.brief(ann.get("image_id") if image_id is None
-                        else image_id))
+        % (
+            source,
+            jsonio.brief(ann.get("id")),
+            jsonio.brief(
+                ann.get("image_id") if image_id is None else image_id
+            ),
+        )
     )
 
 
@@ -415,15 +448,31 @@ def _index_images(records):
     size_problems = {}  # image id -> (position, problem)
     for position, image in enumerate(records):
         if type(image) is not dict:
-            problems.append((position, Problem(
-                "image", "#%d" % position, None,
-                "is a %s, not an object" % jsonio.type_name(image))))
+            problems.append(
+                (
+                    position,
+                    Problem(
+                        "image",
+                        "#%d" % position,
+                        None,
+                        "is a %s, not an object" % jsonio.type_name(image),
+                    ),
+                )
+            )
             continue
         image_id = image.get("id")
         if not jsonio.is_id(image_id):
-            problems.append((position, Problem(
-                "image", "#%d" % position, None,
-                "has no integer or string id")))
+            problems.append(
+                (
+                    position,
+                    Problem(
+                        "image",
+                        "#%d" % position,
+                        None,
+                        "has no integer or string id",
+                    ),
+                )
+            )
             continue
         if image_id in first_position:
             repeated[image_id].append(position)
@@ -432,18 +481,26 @@ def _index_images(records):
         try:
             sizes[image_id] = image_size(image)
         except MalformedError as e:
-            size_problems[image_id] = (position, Problem(
-                "image", image_id, None, str(e)))
+            size_problems[image_id] = (
+                position,
+                Problem("image", image_id, None, str(e)),
+            )
 
     # A repeated image id makes every record with it ambiguous: which one do
     # its annotations belong to? None of them is kept.
     for image_id, positions in repeated.items():
         positions.insert(0, first_position[image_id])
         sizes.pop(image_id, None)
-        size_problems[image_id] = (positions[0], Problem(
-            "image", image_id, None,
-            "id used by %d image records (at positions %s)"
-            % (len(positions), _listed(positions, quote=False, limit=5))))
+        size_problems[image_id] = (
+            positions[0],
+            Problem(
+                "image",
+                image_id,
+                None,
+                "id used by %d image records (at positions %s)"
+                % (len(positions), _listed(positions, quote=False, limit=5)),
+            ),
+        )
     problems.extend(size_problems.values())
     problems.sort(key=_problem_position)
 
@@ -475,12 +532,15 @@ def image_size(image):
     size = []
     for key in ("width", "height"):
         value = image.get(key)
-        if type(value) is float and math.isfinite(value) and value.is_integer():
+        if (
+            type(value) is float
+            and math.isfinite(value)
+            and value.is_integer()
+        ):
             value = int(value)
         if type(value) is not int or value < 1:
             raise MalformedError(
-                "%s %s is not a positive integer"
-                % (key, jsonio.brief(value))
+                "%s %s is not a positive integer" % (key, jsonio.brief(value))
             )
         if value > MAX_IMAGE_SIDE:
             raise MalformedError("%s %d is too large" % (key, value))
@@ -509,7 +569,8 @@ def _categories_said(data, category_list):
     if not category_list:
         return "none of its %d category records is valid" % len(records)
     return "its category ids are %s" % _listed(
-        [category_id for category_id, _ in category_list])
+        [category_id for category_id, _ in category_list]
+    )
 
 
 def is_category_record(record):
@@ -528,13 +589,23 @@ def _index_categories(records, source):
     problems = []
     for position, record in enumerate(records):
         if type(record) is not dict:
-            problems.append(Problem(
-                "category", "#%d" % position, None,
-                "is a %s, not an object" % jsonio.type_name(record)))
+            problems.append(
+                Problem(
+                    "category",
+                    "#%d" % position,
+                    None,
+                    "is a %s, not an object" % jsonio.type_name(record),
+                )
+            )
         elif not jsonio.is_id(record.get("id")):
-            problems.append(Problem(
-                "category", "#%d" % position, None,
-                "has no integer or string id"))
+            problems.append(
+                Problem(
+                    "category",
+                    "#%d" % position,
+                    None,
+                    "has no integer or string id",
+                )
+            )
         else:
             category_id = record["id"]
             key = category_name_key(record)
@@ -547,11 +618,13 @@ def _index_categories(records, source):
                 if first is not None and key is not None:
                     named = "is named %s and %s" % (
                         describe_name(first, jsonio.brief),
-                        describe_name(key, jsonio.brief))
+                        describe_name(key, jsonio.brief),
+                    )
                 else:
                     named = "%s in one record and %s in another" % (
                         name_phrase(first, jsonio.brief),
-                        name_phrase(key, jsonio.brief))
+                        name_phrase(key, jsonio.brief),
+                    )
                 raise TFDPError(
                     "%s: category id %s %s"
                     % (source, jsonio.brief(category_id), named)
@@ -602,8 +675,13 @@ def _repeated_id_warnings(annotations, positions, skipped):
             "apart by image and id"
             % (
                 "" if len(within) == 1 else "s",
-                _listed(["%s (image %s)" % (jsonio.brief(i), jsonio.brief(m))
-                         for i, m in within], quote=False),
+                _listed(
+                    [
+                        "%s (image %s)" % (jsonio.brief(i), jsonio.brief(m))
+                        for i, m in within
+                    ],
+                    quote=False,
+                ),
                 "is" if len(within) == 1 else "are",
             )
         )
@@ -694,8 +772,10 @@ def prune(data, kept_image_ids, skipped_annotations=()):
     for key, value in data.items():
         if key == "images":
             value = [
-                r for r in value
-                if type(r) is dict and jsonio.is_id(r.get("id"))
+                r
+                for r in value
+                if type(r) is dict
+                and jsonio.is_id(r.get("id"))
                 and r["id"] in kept
             ]
             if len(value) != len({r["id"] for r in value}):
@@ -715,13 +795,18 @@ def prune(data, kept_image_ids, skipped_annotations=()):
 def _kept_annotations(annotations, kept, skipped):
     if not skipped:
         return [
-            r for r in annotations
-            if type(r) is dict and jsonio.is_id(r.get("image_id"))
+            r
+            for r in annotations
+            if type(r) is dict
+            and jsonio.is_id(r.get("image_id"))
             and r["image_id"] in kept
         ]
     skipped = set(skipped)
     return [
-        r for i, r in enumerate(annotations)
-        if type(r) is dict and jsonio.is_id(r.get("image_id"))
-        and r["image_id"] in kept and i not in skipped
+        r
+        for i, r in enumerate(annotations)
+        if type(r) is dict
+        and jsonio.is_id(r.get("image_id"))
+        and r["image_id"] in kept
+        and i not in skipped
     ]

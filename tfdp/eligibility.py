@@ -40,8 +40,15 @@ INELIGIBLE_REASONS = (
 #: polyline that is not filled
 Instance = namedtuple(
     "Instance",
-    ["crowd", "ignore", "segmentation_empty", "bbox", "width", "height",
-     "filled"],
+    [
+        "crowd",
+        "ignore",
+        "segmentation_empty",
+        "bbox",
+        "width",
+        "height",
+        "filled",
+    ],
     defaults=(True,),
 )
 

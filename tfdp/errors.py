@@ -63,15 +63,17 @@ class NothingToScoreError(TFDPError):
     """
 
     def __init__(self, source, ineligible, num_invalid=0, noun="annotation"):
-        counts = ["%d %s" % (n, reason)
-                  for reason, n in sorted(ineligible.items())]
+        counts = [
+            "%d %s" % (n, reason) for reason, n in sorted(ineligible.items())
+        ]
         if num_invalid:
             counts.append("%d malformed, skipped" % num_invalid)
         total = sum(ineligible.values()) + num_invalid
         held = (
-            "it holds %d %s%s: %s" % (
-                total, noun, "" if total == 1 else "s", ", ".join(counts))
-            if total else "it holds no %s" % noun
+            "it holds %d %s%s: %s"
+            % (total, noun, "" if total == 1 else "s", ", ".join(counts))
+            if total
+            else "it holds no %s" % noun
         )
         super().__init__(
             "%s: no %s can be scored. TFDP needs instance masks or "

@@ -127,9 +127,8 @@ def _check_numbers(values, what, noun="coordinate"):
     # the slow path, for types other than int and float: numpy's and other
     # real numbers pass; strings, booleans, lists and null do not
     for value in values:
-        if (
-            not isinstance(value, numbers.Real)
-            or isinstance(value, (bool, np.bool_))
+        if not isinstance(value, numbers.Real) or isinstance(
+            value, (bool, np.bool_)
         ):
             raise GeometryError(
                 "%s has a %s that is not a number: %s"
@@ -182,8 +181,10 @@ def polygon_shape(parts, width, height):
 
     # bounds as Python ints: OpenCV's boundingRect wraps its int32 width
     # when the points span 2**31 or more
-    (x, y), (x_hi, y_hi) = points.min(axis=0).tolist(), points.max(
-        axis=0).tolist()
+    (x, y), (x_hi, y_hi) = (
+        points.min(axis=0).tolist(),
+        points.max(axis=0).tolist(),
+    )
     # Clip the crop to the image, so that its edges clip the fill where the
     # image's edges would
     x0 = x if x > 0 else 0
@@ -202,8 +203,9 @@ def polygon_shape(parts, width, height):
     return contour_shape(crop)
 
 
-def polygon_array_shapes(coords, part_count, part_length, widths, heights,
-                         count_pixels=True):
+def polygon_array_shapes(
+    coords, part_count, part_length, widths, heights, count_pixels=True
+):
     """Measures many instances given as the flat arrays of their polygons.
 
     The same as :func:`polygon_shape` for each instance (the same crops,
@@ -271,23 +273,34 @@ def polygon_array_shapes(coords, part_count, part_length, widths, heights,
         # outlines only where the image does not clip them (a clipped
         # outline is open), on crops of fewer rows than OUTLINE_MAX_ROWS
         outline.append(
-            not count_pixels and x_lo >= 0 and y_lo >= 0 and x_hi < width
-            and y_hi < height and y_hi - y_lo < OUTLINE_MAX_ROWS)
+            not count_pixels
+            and x_lo >= 0
+            and y_lo >= 0
+            and x_hi < width
+            and y_hi < height
+            and y_hi - y_lo < OUTLINE_MAX_ROWS
+        )
     if any(outline):
         # Lines take no offset: the points of an outline are moved into
         # its crop (the others stay, unused)
         origins = np.array(
-            [crop[:2] if drawn else (0, 0)
-             for crop, drawn in zip(crops, outline)],
+            [
+                crop[:2] if drawn else (0, 0)
+                for crop, drawn in zip(crops, outline)
+            ],
             dtype=np.int32,
         ).reshape(-1, 2)
         points_per_group = np.add.reduceat(part_end - part_start, first)
         points = points - np.repeat(origins, points_per_group, axis=0)
     # Large crops share one buffer: fresh memory for each costs a page
     # fault per 4 KiB, more than clearing memory already mapped
-    large = [w * h for _, _, w, h in crops
-             if SCRATCH_MIN_PIXELS <= w * h <= SCRATCH_MAX_PIXELS and w > 0
-             and h > 0]
+    large = [
+        w * h
+        for _, _, w, h in crops
+        if SCRATCH_MIN_PIXELS <= w * h <= SCRATCH_MAX_PIXELS
+        and w > 0
+        and h > 0
+    ]
     scratch = np.empty(max(large), dtype=np.uint8) if len(large) > 1 else None
 
     for index, a, b, (x0, y0, crop_w, crop_h), drawn in zip(
@@ -312,8 +325,13 @@ def polygon_array_shapes(coords, part_count, part_length, widths, heights,
             continue
         if drawn:
             cv2.polylines(
-                crop, [points[start:end] for start, end in part_bounds[a:b]],
-                True, 1, 1, cv2.LINE_8)
+                crop,
+                [points[start:end] for start, end in part_bounds[a:b]],
+                True,
+                1,
+                1,
+                cv2.LINE_8,
+            )
             shapes[index] = contour_shape(crop, -1)
             continue
         offset = (-x0, -y0)
@@ -350,14 +368,18 @@ def polygon_arrays(segmentations):
     ):
         return None
     try:
-        coords = np.fromiter(itertools.chain.from_iterable(parts),
-                             np.float64, int(part_length.sum()))
+        coords = np.fromiter(
+            itertools.chain.from_iterable(parts),
+            np.float64,
+            int(part_length.sum()),
+        )
     except OverflowError:
         return None
     if not coords_in_range(coords):
         return None
-    part_count = np.fromiter(map(len, segmentations), np.int64,
-                             len(segmentations))
+    part_count = np.fromiter(
+        map(len, segmentations), np.int64, len(segmentations)
+    )
     return coords, part_count, part_length
 
 
@@ -420,8 +442,11 @@ def rle_counts(counts, height, width):
             runs = np.array(counts, dtype=np.float64)
         except OverflowError:
             raise GeometryError("RLE counts are out of range") from None
-        if runs.ndim != 1 or not (np.isfinite(runs).all() and (runs >= 0).all()
-                                  and (runs == np.floor(runs)).all()):
+        if runs.ndim != 1 or not (
+            np.isfinite(runs).all()
+            and (runs >= 0).all()
+            and (runs == np.floor(runs)).all()
+        ):
             raise GeometryError("RLE counts must be non-negative integers")
         if runs.size and runs.max() > height * width:
             raise GeometryError(
@@ -550,8 +575,9 @@ def rle_shape(runs, height, width):
     # OpenCV transposes in cache-sized blocks, where numpy's copy of a
     # transposed view strides across a hi-res crop's memory. The runs say
     # how many pixels the mask has, without reading it again.
-    return contour_shape(cv2.transpose(columns),
-                         pixels=int((fg_end - fg_start).sum()))
+    return contour_shape(
+        cv2.transpose(columns), pixels=int((fg_end - fg_start).sum())
+    )
 
 
 def bitmap_shape(mask):

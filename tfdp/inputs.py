@@ -70,8 +70,9 @@ def open_collection(inputs, runner, skip_invalid=False, detected=None):
     """
     kind, first = detected or input_format(inputs)
     if kind == "sa1b":
-        return sa1b.measure_folder(inputs, runner, skip_invalid=skip_invalid,
-                                   files=first)
+        return sa1b.measure_folder(
+            inputs, runner, skip_invalid=skip_invalid, files=first
+        )
 
     files = []
     for index, path in enumerate(inputs):
@@ -134,8 +135,9 @@ class CocoFiles(object):
                 key = (type(category_id).__name__, category_id)
                 # names as written: no name, 1 and "1" are three names
                 if key in names and names[key][0] != written:
-                    raise TFDPError(_names_differ(
-                        category_id, *names[key], written, path))
+                    raise TFDPError(
+                        _names_differ(category_id, *names[key], written, path)
+                    )
                 if key not in category_index:
                     names[key] = (written, path)
                     category_index[key] = len(self.categories)
@@ -217,11 +219,17 @@ class CocoFiles(object):
             TFDPError: if image ids mix numbers and strings
         """
         examples = {}
-        for image_id, file_index in zip(self.image_ids,
-                                        self.image_file.tolist()):
-            examples.setdefault(type(image_id).__name__, "image %s%s" % (
-                jsonio.brief(image_id),
-                " of " + self.paths[file_index] if self.several else ""))
+        for image_id, file_index in zip(
+            self.image_ids, self.image_file.tolist()
+        ):
+            examples.setdefault(
+                type(image_id).__name__,
+                "image %s%s"
+                % (
+                    jsonio.brief(image_id),
+                    " of " + self.paths[file_index] if self.several else "",
+                ),
+            )
         score_tables.check_image_id_types(examples)
         return {
             "image_id": score_tables.id_type(
@@ -261,12 +269,18 @@ class CocoFiles(object):
 def _names_differ(category_id, first, first_path, written, path):
     if first is not None and written is not None:
         said = "is %s in %s but %s in %s" % (
-            describe_name(first), first_path,
-            describe_name(written), path)
+            describe_name(first),
+            first_path,
+            describe_name(written),
+            path,
+        )
     else:
         said = "%s in %s but %s in %s" % (
-            name_phrase(first, verb="is"), first_path,
-            name_phrase(written, verb="is"), path)
+            name_phrase(first, verb="is"),
+            first_path,
+            name_phrase(written, verb="is"),
+            path,
+        )
     return "category id %s %s" % (json.dumps(category_id), said)
 
 

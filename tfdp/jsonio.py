@@ -126,7 +126,8 @@ def _has_wide_integer(view):
     start = 0
     while start < len(view):
         block = bytes(view[start : start + _SCAN + 24]).translate(
-            _DIGITS_TO_MARKS)
+            _DIGITS_TO_MARKS
+        )
         found = block.find(_WIDE_DIGITS)
         while found != -1:
             begin = found
@@ -135,8 +136,12 @@ def _has_wide_integer(view):
             end = found + len(_WIDE_DIGITS)
             while end < len(block) and block[end] == _DIGIT:
                 end += 1
-            if _is_wide_integer(bytes(view[start + begin : start + end]),
-                                view, start + begin, start + end):
+            if _is_wide_integer(
+                bytes(view[start + begin : start + end]),
+                view,
+                start + begin,
+                start + end,
+            ):
                 return True
             found = block.find(_WIDE_DIGITS, end)
         start += _SCAN
@@ -169,7 +174,8 @@ def _stdlib_loads(view):
         ) from None
     except json.JSONDecodeError as e:
         raise JSONError(
-            "invalid JSON at line %d column %d: %s" % (e.lineno, e.colno, e.msg)
+            "invalid JSON at line %d column %d: %s"
+            % (e.lineno, e.colno, e.msg)
         ) from None
     except ValueError as e:
         if "int_max_str_digits" in str(e):

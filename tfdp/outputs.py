@@ -258,8 +258,9 @@ def write_atomic(path, write, overwrite=False, mode="w", hint=None):
     Raises:
         OutputExistsError: if it exists and ``overwrite`` is False
     """
-    write_path_atomic(path, file_writer(write, mode), overwrite=overwrite,
-                      hint=hint)
+    write_path_atomic(
+        path, file_writer(write, mode), overwrite=overwrite, hint=hint
+    )
 
 
 def dump_json(data, f):
@@ -291,8 +292,13 @@ def write_json(data, path, overwrite=False, hint=None):
     Raises:
         OutputExistsError: if it exists and ``overwrite`` is False
     """
-    write_atomic(path, lambda f: dump_json(data, f), overwrite=overwrite,
-                 mode="wb", hint=hint)
+    write_atomic(
+        path,
+        lambda f: dump_json(data, f),
+        overwrite=overwrite,
+        mode="wb",
+        hint=hint,
+    )
 
 
 def dump_report(report, f):

@@ -224,8 +224,11 @@ def _pack_any(segmentations, widths, heights):
                 and type(size[1]) is int
                 and size[0] == height
                 and size[1] == width
-                and (type(counts) is bytes
-                     or type(counts) is str and counts.isascii())
+                and (
+                    type(counts) is bytes
+                    or type(counts) is str
+                    and counts.isascii()
+                )
             ):
                 if type(counts) is str:
                     counts = counts.encode("ascii")
@@ -240,8 +243,15 @@ def _pack_any(segmentations, widths, heights):
         # a part has non-numeric, nested, non-finite or out-of-range
         # coordinates: measure the polygons one by one to say which
         return _repack_polygons(
-            segmentations, widths, heights, polygon_positions, kind,
-            part_count, rle_length, rle, done,
+            segmentations,
+            widths,
+            heights,
+            polygon_positions,
+            kind,
+            part_count,
+            rle_length,
+            rle,
+            done,
         )
 
     return PackedSegmentations(
@@ -309,8 +319,15 @@ def _numeric_coords(flat):
 
 
 def _repack_polygons(
-    segmentations, widths, heights, polygon_positions, kind, part_count,
-    rle_length, rle, done,
+    segmentations,
+    widths,
+    heights,
+    polygon_positions,
+    kind,
+    part_count,
+    rle_length,
+    rle,
+    done,
 ):
     part_length = []
     flat = []
@@ -352,7 +369,10 @@ def chunk_shapes(packed):
     n = len(packed)
     measured = MeasuredChunk.zeros(n)
     perimeter, area, pixels, errors = (
-        measured.perimeter, measured.area, measured.pixels, measured.errors
+        measured.perimeter,
+        measured.area,
+        measured.pixels,
+        measured.errors,
     )
 
     kinds = packed.kind.tolist()
@@ -361,7 +381,11 @@ def chunk_shapes(packed):
     # every instance but the polygons has no part: measured as empty here,
     # then below as what it is
     polygon_shapes = geometry.polygon_array_shapes(
-        packed.coords, packed.part_count, packed.part_length, widths, heights,
+        packed.coords,
+        packed.part_count,
+        packed.part_length,
+        widths,
+        heights,
         count_pixels=packed.count_pixels,
     )
     rle_ends = np.cumsum(packed.rle_length)

@@ -120,9 +120,12 @@ def format_report(report, max_classes=None):
     elif chosen:
         lines.append(
             "selection: top, at least %d image%s per class (the guarantee "
-            "added %d)" % (chosen["min_per_class"],
-                           "" if chosen["min_per_class"] == 1 else "s",
-                           chosen["added"])
+            "added %d)"
+            % (
+                chosen["min_per_class"],
+                "" if chosen["min_per_class"] == 1 else "s",
+                chosen["added"],
+            )
         )
     lines += [
         "images:    %s" % _format_counts(report["images"]),
@@ -139,8 +142,7 @@ def format_report(report, max_classes=None):
         )
     if report["invalid"]:
         lines.append(
-            "skipped as malformed: %d record(s)"
-            % len(report["invalid"])
+            "skipped as malformed: %d record(s)" % len(report["invalid"])
         )
 
     lines.append("instances by size:")
@@ -151,14 +153,16 @@ def format_report(report, max_classes=None):
     shown = classes if max_classes is None else classes[:max_classes]
     lines.append(
         "instances by class, worst retention first%s:"
-        % ("" if len(shown) == len(classes) else
-           " (%d of %d)" % (len(shown), len(classes)))
+        % (
+            ""
+            if len(shown) == len(classes)
+            else " (%d of %d)" % (len(shown), len(classes))
+        )
     )
     width = max([len(c["name"]) for c in shown] + [5])
     for counts in shown:
         lines.append(
-            "  %-*s %s"
-            % (width, counts["name"], _format_counts(counts))
+            "  %-*s %s" % (width, counts["name"], _format_counts(counts))
         )
 
     return "\n".join(lines)

@@ -85,8 +85,14 @@ class Runner(object):
             when False, their counts are -1
     """
 
-    def __init__(self, workers=None, scheduler=None, progress=None,
-                 local_cluster=True, count_pixels=True):
+    def __init__(
+        self,
+        workers=None,
+        scheduler=None,
+        progress=None,
+        local_cluster=True,
+        count_pixels=True,
+    ):
         self.workers = workers
         self.scheduler = scheduler
         self.progress = progress
@@ -124,8 +130,12 @@ class Runner(object):
         if self.scheduler or self.workers:
             return "cluster", 1
         cores = default_workers()
-        if (self.local_cluster and cores > 1
-                and seconds >= CLUSTER_MIN_SECONDS and cluster_installed()):
+        if (
+            self.local_cluster
+            and cores > 1
+            and seconds >= CLUSTER_MIN_SECONDS
+            and cluster_installed()
+        ):
             return "cluster", 1
         if mean_box_area >= THREADS_MIN_MEAN_AREA:
             return "local", min(MAX_THREADS, cores)
@@ -174,7 +184,8 @@ class Runner(object):
             progress=progress or self.progress,
         )
         return packed.MeasuredChunk.concatenate(
-            engine.results(handles, batch=RESULTS_PER_REQUEST))
+            engine.results(handles, batch=RESULTS_PER_REQUEST)
+        )
 
 
 def _pack_jobs(jobs, count_pixels):
@@ -205,9 +216,7 @@ def chunk_bounds(costs, workers):
     size = math.ceil(n / max(1, workers * TASKS_PER_WORKER))
     size = max(MIN_CHUNK_INSTANCES, min(MAX_CHUNK_INSTANCES, size))
     total = float(sum(costs))
-    budget = max(
-        total / max(1, workers * TASKS_PER_WORKER), 1.0
-    )
+    budget = max(total / max(1, workers * TASKS_PER_WORKER), 1.0)
     budget = min(budget, MAX_CHUNK_BOX_PIXELS)
     bounds = []
     start = 0

@@ -62,11 +62,7 @@ def is_folder_input(path):
 
 def is_sa1b_record(data):
     """Whether a parsed JSON file is one image of an SA-1B-style folder."""
-    return (
-        isinstance(data, dict)
-        and "image" in data
-        and "images" not in data
-    )
+    return isinstance(data, dict) and "image" in data and "images" not in data
 
 
 def list_files(inputs):
@@ -95,8 +91,11 @@ def list_files(inputs):
         elif os.path.isfile(name):
             found = [(name, file_identity(name))]
         elif any(c in name for c in _GLOB_CHARS):
-            found = sorted((p, file_identity(p)) for p in glob.glob(name)
-                           if os.path.isfile(p) or os.path.islink(p))
+            found = sorted(
+                (p, file_identity(p))
+                for p in glob.glob(name)
+                if os.path.isfile(p) or os.path.islink(p)
+            )
         else:
             raise TFDPError("%s: no such file or folder" % name)
         if not found:
@@ -183,9 +182,7 @@ class FolderChunk(object):
             if total > 0:
                 np.divide(values, total, out=out)
             return out
-        return scoring.instance_scores(
-            method, self.perimeter, self.area, None
-        )
+        return scoring.instance_scores(method, self.perimeter, self.area, None)
 
 
 def measure_files(paths):
@@ -216,8 +213,9 @@ def measure_files(paths):
         for position, ann in enumerate(annotations):
             if not isinstance(ann, dict):
                 problems.append(
-                    Problem("annotation", "#%d" % position, path,
-                            "not an object")
+                    Problem(
+                        "annotation", "#%d" % position, path, "not an object"
+                    )
                 )
                 continue
             ann_id = ann.get("id")
@@ -227,7 +225,8 @@ def measure_files(paths):
                         "annotation has no integer or string id"
                     )
                 reason = ineligible_reason(
-                    annotation_instance(ann, width, height))
+                    annotation_instance(ann, width, height)
+                )
                 if reason is not None:
                     # malformed is malformed, scored or not (as for COCO)
                     check_segmentation(ann.get("segmentation"), width, height)
@@ -293,15 +292,15 @@ def _read_record(path):
 
     if not isinstance(data, dict):
         raise _BadFile(
-            "holds a JSON %s, not an object with \"image\" and "
-            "\"annotations\"" % type(data).__name__
+            'holds a JSON %s, not an object with "image" and '
+            '"annotations"' % type(data).__name__
         )
     image = data.get("image")
     if not isinstance(image, dict):
-        raise _BadFile("no \"image\" object")
+        raise _BadFile('no "image" object')
     annotations = data.get("annotations")
     if not isinstance(annotations, list):
-        raise _BadFile("no \"annotations\" list")
+        raise _BadFile('no "annotations" list')
     if not jsonio.is_id(image.get("image_id")):
         raise _BadFile("image has no integer or string image_id")
     try:
@@ -351,15 +350,19 @@ def chunk_summary(chunk):
         invalid=chunk.invalid,
         si_total=si_total,
         id_kinds=(
-            {type(i).__name__: "image %s (%s)" % (jsonio.brief(i), path)
-             for i, path in reversed(list(zip(chunk.image_ids,
-                                                 chunk.paths)))},
+            {
+                type(i).__name__: "image %s (%s)" % (jsonio.brief(i), path)
+                for i, path in reversed(
+                    list(zip(chunk.image_ids, chunk.paths))
+                )
+            },
             {type(i).__name__ for i in chunk.instance_ids},
         ),
         image_keys=_digests(chunk.image_ids),
         name_keys=_digests(chunk.file_names),
         repeated_masks=(
-            len(chunk.repeated_masks), chunk.repeated_masks[:WARNING_IDS]
+            len(chunk.repeated_masks),
+            chunk.repeated_masks[:WARNING_IDS],
         ),
     )
 
@@ -428,7 +431,10 @@ def chunk_retention(chunk, kept):
     counts = {"instances": (len(kept_masks), int(kept_masks.sum()))}
     for index, (name, _) in enumerate(SIZE_BUCKETS):
         in_bucket = bucket == index
-        counts[name] = (int(in_bucket.sum()), int((in_bucket & kept_masks).sum()))
+        counts[name] = (
+            int(in_bucket.sum()),
+            int((in_bucket & kept_masks).sum()),
+        )
     return counts
 
 
@@ -495,8 +501,11 @@ def _listed_groups(groups, show):
         for key, paths in groups[:WARNING_IDS]
     ]
     one = len(groups) == 1
-    return ("" if one else "s", _more(listed, len(groups)),
-            "is" if one else "are")
+    return (
+        "" if one else "s",
+        _more(listed, len(groups)),
+        "is" if one else "are",
+    )
 
 
 def _more(shown, total):
@@ -583,16 +592,21 @@ class FolderShapes(object):
                 "mask id%s %s %s used more than once within one file; every "
                 "mask is kept and scored, but those cannot be told apart by "
                 "image and id"
-                % ("" if masks == 1 else "s", _more(listed, masks),
-                   "is" if masks == 1 else "are")
+                % (
+                    "" if masks == 1 else "s",
+                    _more(listed, masks),
+                    "is" if masks == 1 else "are",
+                )
             )
         if self.num_images < 2:
             self.warnings = warnings
             return
         ids = _repeated_positions(
-            np.concatenate([s["image_keys"] for s in summaries]))
+            np.concatenate([s["image_keys"] for s in summaries])
+        )
         names = _repeated_positions(
-            np.concatenate([s["name_keys"] for s in summaries]))
+            np.concatenate([s["name_keys"] for s in summaries])
+        )
         if len(ids) or len(names):
             records = self._image_records(np.union1d(ids, names))
             by_id = _groups(
@@ -706,8 +720,9 @@ class FolderShapes(object):
         if before:
             category_id, name = MASK_CLASS
             classes.append(
-                retention_counts(before, after, category_id=category_id,
-                                 name=name)
+                retention_counts(
+                    before, after, category_id=category_id, name=name
+                )
             )
         return {
             "method": method,
@@ -756,8 +771,9 @@ class FolderShapes(object):
         yield from self.engine.results(parts)
 
 
-def measure_folder(inputs, runner, skip_invalid=False, source=None,
-                   files=None):
+def measure_folder(
+    inputs, runner, skip_invalid=False, source=None, files=None
+):
     """Measures every mask of SA-1B-style inputs.
 
     Args:
@@ -791,9 +807,7 @@ def measure_folder(inputs, runner, skip_invalid=False, source=None,
         weights=[len(t) for t in tasks],
         progress=runner.progress,
     )
-    summaries = list(
-        engine.results(engine.apply(chunk_summary, handles))
-    )
+    summaries = list(engine.results(engine.apply(chunk_summary, handles)))
     shapes = FolderShapes(engine, handles, summaries, source, files)
     if shapes.invalid and not skip_invalid:
         raise InvalidDataError(source, shapes.invalid)

@@ -137,8 +137,13 @@ def table_writer(path, parts, id_types, with_file=False, rows=None):
             count = _write_parquet(tmp, parts, names, id_types, path)
         else:
             # a file name that is not UTF-8 is written as its bytes
-            with open(tmp, "w", encoding="utf-8", errors="surrogateescape",
-                      newline="") as f:
+            with open(
+                tmp,
+                "w",
+                encoding="utf-8",
+                errors="surrogateescape",
+                newline="",
+            ) as f:
                 count = _write_csv(f, parts, names)
         if rows is not None:
             rows.append(count)
@@ -155,10 +160,14 @@ def _write_csv(f, parts, names):
         count = len(columns[0])
         texts = _number_texts(columns)
         if texts is None:  # strings: the csv module quotes them
-            writer.writerows(zip(*[
-                c.tolist() if isinstance(c, np.ndarray) else c
-                for c in columns
-            ]))
+            writer.writerows(
+                zip(
+                    *[
+                        c.tolist() if isinstance(c, np.ndarray) else c
+                        for c in columns
+                    ]
+                )
+            )
         elif count:
             f.write("\n".join(map(",".join, zip(*texts))))
             f.write("\n")
@@ -196,8 +205,9 @@ def _float_texts(values):
     # repr of each value of a 1D float64 array
     if not values.size:
         return []
-    texts = orjson.dumps(np.ascontiguousarray(values),
-                         option=orjson.OPT_SERIALIZE_NUMPY)
+    texts = orjson.dumps(
+        np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY
+    )
     texts = texts[1:-1].decode("ascii").split(",")
     # orjson writes the same digits as repr, but small magnitudes without
     # an exponent and non-finite values as null: repr those
@@ -248,7 +258,8 @@ def _write_parquet(tmp, parts, names, id_types, output):
                 except (OverflowError, pa.ArrowInvalid):
                     raise TFDPError(
                         "%s: a %s is beyond 64 bits, which Parquet's integers "
-                        "cannot hold; write a .csv table" % (output, field.name)
+                        "cannot hold; write a .csv table"
+                        % (output, field.name)
                     ) from None
             table = pa.Table.from_arrays(arrays, schema=schema)
             writer.write_table(table)

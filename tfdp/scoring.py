@@ -49,9 +49,7 @@ def si_scs(perimeter, area):
     perimeter = np.asarray(perimeter, dtype=np.float64)
     area = np.asarray(area, dtype=np.float64)
     out = np.zeros_like(area)
-    np.divide(
-        perimeter, 2.0 * np.sqrt(np.pi * area), out=out, where=area > 0
-    )
+    np.divide(perimeter, 2.0 * np.sqrt(np.pi * area), out=out, where=area > 0)
     return out
 
 
@@ -286,10 +284,13 @@ def keep_count(num_images, keep_ratio=None, prune_ratio=None, keep=None):
     if prune_ratio is not None:
         ratio = 1 - ratio
     phrase = "a %s ratio of %s" % (
-        "keep" if keep_ratio is not None else "prune", value
+        "keep" if keep_ratio is not None else "prune",
+        value,
     )
     if ratio == 0:
-        raise KeepsNothingError("%s keeps no image: keep at least one" % phrase)
+        raise KeepsNothingError(
+            "%s keeps no image: keep at least one" % phrase
+        )
     if num_images is None:
         return None
 

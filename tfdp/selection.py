@@ -19,9 +19,18 @@ import numpy as np
 SELECTIONS = ("top", "stratified")
 
 
-def select_images(order, scores, count, image_index=None, category=None,
-                  selection="top", min_per_class=None, strata=50, seed=0,
-                  hard_cutoff=0.0):
+def select_images(
+    order,
+    scores,
+    count,
+    image_index=None,
+    category=None,
+    selection="top",
+    min_per_class=None,
+    strata=50,
+    seed=0,
+    hard_cutoff=0.0,
+):
     """Chooses the images to keep.
 
     Args:
@@ -48,13 +57,19 @@ def select_images(order, scores, count, image_index=None, category=None,
     Raises:
         ValueError: if the choices are invalid or do not fit the budget
     """
-    validate_selection(selection, min_per_class, strata, hard_cutoff,
-                       scores is not None)
+    validate_selection(
+        selection, min_per_class, strata, hard_cutoff, scores is not None
+    )
     if selection == "stratified":
-        kept = select_stratified(scores, count, strata=strata, seed=seed,
-                                 hard_cutoff=hard_cutoff)
-        return kept, {"selection": selection, "strata": strata,
-                      "seed": seed, "hard_cutoff": hard_cutoff}
+        kept = select_stratified(
+            scores, count, strata=strata, seed=seed, hard_cutoff=hard_cutoff
+        )
+        return kept, {
+            "selection": selection,
+            "strata": strata,
+            "seed": seed,
+            "hard_cutoff": hard_cutoff,
+        }
     if not min_per_class:
         return select_top(order, count), None
 
@@ -67,12 +82,16 @@ def select_images(order, scores, count, image_index=None, category=None,
         )
     kept = select_top(order, count, guaranteed)
     added = int((kept & ~select_top(order, count)).sum())
-    return kept, {"selection": selection, "min_per_class": min_per_class,
-                  "added": added}
+    return kept, {
+        "selection": selection,
+        "min_per_class": min_per_class,
+        "added": added,
+    }
 
 
-def validate_selection(selection, min_per_class=None, strata=50,
-                       hard_cutoff=0.0, scored=True):
+def validate_selection(
+    selection, min_per_class=None, strata=50, hard_cutoff=0.0, scored=True
+):
     """Checks the selection choices before anything is read.
 
     Args:
@@ -86,22 +105,30 @@ def validate_selection(selection, min_per_class=None, strata=50,
         ValueError: naming what is wrong
     """
     if selection not in SELECTIONS:
-        raise ValueError("selection must be one of %s, not %r"
-                         % (", ".join(SELECTIONS), selection))
+        raise ValueError(
+            "selection must be one of %s, not %r"
+            % (", ".join(SELECTIONS), selection)
+        )
     if min_per_class is not None and (
         isinstance(min_per_class, bool)
         or not isinstance(min_per_class, int)
         or min_per_class < 1
     ):
-        raise ValueError("min_per_class must be a positive integer, not %r"
-                         % (min_per_class,))
+        raise ValueError(
+            "min_per_class must be a positive integer, not %r"
+            % (min_per_class,)
+        )
     if selection == "stratified":
         if min_per_class is not None:
-            raise ValueError("min_per_class applies to the top selection, "
-                             "not to the stratified one")
+            raise ValueError(
+                "min_per_class applies to the top selection, "
+                "not to the stratified one"
+            )
         if not scored:
-            raise ValueError("the stratified selection needs image scores; "
-                             "the random method has none")
+            raise ValueError(
+                "the stratified selection needs image scores; "
+                "the random method has none"
+            )
         validate_stratified(strata, hard_cutoff)
 
 
@@ -190,7 +217,7 @@ def select_stratified(scores, count, strata=50, seed=0, hard_cutoff=0.0):
     validate_stratified(strata, hard_cutoff)
     scores = np.asarray(scores, dtype=np.float64)
     order = np.argsort(-scores, kind="stable")
-    pool = order[int(round(hard_cutoff * len(scores))):]
+    pool = order[int(round(hard_cutoff * len(scores))) :]
     if count > len(pool):
         raise ValueError(
             "a hard cutoff of %s leaves %d images, fewer than the %d to keep"
@@ -225,12 +252,14 @@ def validate_stratified(strata, hard_cutoff):
             ``hard_cutoff`` is not a number in ``[0, 1)``
     """
     if isinstance(strata, bool) or not isinstance(strata, int) or strata < 1:
-        raise ValueError("strata must be a positive integer, not %r"
-                         % (strata,))
+        raise ValueError(
+            "strata must be a positive integer, not %r" % (strata,)
+        )
     if (
         isinstance(hard_cutoff, bool)
         or not isinstance(hard_cutoff, (int, float))
         or not 0 <= hard_cutoff < 1
     ):
-        raise ValueError("hard_cutoff must be a fraction in [0, 1), not %r"
-                         % (hard_cutoff,))
+        raise ValueError(
+            "hard_cutoff must be a fraction in [0, 1), not %r" % (hard_cutoff,)
+        )

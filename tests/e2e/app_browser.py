@@ -36,8 +36,7 @@ def free_port():
 
 
 @contextlib.contextmanager
-def background_process(args, log_path, env=None, ready_url=None,
-                       timeout=120):
+def background_process(args, log_path, env=None, ready_url=None, timeout=120):
     """Runs a process in its own session, logging to ``log_path``, and
     stops it with its children on exit.
 
@@ -52,8 +51,13 @@ def background_process(args, log_path, env=None, ready_url=None,
         the :class:`subprocess.Popen`
     """
     log = open(log_path, "w")
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                            env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        args,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     try:
         if ready_url is not None:
             deadline = time.monotonic() + timeout
@@ -92,8 +96,15 @@ def app_server(log_path, env=None):
     """
     port = free_port()
     url = "http://127.0.0.1:%d" % port
-    args = [sys.executable, "-m", "fiftyone.server.main", "--port",
-            str(port), "--address", "127.0.0.1"]
+    args = [
+        sys.executable,
+        "-m",
+        "fiftyone.server.main",
+        "--port",
+        str(port),
+        "--address",
+        "127.0.0.1",
+    ]
     with background_process(args, log_path, env=env, ready_url=url):
         yield url
 

@@ -18,20 +18,24 @@ import sys
 import time
 import uuid
 
+import app_browser
 import pytest
+from shared_data import COCO_SAMPLE, DATA, ROOT, requires_shared_data
 
 import tfdp
-from shared_data import COCO_SAMPLE, DATA, ROOT, requires_shared_data
 
 pytestmark = requires_shared_data
 
-import app_browser
-
 ARTIFACTS = os.path.join(ROOT, "out", "e2e")
 TIMEOUT_MS = 60_000
-WORKFLOW = ["TFDP: compute scores", "TFDP: prune", "TFDP: open panel",
-            "TFDP: export kept samples", "TFDP: get run info",
-            "TFDP: delete run"]
+WORKFLOW = [
+    "TFDP: compute scores",
+    "TFDP: prune",
+    "TFDP: open panel",
+    "TFDP: export kept samples",
+    "TFDP: get run info",
+    "TFDP: delete run",
+]
 
 if not os.path.exists(app_browser.CHROMIUM):
     pytest.skip(
@@ -61,33 +65,42 @@ def app_url(dataset):
     # offers "Schedule", and `fiftyone delegated launch` as the worker
     env = dict(os.environ, FIFTYONE_ALLOW_LEGACY_ORCHESTRATORS="true")
     fiftyone = os.path.join(os.path.dirname(sys.executable), "fiftyone")
-    with app_browser.background_process(
-        [fiftyone, "delegated", "launch"],
-        os.path.join(ARTIFACTS, "worker.log"),
-        env=env,
-    ), app_browser.app_server(os.path.join(ARTIFACTS, "server.log"),
-                              env=env) as url:
+    with (
+        app_browser.background_process(
+            [fiftyone, "delegated", "launch"],
+            os.path.join(ARTIFACTS, "worker.log"),
+            env=env,
+        ),
+        app_browser.app_server(
+            os.path.join(ARTIFACTS, "server.log"), env=env
+        ) as url,
+    ):
         yield url
 
 
 def _scored(dataset, run_key, count=128):
     dataset.reload()
-    return (run_key in tfdp.list_runs(dataset)
-            and tfdp.get_run_info(dataset, run_key)["finished"]
-            and dataset.count("%s_score" % run_key) == count)
+    return (
+        run_key in tfdp.list_runs(dataset)
+        and tfdp.get_run_info(dataset, run_key)["finished"]
+        and dataset.count("%s_score" % run_key) == count
+    )
 
 
 def _field(page, label):
     """The input under a form field's label."""
     return page.get_by_text(label, exact=True).locator(
-        "xpath=following::input[1]")
+        "xpath=following::input[1]"
+    )
 
 
 def _has_value(field, value):
     # the form re-renders after each change: poll, bounded
     app_browser.wait_until(
         lambda: field.count() and field.input_value() == value,
-        "the value %r" % value, 30)
+        "the value %r" % value,
+        30,
+    )
     return True
 
 
@@ -98,7 +111,8 @@ def _execute(page):
 def _schedule(page):
     # the execute button's menu
     page.get_by_role("button", name="Execute", exact=True).locator(
-        "xpath=following-sibling::button").click()
+        "xpath=following-sibling::button"
+    ).click()
     page.get_by_text("Schedule", exact=True).click()
     page.get_by_role("button", name="Schedule", exact=True).click()
 
@@ -154,8 +168,10 @@ def _walk_through(page, dataset):
 
     # compute: the target is the dataset, said with what CB-SCS totals over
     app_browser.open_operator(page, "TFDP: compute scores")
-    page.get_by_text("Scores the 128 samples of the dataset. CB-SCS class "
-                     "totals are taken over these samples only").wait_for()
+    page.get_by_text(
+        "Scores the 128 samples of the dataset. CB-SCS class "
+        "totals are taken over these samples only"
+    ).wait_for()
     _execute(page)
     app_browser.wait_until(lambda: _scored(dataset, "tfdp"), "the scores")
 
@@ -165,9 +181,11 @@ def _walk_through(page, dataset):
     page.get_by_text("Keep a number of samples", exact=True).click()
     keep = _field(page, "Samples to keep")
     assert _has_value(keep, "90")
-    for value, message in (("200", "200 exceeds the 128 samples"),
-                           ("0", "keep at least 1 sample"),
-                           ("", "enter the number of samples to keep")):
+    for value, message in (
+        ("200", "200 exceeds the 128 samples"),
+        ("0", "keep at least 1 sample"),
+        ("", "enter the number of samples to keep"),
+    ):
         keep.fill(value)
         page.get_by_text(message, exact=True).wait_for()
     page.get_by_text("Remove a fraction", exact=True).click()
@@ -180,8 +198,10 @@ def _walk_through(page, dataset):
     page.get_by_text("90 samples", exact=True).wait_for()
     assert dataset.count_sample_tags() == {"tfdp:keep": 90}
     # what it did, in one line, and its saved view selected by name
-    page.get_by_text("TFDP run 'tfdp': kept 90 of 128 samples (cb-scs), "
-                     "tagged 'tfdp:keep', saved view 'tfdp-kept'").wait_for()
+    page.get_by_text(
+        "TFDP run 'tfdp': kept 90 of 128 samples (cb-scs), "
+        "tagged 'tfdp:keep', saved view 'tfdp-kept'"
+    ).wait_for()
     page.get_by_text("tfdp-kept", exact=True).first.wait_for()
     assert page.get_by_text("Unsaved view", exact=True).count() == 0
     page.wait_for_timeout(2000)  # thumbnails
@@ -201,10 +221,10 @@ def _walk_through(page, dataset):
     page.wait_for_timeout(500)  # the form validates the new key
     start = time.monotonic()
     _schedule(page)
-    app_browser.wait_until(lambda: _scored(dataset, "tfdp2"),
-                           "the scheduled compute", 180)
-    print("\nscheduled compute done in %.1f s"
-          % (time.monotonic() - start))
+    app_browser.wait_until(
+        lambda: _scored(dataset, "tfdp2"), "the scheduled compute", 180
+    )
+    print("\nscheduled compute done in %.1f s" % (time.monotonic() - start))
     _check_delegated_progress(dataset)
     page.keyboard.press("Escape")
 
@@ -228,8 +248,10 @@ def _check_delegated_progress(dataset):
     from fiftyone.operators.delegated import DelegatedOperationService
 
     operations = [
-        op for op in DelegatedOperationService().list_operations(
-            dataset_name=dataset.name)
+        op
+        for op in DelegatedOperationService().list_operations(
+            dataset_name=dataset.name
+        )
         if op.operator.endswith("/compute_scores")
     ]
     assert len(operations) == 1
@@ -238,12 +260,14 @@ def _check_delegated_progress(dataset):
     assert done.status.progress == 1.0
     assert done.status.label == (
         "TFDP run 'tfdp2': scored %d instances of 128 samples (cb-scs)"
-        % dataset.get_run_info("tfdp2").config.num_instances)
+        % dataset.get_run_info("tfdp2").config.num_instances
+    )
 
 
 def _choose_run(page, run_key):
     page.get_by_text("Newest first", exact=True).locator(
-        "xpath=following::*[@aria-haspopup='listbox'][1]").click()
+        "xpath=following::*[@aria-haspopup='listbox'][1]"
+    ).click()
     options = page.get_by_role("option")
     options.first.wait_for()
     listed = [o.strip() for o in options.all_inner_texts()]
@@ -269,11 +293,12 @@ def _panel(page, dataset):
     start = time.perf_counter()
     page.keyboard.press("ArrowLeft")
     _summary(page, "cb-scs: keeps 13 of 128 images (10.2%)")
-    print("slider step, key release to updated text: %.2f s"
-          % (time.perf_counter() - start))
+    print(
+        "slider step, key release to updated text: %.2f s"
+        % (time.perf_counter() - start)
+    )
     assert label.inner_text().strip() == "0.10"
-    assert dataset.count_sample_tags() == {"tfdp:keep": 90,
-                                           "tfdp2:keep": 20}
+    assert dataset.count_sample_tags() == {"tfdp:keep": 90, "tfdp2:keep": 20}
 
     # the run list knows both runs, newest first; the ratio stays the
     # slider's
@@ -283,39 +308,52 @@ def _panel(page, dataset):
 
     # axis titles and legends
     titles = page.locator(".js-plotly-plot .xtitle, .js-plotly-plot .ytitle")
-    assert {"image score", "images", "instances kept (%)",
-            "instance size"} <= set(titles.all_text_contents())
-    legends = set(page.locator(".js-plotly-plot .legendtext")
-                  .all_text_contents())
-    assert {"kept (cb-scs)", "pruned away",
-            "loses every instance (cb-scs)"} <= legends
+    assert {
+        "image score",
+        "images",
+        "instances kept (%)",
+        "instance size",
+    } <= set(titles.all_text_contents())
+    legends = set(
+        page.locator(".js-plotly-plot .legendtext").all_text_contents()
+    )
+    assert {
+        "kept (cb-scs)",
+        "pruned away",
+        "loses every instance (cb-scs)",
+    } <= legends
 
     # per class: the 20 worst classes, every name on its own row
     dataset.reload()  # the server's process wrote the runs
     classes = len(tfdp.get_run_info(dataset, "tfdp")["report"]["classes"])
-    page.get_by_text("the 20 worst of %d classes (%d more hidden)"
-                     % (classes, classes - 20), exact=False).wait_for()
+    page.get_by_text(
+        "the 20 worst of %d classes (%d more hidden)"
+        % (classes, classes - 20),
+        exact=False,
+    ).wait_for()
     names = plots.nth(1).locator(".ytick text")
     assert names.count() == 20
 
     def one_per_row():
         boxes = names.evaluate_all(
             "els => els.map(e => [e.getBoundingClientRect().top,"
-            " e.getBoundingClientRect().height])")
+            " e.getBoundingClientRect().height])"
+        )
         tops = sorted(top for top, _ in boxes)
         heights = [h for _, h in boxes]
-        return min(heights) > 0 and all(b - a >= 0.9 * max(heights)
-                                        for a, b in zip(tops, tops[1:]))
+        return min(heights) > 0 and all(
+            b - a >= 0.9 * max(heights) for a, b in zip(tops, tops[1:])
+        )
 
     # Plotly lays the names out again after each render of the panel
-    app_browser.wait_until(one_per_row, "every class name on its own row",
-                           30)
+    app_browser.wait_until(one_per_row, "every class name on its own row", 30)
 
     # a second method side by side
     page.get_by_text("no comparison", exact=True).click()
     page.get_by_role("option", name="scs", exact=True).click()
-    page.get_by_text("scs: keeps 13 of 128 images (10.2%)",
-                     exact=False).nth(1).wait_for()
+    page.get_by_text("scs: keeps 13 of 128 images (10.2%)", exact=False).nth(
+        1
+    ).wait_for()
     page.get_by_text("kept (scs)", exact=True).first.wait_for()
     page.wait_for_timeout(1000)
     page.screenshot(path=os.path.join(ARTIFACTS, "app.png"))
@@ -336,7 +374,7 @@ def _forms_follow_the_run_on_screen(page, dataset):
     app_browser.open_operator(page, "TFDP: export kept samples")
     page.get_by_text("COCO file to write", exact=True).wait_for()
     path = _field(page, "COCO file to write")
-    path.fill(out[:-len(".json")] + ".txt")
+    path.fill(out[: -len(".json")] + ".txt")
     page.get_by_text("give a path ending in .json", exact=True).wait_for()
     path.fill(out)
     page.wait_for_timeout(500)
@@ -364,16 +402,20 @@ def _forms_follow_the_run_on_screen(page, dataset):
     _execute(page)
     page.get_by_text("128 samples", exact=True).wait_for()
     app_browser.wait_until(
-        lambda: (dataset.reload() or True) and tfdp.list_runs(dataset) == [
-            "tfdp"], "the deletion")
+        lambda: (
+            (dataset.reload() or True) and tfdp.list_runs(dataset) == ["tfdp"]
+        ),
+        "the deletion",
+    )
 
 
 def _panel_after_deletion(page, dataset):
     # the panel's run is gone: the next move of the slider says so and
     # shows tfdp at the ratio chosen, without a traceback
     _step(page, "ArrowLeft")
-    page.get_by_text("Run 'tfdp2' was deleted; showing run 'tfdp'",
-                     exact=True).wait_for()
+    page.get_by_text(
+        "Run 'tfdp2' was deleted; showing run 'tfdp'", exact=True
+    ).wait_for()
     _summary(page, "cb-scs: keeps 6 of 128 images (4.7%)")
     _no_traceback(page)
     # the App echoes the new run to the panel as change events

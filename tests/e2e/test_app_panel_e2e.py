@@ -59,8 +59,7 @@ def test_the_panel_shows_what_is_lost_and_stays_current(dataset, app_url):
             _apply_says_what_it_did(page, dataset)
             _no_traceback(page)
         except BaseException:
-            page.screenshot(path=os.path.join(ARTIFACTS,
-                                              "panel-failure.png"))
+            page.screenshot(path=os.path.join(ARTIFACTS, "panel-failure.png"))
             raise
         finally:
             browser.close()
@@ -73,8 +72,7 @@ def _plots(page):
 
 
 def _legends(plot):
-    return [t.strip() for t in plot.locator(".legendtext")
-            .all_text_contents()]
+    return [t.strip() for t in plot.locator(".legendtext").all_text_contents()]
 
 
 def _choose_compare(page, shown, method):
@@ -88,8 +86,7 @@ def _choose_compare(page, shown, method):
 
 def _class_rows(plot):
     # the class names, bottom up
-    return [t.strip() for t in plot.locator(".ytick text")
-            .all_text_contents()]
+    return [t.strip() for t in plot.locator(".ytick text").all_text_contents()]
 
 
 def _compare_then_switch(page, dataset):
@@ -99,24 +96,33 @@ def _compare_then_switch(page, dataset):
     _summary(page, "cb-scs: keeps 90 of 128 images")
     listed = _choose_compare(page, "no comparison", "si-scs")
     assert "cb-scs" not in listed  # the run's own method is not offered
-    page.get_by_text("Orange: kept by cb-scs; blue: kept by si-scs",
-                     exact=True).wait_for()
+    page.get_by_text(
+        "Orange: kept by cb-scs; blue: kept by si-scs", exact=True
+    ).wait_for()
     app_browser.wait_until(
-        lambda: "kept (si-scs)" in _legends(plots.nth(1)), "the comparison")
+        lambda: "kept (si-scs)" in _legends(plots.nth(1)), "the comparison"
+    )
 
     _choose_run(page, "si")
-    expected = [c["name"] for c in preview_pruning(
-        dataset, run_key="si", keep_ratio=0.7)["classes"][:20]]
+    expected = [
+        c["name"]
+        for c in preview_pruning(dataset, run_key="si", keep_ratio=0.7)[
+            "classes"
+        ][:20]
+    ]
 
     seen = {}
 
     def only_si():
-        seen.update(legends=_legends(plots.nth(1)),
-                    rows=_class_rows(plots.nth(1)))
+        seen.update(
+            legends=_legends(plots.nth(1)), rows=_class_rows(plots.nth(1))
+        )
         # the DOM lists the rows bottom up
-        return (seen["rows"][::-1] == expected
-                and "kept (cb-scs)" not in seen["legends"]
-                and len(seen["legends"]) == len(set(seen["legends"])))
+        return (
+            seen["rows"][::-1] == expected
+            and "kept (cb-scs)" not in seen["legends"]
+            and len(seen["legends"]) == len(set(seen["legends"]))
+        )
 
     try:
         app_browser.wait_until(only_si, "the si run's rows and legends", 30)
@@ -126,15 +132,20 @@ def _compare_then_switch(page, dataset):
     # offered: every method but si-scs, the run's
     listed = _choose_compare(page, "no comparison", "scs")
     assert "si-scs" not in listed and "cb-scs" in listed
-    page.get_by_text("Orange: kept by si-scs; blue: kept by scs",
-                     exact=True).wait_for()
+    page.get_by_text(
+        "Orange: kept by si-scs; blue: kept by scs", exact=True
+    ).wait_for()
     app_browser.wait_until(only_si, "the si run's rows", 30)
-    assert set(seen["legends"]) == {"kept (si-scs)", "kept (scs)",
-                                    "loses every instance (si-scs)"}
+    assert set(seen["legends"]) == {
+        "kept (si-scs)",
+        "kept (scs)",
+        "loses every instance (si-scs)",
+    }
     _choose_compare(page, "scs", "no comparison")
     app_browser.wait_until(
-        lambda: page.get_by_text("Orange: kept by", exact=False).count()
-        == 0, "no comparison")
+        lambda: page.get_by_text("Orange: kept by", exact=False).count() == 0,
+        "no comparison",
+    )
 
 
 def _lost_classes_and_curve(page, dataset):
@@ -155,8 +166,9 @@ def _lost_classes_and_curve(page, dataset):
     plots = _plots(page)
     classes = plots.nth(1)
     for c in lost:
-        classes.locator(".scatterlayer .textpoint",
-                        has_text="0 of %d" % c["before"]).first.wait_for()
+        classes.locator(
+            ".scatterlayer .textpoint", has_text="0 of %d" % c["before"]
+        ).first.wait_for()
     assert classes.locator(".scatterlayer .point").count() >= len(lost)
     assert classes.locator(".bartext", has_text="1 of ").count()
     assert "all instances" not in _legends(classes)
@@ -165,18 +177,28 @@ def _lost_classes_and_curve(page, dataset):
     # the retention curve, with the ratio chosen
     curve = retention_curve(dataset, run_key="si")
     assert curve["classes"]["kept"][9] == (
-        curve["classes"]["total"] - len(lost))
+        curve["classes"]["total"] - len(lost)
+    )
     app_browser.wait_until(
-        lambda: {"instances kept (si-scs)", "classes kept (si-scs)",
-                 "keep ratio 0.50"} <= set(_legends(plots.nth(2))),
-        "the retention curve", 30)
+        lambda: (
+            {
+                "instances kept (si-scs)",
+                "classes kept (si-scs)",
+                "keep ratio 0.50",
+            }
+            <= set(_legends(plots.nth(2)))
+        ),
+        "the retention curve",
+        30,
+    )
     titles = plots.nth(2).locator(".xtitle, .ytitle").all_text_contents()
     assert set(titles) == {"keep ratio", "kept (%)"}
     page.wait_for_timeout(1000)
     left = plots.nth(0).bounding_box()["x"] - 40
-    page.screenshot(path=os.path.join(ARTIFACTS, "panel-lost.png"),
-                    clip=dict(x=left, y=60, width=1600 - left,
-                              height=1900))
+    page.screenshot(
+        path=os.path.join(ARTIFACTS, "panel-lost.png"),
+        clip=dict(x=left, y=60, width=1600 - left, height=1900),
+    )
 
 
 def _scroller(page):
@@ -188,7 +210,8 @@ def _scroller(page):
                                  && /(auto|scroll)/.test(
                                      getComputedStyle(e).overflowY)))
                        e = e.parentElement;
-                   return e; }""")
+                   return e; }"""
+    )
 
 
 def _wheel_scrolls(page):
@@ -200,8 +223,7 @@ def _wheel_scrolls(page):
     scroller = _scroller(page)
     before = scroller.evaluate("e => e ? e.scrollTop : null")
     box = plot.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2,
-                    box["y"] + box["height"] / 2)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.wheel(0, 300)
     page.wait_for_timeout(500)
     assert plot.locator(".xtick text").all_text_contents() == ticks
@@ -216,10 +238,12 @@ def _delete_from_the_panel(page, dataset):
     page.get_by_role("button", name="Delete run").click()
     page.get_by_text("Deletes fields", exact=False).wait_for()
     _execute(page)
-    page.get_by_text("Deleted TFDP run 'si': fields", exact=False).first \
-        .wait_for()
-    page.get_by_text("Run 'si' was deleted; showing run 'cb'",
-                     exact=True).wait_for()
+    page.get_by_text(
+        "Deleted TFDP run 'si': fields", exact=False
+    ).first.wait_for()
+    page.get_by_text(
+        "Run 'si' was deleted; showing run 'cb'", exact=True
+    ).wait_for()
     _summary(page, "cb-scs: keeps ")
     assert _runs_listed(page) == ["cb"]
     dataset.reload()
@@ -243,13 +267,19 @@ def _scheduled_run_appears(page, dataset):
     page.wait_for_timeout(500)  # the form validates the new key
     start = time.monotonic()
     _schedule(page)
-    page.get_by_text("TFDP run 'sched': scored", exact=False).first \
-        .wait_for(timeout=180_000)
-    print("\nscheduled run announced %.1f s after scheduling"
-          % (time.monotonic() - start))
+    page.get_by_text("TFDP run 'sched': scored", exact=False).first.wait_for(
+        timeout=180_000
+    )
+    print(
+        "\nscheduled run announced %.1f s after scheduling"
+        % (time.monotonic() - start)
+    )
     page.get_by_text("sched_score", exact=True).first.wait_for()
-    app_browser.wait_until(lambda: _runs_listed(page) == ["sched", "cb"],
-                           "the scheduled run in the list", 30)
+    app_browser.wait_until(
+        lambda: _runs_listed(page) == ["sched", "cb"],
+        "the scheduled run in the list",
+        30,
+    )
     page.screenshot(path=os.path.join(ARTIFACTS, "panel-scheduled.png"))
 
 
@@ -257,12 +287,15 @@ def _apply_says_what_it_did(page, dataset):
     summary = page.locator("p", has_text="cb-scs: keeps ").first
     kept = re.search(r"keeps (\d+) of 128", summary.inner_text()).group(1)
     page.get_by_role("button", name="Apply pruning").click()
-    page.get_by_text("TFDP run 'cb': kept %s of 128 samples (cb-scs)" % kept,
-                     exact=False).first.wait_for()
+    page.get_by_text(
+        "TFDP run 'cb': kept %s of 128 samples (cb-scs)" % kept, exact=False
+    ).first.wait_for()
     page.get_by_text("%s samples" % kept, exact=True).wait_for()
     # a second apply would replace this one's tag and saved view: said
-    page.get_by_text("replaces this run's tag 'cb:keep' and saved view "
-                     "'cb-kept'", exact=False).wait_for()
+    page.get_by_text(
+        "replaces this run's tag 'cb:keep' and saved view 'cb-kept'",
+        exact=False,
+    ).wait_for()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """The COCO sample loaded into FiftyOne, and what a run wrote."""
 
 import pytest
-
 from shared_data import COCO_SAMPLE, COCO_SAMPLE_IMAGES
 
 
@@ -39,9 +38,9 @@ def run_values(samples, label_field, run_key):
 
     path = label_list_path(samples, label_field)
     return samples.values(
-        ["%s.%s_%s" % (path, run_key, name)
-         for name in ("perimeter", "area", "pixels", "score")]
+        [
+            "%s.%s_%s" % (path, run_key, name)
+            for name in ("perimeter", "area", "pixels", "score")
+        ]
         + ["%s_score" % run_key]
     )
-
-

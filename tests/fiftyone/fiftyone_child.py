@@ -57,6 +57,7 @@ def arm(point):
         pymongo.collection.Collection.bulk_write = bulk_write_once
 
     if point == "deleting":
+
         def delete_some(dataset, config):
             views.remove_kept(dataset, config)
             dataset.delete_sample_field(config.fields[0])
@@ -65,6 +66,7 @@ def arm(point):
         runs._delete_outputs = delete_some
 
     if point == "tagging":
+
         def tag_half(dataset, sample_ids, tag):
             dataset.select(sample_ids[: len(sample_ids) // 2]).tag_samples(tag)
             die()
@@ -72,6 +74,7 @@ def arm(point):
         views.tag_kept = tag_half
 
     if point == "saving":
+
         def kill_before_saving(*args, **kwargs):
             die()
 

@@ -12,15 +12,15 @@ import uuid
 import fiftyone as fo
 import pytest
 import yaml
+from fuzz_documents import corrupted_documents, documents
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from shared_data import (
     COCO_SAMPLE,
     COCO_SAMPLE_IMAGES,
     ROOT,
     requires_shared_data,
 )
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
-from fuzz_documents import corrupted_documents, documents
 from test_fuzz_fiftyone import _file_names_are_usable, _ints_fit_in_64_bits
 
 import tfdp
@@ -33,8 +33,11 @@ FUZZ = settings(
     derandomize="TFDP_FUZZ_EXAMPLES" not in os.environ,
     deadline=None,
     database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.function_scoped_fixture],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 
 # what differs between two loads of the same file
@@ -55,8 +58,11 @@ def _name():
 def _comparable(value, ordered=True):
     # dicts as lists of items when the order of the keys counts
     if isinstance(value, dict):
-        items = [(k, _comparable(v, ordered)) for k, v in value.items()
-                 if k not in UNIQUE]
+        items = [
+            (k, _comparable(v, ordered))
+            for k, v in value.items()
+            if k not in UNIQUE
+        ]
         return items if ordered else dict(items)
     if isinstance(value, (list, tuple)):
         return [_comparable(v, ordered) for v in value]
@@ -70,9 +76,11 @@ def _documents(dataset, ordered=True):
 
 def _fields(dataset):
     return {
-        path: (type(field).__name__,
-               getattr(field, "document_type", None),
-               type(getattr(field, "field", None)).__name__)
+        path: (
+            type(field).__name__,
+            getattr(field, "document_type", None),
+            type(getattr(field, "field", None)).__name__,
+        )
         for path, field in dataset.get_field_schema(flat=True).items()
     }
 
@@ -92,8 +100,10 @@ def _importer(path, use_polylines):
         labels_path=path,
         # a manifest: the importer needs no image file when the JSON gives
         # the sizes
-        data_path={im["file_name"]: os.path.join(folder, im["file_name"])
-                   for im in images},
+        data_path={
+            im["file_name"]: os.path.join(folder, im["file_name"])
+            for im in images
+        },
         use_polylines=use_polylines,
         name=_name(),
         **IMPORTER,
@@ -109,7 +119,8 @@ def _check_same(fast, slow, importer=None):
         assert _documents(slow) == _documents(fast)
         if importer is not None:
             assert _documents(importer, ordered=False) == _documents(
-                fast, ordered=False)
+                fast, ordered=False
+            )
         for other in others:
             assert _fields(other) == _fields(fast)
             assert other.media_type == fast.media_type
@@ -118,20 +129,33 @@ def _check_same(fast, slow, importer=None):
             dataset.delete()
 
 
-@pytest.mark.parametrize("use_polylines", [True, False],
-                         ids=["polylines", "masks"])
-def test_real_sample_as_the_importer_and_the_slow_path(use_polylines,
-                                                       monkeypatch):
-    kwargs = dict(data_path=COCO_SAMPLE_IMAGES, use_polylines=use_polylines,
-                  progress=False)
+@pytest.mark.parametrize(
+    "use_polylines", [True, False], ids=["polylines", "masks"]
+)
+def test_real_sample_as_the_importer_and_the_slow_path(
+    use_polylines, monkeypatch
+):
+    kwargs = dict(
+        data_path=COCO_SAMPLE_IMAGES,
+        use_polylines=use_polylines,
+        progress=False,
+    )
     fast = tfdp.load_coco_dataset(COCO_SAMPLE, name=_name(), **kwargs)
     assert len(fast) == 128
-    assert fast.count("segmentations.%s" % (
-        "polylines" if use_polylines else "detections")) > 900
+    assert (
+        fast.count(
+            "segmentations.%s"
+            % ("polylines" if use_polylines else "detections")
+        )
+        > 900
+    )
     slow = _slow(monkeypatch, COCO_SAMPLE, name=_name(), **kwargs)
     importer = fo.Dataset.from_dir(
-        labels_path=COCO_SAMPLE, data_path=COCO_SAMPLE_IMAGES,
-        use_polylines=use_polylines, name=_name(), **IMPORTER,
+        labels_path=COCO_SAMPLE,
+        data_path=COCO_SAMPLE_IMAGES,
+        use_polylines=use_polylines,
+        name=_name(),
+        **IMPORTER,
     )
     _check_same(fast, slow, importer)
 
@@ -144,35 +168,55 @@ def _write(tmp_path, doc):
 
 @FUZZ
 @given(doc=documents(), use_polylines=st.booleans())
-def test_generated_files_as_the_importer(tmp_path, monkeypatch, doc,
-                                         use_polylines):
+def test_generated_files_as_the_importer(
+    tmp_path, monkeypatch, doc, use_polylines
+):
     # the importer keeps what tfdp skips as empty ([[]]), and reads ids
     # differently; on the files both read, the documents are the same
-    assume(all(ann["segmentation"] not in ([], [[]], None)
-               for ann in doc["annotations"]))
+    assume(
+        all(
+            ann["segmentation"] not in ([], [[]], None)
+            for ann in doc["annotations"]
+        )
+    )
     path = _write(tmp_path, doc)
     try:
-        fast = tfdp.load_coco_dataset(path, name=_name(), progress=False,
-                                      use_polylines=use_polylines)
+        fast = tfdp.load_coco_dataset(
+            path, name=_name(), progress=False, use_polylines=use_polylines
+        )
     except tfdp.TFDPError:
         assume(False)
-    slow = _slow(monkeypatch, path, name=_name(), progress=False,
-                 use_polylines=use_polylines)
+    slow = _slow(
+        monkeypatch,
+        path,
+        name=_name(),
+        progress=False,
+        use_polylines=use_polylines,
+    )
     _check_same(fast, slow, _importer(path, use_polylines))
 
 
 @FUZZ
 @given(doc=corrupted_documents(), use_polylines=st.booleans())
-def test_corrupted_files_as_the_slow_path(tmp_path, monkeypatch, doc,
-                                          use_polylines):
+def test_corrupted_files_as_the_slow_path(
+    tmp_path, monkeypatch, doc, use_polylines
+):
     assume(_file_names_are_usable(doc) and _ints_fit_in_64_bits(doc))
     path = _write(tmp_path, doc)
     outcomes = []
-    for load in (tfdp.load_coco_dataset,
-                 lambda *a, **k: _slow(monkeypatch, *a, **k)):
+    for load in (
+        tfdp.load_coco_dataset,
+        lambda *a, **k: _slow(monkeypatch, *a, **k),
+    ):
         try:
-            outcomes.append(load(path, name=_name(), progress=False,
-                                 use_polylines=use_polylines))
+            outcomes.append(
+                load(
+                    path,
+                    name=_name(),
+                    progress=False,
+                    use_polylines=use_polylines,
+                )
+            )
         except Exception as e:  # the same refusal, of the same record
             outcomes.append("%s: %s" % (type(e).__name__, e))
     fast, slow = outcomes
@@ -185,36 +229,52 @@ def test_corrupted_files_as_the_slow_path(tmp_path, monkeypatch, doc,
         _check_same(fast, slow)
 
 
-@pytest.mark.parametrize("supercategory", [
-    [None, {"e": 1.5, "f.g": {"h": None}}],
-    {"_cls": "NotADocument"},  # FiftyOne refuses it
-])
-def test_attributes_that_are_not_scalars(tmp_path, monkeypatch,
-                                         supercategory):
+@pytest.mark.parametrize(
+    "supercategory",
+    [
+        [None, {"e": 1.5, "f.g": {"h": None}}],
+        {"_cls": "NotADocument"},  # FiftyOne refuses it
+    ],
+)
+def test_attributes_that_are_not_scalars(tmp_path, monkeypatch, supercategory):
     # only a category's supercategory can be any JSON value
     doc = {
         "images": [{"id": 1, "width": 4, "height": 4, "file_name": "a.jpg"}],
-        "annotations": [{
-            "id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 2, 2],
-            "segmentation": [[0, 0, 2, 0, 2, 2]], "ignore": 1,
-        }],
-        "categories": [{"id": 1, "name": "x",
-                        "supercategory": supercategory}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [0, 0, 2, 2],
+                "segmentation": [[0, 0, 2, 0, 2, 2]],
+                "ignore": 1,
+            }
+        ],
+        "categories": [{"id": 1, "name": "x", "supercategory": supercategory}],
     }
     path = _write(tmp_path, doc)
     for use_polylines in (True, False):
         outcomes = []
-        for load in (tfdp.load_coco_dataset,
-                     lambda *a, **k: _slow(monkeypatch, *a, **k)):
+        for load in (
+            tfdp.load_coco_dataset,
+            lambda *a, **k: _slow(monkeypatch, *a, **k),
+        ):
             try:
-                outcomes.append(load(path, name=_name(), progress=False,
-                                     use_polylines=use_polylines))
+                outcomes.append(
+                    load(
+                        path,
+                        name=_name(),
+                        progress=False,
+                        use_polylines=use_polylines,
+                    )
+                )
             except tfdp.TFDPError as e:
                 outcomes.append(str(e))
         if "_cls" in supercategory:
             assert outcomes[0] == outcomes[1]
-            assert "FiftyOne cannot convert annotation 1 (image 1)" \
-                in outcomes[0]
+            assert (
+                "FiftyOne cannot convert annotation 1 (image 1)" in outcomes[0]
+            )
         else:
             _check_same(*outcomes)
 
@@ -239,12 +299,14 @@ def test_batches_make_the_same_documents(tmp_path, monkeypatch):
     monkeypatch.setattr(coco_documents, "BATCH_LABELS", 50)
     updates = []
     fast = tfdp.load_coco_dataset(
-        COCO_SAMPLE, name=_name(),
+        COCO_SAMPLE,
+        name=_name(),
         progress=lambda bar: updates.append(bar.iteration),
     )
     assert updates[-1] == len(doc["images"]) == len(fast)
-    _check_same(fast, _slow(monkeypatch, COCO_SAMPLE, name=_name(),
-                            progress=False))
+    _check_same(
+        fast, _slow(monkeypatch, COCO_SAMPLE, name=_name(), progress=False)
+    )
 
 
 def test_a_failed_insert_leaves_no_dataset(tmp_path, monkeypatch):
@@ -282,16 +344,17 @@ def test_outside_the_range_loads_objects_and_warns_once(monkeypatch, caplog):
     add_samples = []
     original = fo.Dataset.add_samples
     monkeypatch.setattr(
-        fo.Dataset, "add_samples",
-        lambda self, *a, **k: add_samples.append(1) or original(self, *a,
-                                                                 **k),
+        fo.Dataset,
+        "add_samples",
+        lambda self, *a, **k: add_samples.append(1) or original(self, *a, **k),
     )
     with caplog.at_level("WARNING", logger=coco_documents.__name__):
         for _ in range(2):
             tfdp.load_coco_dataset(COCO_SAMPLE, progress=False).delete()
     assert len(add_samples) == 2
-    warnings = [r for r in caplog.records
-                if "is not in >=1.22,<1.23" in r.getMessage()]
+    warnings = [
+        r for r in caplog.records if "is not in >=1.22,<1.23" in r.getMessage()
+    ]
     assert len(warnings) == 1
 
 
@@ -300,17 +363,28 @@ def _scored(dataset, run_key, monkeypatch, public):
         if public:
             m.setattr(coco_documents, "supported", lambda: False)
         try:
-            tfdp.compute_scores(dataset, "segmentations", run_key=run_key,
-                                skip_invalid=True, progress=False)
+            tfdp.compute_scores(
+                dataset,
+                "segmentations",
+                run_key=run_key,
+                skip_invalid=True,
+                progress=False,
+            )
         except tfdp.TFDPError as e:  # the same refusal
             return str(e)
     config = tfdp.get_run_info(dataset, run_key)["config"]
     path = "segmentations.polylines."
-    return dataset.values(
-        [path + run_key + "_" + n
-         for n in ("perimeter", "area", "pixels", "score")]
-        + [run_key + "_score"]
-    ), config["ineligible"], config["invalid"]
+    return (
+        dataset.values(
+            [
+                path + run_key + "_" + n
+                for n in ("perimeter", "area", "pixels", "score")
+            ]
+            + [run_key + "_score"]
+        ),
+        config["ineligible"],
+        config["invalid"],
+    )
 
 
 def _check_scores_read_as_stored(path, monkeypatch):

@@ -33,13 +33,24 @@ def _detection(instance):
 
 def _polyline(instance, filled=True):
     coords = SQUARE[0]
-    points = [] if instance.segmentation_empty else [[
-        (coords[i] / WIDTH, coords[i + 1] / HEIGHT)
-        for i in range(0, len(coords), 2)
-    ]]
-    return fo.Polyline(label="thing", points=points, filled=filled,
-                       closed=True, iscrowd=int(instance.crowd),
-                       ignore=int(instance.ignore))
+    points = (
+        []
+        if instance.segmentation_empty
+        else [
+            [
+                (coords[i] / WIDTH, coords[i + 1] / HEIGHT)
+                for i in range(0, len(coords), 2)
+            ]
+        ]
+    )
+    return fo.Polyline(
+        label="thing",
+        points=points,
+        filled=filled,
+        closed=True,
+        iscrowd=int(instance.crowd),
+        ignore=int(instance.ignore),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,21 +60,26 @@ def dataset():
     samples = []
     for i, case in enumerate(sorted(CASES)):
         instance = CASES[case]
-        samples.append(fo.Sample(
-            filepath="/nowhere/%d.jpg" % i,
-            metadata=metadata,
-            case=case,
-            detections=fo.Detections(detections=[_detection(instance)]),
-            polylines=fo.Polylines(polylines=[_polyline(instance)]),
-        ))
+        samples.append(
+            fo.Sample(
+                filepath="/nowhere/%d.jpg" % i,
+                metadata=metadata,
+                case=case,
+                detections=fo.Detections(detections=[_detection(instance)]),
+                polylines=fo.Polylines(polylines=[_polyline(instance)]),
+            )
+        )
     for filled in (True, False):
-        samples.append(fo.Sample(
-            filepath="/nowhere/%s.jpg" % filled,
-            metadata=metadata,
-            case="filled" if filled else "not filled",
-            polylines=fo.Polylines(polylines=[
-                _polyline(CASES["scored"], filled)]),
-        ))
+        samples.append(
+            fo.Sample(
+                filepath="/nowhere/%s.jpg" % filled,
+                metadata=metadata,
+                case="filled" if filled else "not filled",
+                polylines=fo.Polylines(
+                    polylines=[_polyline(CASES["scored"], filled)]
+                ),
+            )
+        )
     dataset.add_samples(samples)
     yield dataset
     dataset.delete()
@@ -86,8 +102,9 @@ def test_detections_give_the_reasons_of_coco_records(dataset, case):
     assert _reason(dataset, case, "detections.detections") == expected
 
 
-@pytest.mark.parametrize("case", ["scored", "crowd", "ignore", "empty",
-                                  "ignore and empty"])
+@pytest.mark.parametrize(
+    "case", ["scored", "crowd", "ignore", "empty", "ignore and empty"]
+)
 def test_polylines_give_the_reasons_of_coco_records(dataset, case):
     # a polyline's box is its points': only the cases whose box is the
     # square's

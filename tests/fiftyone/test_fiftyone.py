@@ -4,19 +4,19 @@ source COCO file."""
 import json
 import os
 
-import numpy as np
-import pytest
-from pycocotools.coco import COCO
-
 import fiftyone as fo
 import naive
-import tfdp
+import numpy as np
+import pytest
 from coco_sample import load_coco_sample
+from pycocotools.coco import COCO
 from shared_data import COCO_SAMPLE, requires_shared_data
+
+import tfdp
 from tfdp import coco, scoring
+from tfdp.errors import InvalidDataError, TFDPError
 from tfdp.fo_adapter import coco_files
 from tfdp.fo_adapter.preview import preview_pruning
-from tfdp.errors import InvalidDataError, TFDPError
 
 pytestmark = requires_shared_data
 
@@ -77,8 +77,9 @@ def _label_values(dataset, attrs, path="segmentations.polylines"):
 def _cli_selection(source, method, **amount):
     data, shapes = source
     order, _ = scoring.rank(shapes.table, shapes.num_images, method)
-    kept = scoring.select(order, scoring.keep_count(shapes.num_images,
-                                                    **amount))
+    kept = scoring.select(
+        order, scoring.keep_count(shapes.num_images, **amount)
+    )
     return {i for i, k in zip(shapes.image_ids, kept) if k}
 
 
@@ -100,8 +101,13 @@ def test_polylines_are_paper_exact(polylines, source):
         coco_id: (p, a, n, s)
         for coco_id, p, a, n, s in _label_values(
             polylines,
-            ["coco_id", "tfdp_perimeter", "tfdp_area", "tfdp_pixels",
-             "tfdp_score"],
+            [
+                "coco_id",
+                "tfdp_perimeter",
+                "tfdp_area",
+                "tfdp_pixels",
+                "tfdp_score",
+            ],
         )
         if p is not None
     }
@@ -111,8 +117,11 @@ def test_polylines_are_paper_exact(polylines, source):
         assert got[ann_id][3] == pytest.approx(values[3], rel=1e-12)
 
     # crowd labels are not scored
-    crowd = [p for c, p in _label_values(polylines, ["iscrowd",
-                                                     "tfdp_perimeter"]) if c]
+    crowd = [
+        p
+        for c, p in _label_values(polylines, ["iscrowd", "tfdp_perimeter"])
+        if c
+    ]
     assert len(crowd) == 10 and set(crowd) == {None}
 
     # sample scores are the sums, as the command computes them
@@ -128,8 +137,14 @@ def test_masks_are_scored_as_stored(masks):
     checked = 0
     for mask, crowd, p, a, n, s in _label_values(
         masks,
-        ["mask", "iscrowd", "tfdp_perimeter", "tfdp_area", "tfdp_pixels",
-         "tfdp_score"],
+        [
+            "mask",
+            "iscrowd",
+            "tfdp_perimeter",
+            "tfdp_area",
+            "tfdp_pixels",
+            "tfdp_score",
+        ],
         path=path,
     ):
         if crowd:
@@ -176,8 +191,11 @@ def test_apply_tfdp_keeps_what_the_command_keeps(polylines, source):
         "tfdp_score",
     ]
     report = info["report"]
-    assert report["images"] == {"before": 128, "after": 90,
-                                "retention": 90 / 128}
+    assert report["images"] == {
+        "before": 128,
+        "after": 90,
+        "retention": 90 / 128,
+    }
     assert report["instances"]["before"] == 929
     assert report["ineligible"] == {"crowd": 10}
 
@@ -193,16 +211,20 @@ def test_prune_again_from_stored_shapes(polylines, source):
     assert polylines.count_sample_tags() == {"tfdp:keep": 64}
     assert tfdp.get_run_info(polylines)["config"]["method"] == "scs"
     _, shapes = source
-    scs = dict(zip(shapes.table.instance_ids,
-                   shapes.table.scores("scs").tolist()))
+    scs = dict(
+        zip(shapes.table.instance_ids, shapes.table.scores("scs").tolist())
+    )
     for coco_id, score in _label_values(polylines, ["coco_id", "tfdp_score"]):
         if score is not None:
             assert score == pytest.approx(scs[coco_id], rel=1e-12)
 
 
 def test_random_is_seeded(polylines):
-    a = set(polylines.apply_tfdp(FIELD, method="random", keep=20, seed=1)
-            .values("id"))
+    a = set(
+        polylines.apply_tfdp(FIELD, method="random", keep=20, seed=1).values(
+            "id"
+        )
+    )
     b = set(tfdp.prune_samples(polylines, keep=20, seed=1).values("id"))
     c = set(tfdp.prune_samples(polylines, keep=20, seed=2).values("id"))
     assert a == b != c and len(a) == 20
@@ -222,7 +244,10 @@ def test_rerun_replaces_and_keys_live_side_by_side(polylines):
     polylines.apply_tfdp(FIELD, keep=10, run_key="small", method="scs")
     assert polylines.list_runs() == ["small", "tfdp"]
     assert polylines.count_sample_tags() == {
-        "mine": 128, "best": 64, "small:keep": 10}
+        "mine": 128,
+        "best": 64,
+        "small:keep": 10,
+    }
     assert sorted(polylines.list_saved_views()) == ["small-kept", "tfdp-kept"]
     assert len(tfdp.load_kept_view(polylines, "tfdp")) == 64
     assert len(tfdp.load_kept_view(polylines, "small")) == 10
@@ -246,13 +271,15 @@ def test_scoring_a_view_takes_class_totals_over_the_view(polylines, source):
     ids = view.values("coco_id")
     subset = coco.prune(data, ids)
     shapes = coco.measure(subset)
-    order, image_scores = scoring.rank(shapes.table, shapes.num_images,
-                                       "cb-scs")
+    order, image_scores = scoring.rank(
+        shapes.table, shapes.num_images, "cb-scs"
+    )
     expected = dict(zip(shapes.image_ids, image_scores.tolist()))
     for coco_id, score in zip(*view.values(["coco_id", "tfdp_score"])):
         assert score == pytest.approx(expected[coco_id], rel=1e-12)
-    kept_ids = {i for i, k in zip(shapes.image_ids,
-                                  scoring.select(order, 20)) if k}
+    kept_ids = {
+        i for i, k in zip(shapes.image_ids, scoring.select(order, 20)) if k
+    }
     assert set(kept.values("coco_id")) == kept_ids
     # samples outside the view are untouched
     assert polylines.exists("tfdp_score").count() == 40
@@ -274,8 +301,10 @@ def test_lossless_export_equals_the_command(polylines, tmp_path):
     result = tfdp.export_kept(polylines, str(out))
     assert result["mode"] == "lossless"
     cli = tmp_path / "cli.json"
-    assert main(["prune", COCO_SAMPLE, "-o", str(cli), "--keep-ratio",
-                 "0.7"]) == 0
+    assert (
+        main(["prune", COCO_SAMPLE, "-o", str(cli), "--keep-ratio", "0.7"])
+        == 0
+    )
     assert out.read_bytes() == cli.read_bytes()
 
     # never overwrite unless asked
@@ -300,7 +329,8 @@ def test_fiftyone_export_without_source(masks, tmp_path):
     kept = set(tfdp.load_kept_view(masks).values("coco_id"))
     assert {im["id"] for im in written["images"]} == kept
     assert len(loaded.getAnnIds()) == sum(
-        a["image_id"] in kept for a in original["annotations"])
+        a["image_id"] in kept for a in original["annotations"]
+    )
     assert not any("tfdp" in key for a in written["annotations"] for key in a)
     with pytest.raises(tfdp.OutputExistsError):
         tfdp.export_kept(masks, str(out))
@@ -308,8 +338,10 @@ def test_fiftyone_export_without_source(masks, tmp_path):
 
 
 def test_bad_field_method_and_keys(polylines):
-    with pytest.raises(ValueError, match="has no field 'nope'; compatible "
-                       "fields: segmentations"):
+    with pytest.raises(
+        ValueError,
+        match="has no field 'nope'; compatible fields: segmentations",
+    ):
         tfdp.compute_scores(polylines, "nope")
     with pytest.raises(ValueError, match="field 'coco_id' is a IntField"):
         tfdp.compute_scores(polylines, "coco_id")
@@ -320,8 +352,10 @@ def test_bad_field_method_and_keys(polylines):
     with pytest.raises(ValueError, match="exactly one"):
         polylines.apply_tfdp(FIELD, keep_ratio=0.5, keep=3)
     # before anything is scored: no run is recorded
-    for keep, message in ((0, "keep must be a positive integer, not 0"),
-                          (200, "keep 200 exceeds the 128 images")):
+    for keep, message in (
+        (0, "keep must be a positive integer, not 0"),
+        (200, "keep 200 exceeds the 128 images"),
+    ):
         with pytest.raises(ValueError, match=message):
             polylines.apply_tfdp(FIELD, keep=keep)
     assert not tfdp.list_runs(polylines)
@@ -362,13 +396,18 @@ def test_malformed_labels(polylines):
     measured = tfdp.compute_scores(polylines, FIELD, skip_invalid=True)
     assert [p.id for p in measured.invalid] == [label.id]
     assert tfdp.get_run_info(polylines)["config"]["invalid"][0]["id"] == (
-        label.id)
+        label.id
+    )
 
 
 def test_detections_without_masks_are_not_scored(masks):
-    masks.set_values("segmentations.detections.mask",
-                     [[None] * len(d) if d else None for d in
-                      masks.values("segmentations.detections")])
+    masks.set_values(
+        "segmentations.detections.mask",
+        [
+            [None] * len(d) if d else None
+            for d in masks.values("segmentations.detections")
+        ],
+    )
     # a field of boxes only: refused, saying what TFDP needs and what the
     # field holds, and no run is recorded
     with pytest.raises(tfdp.TFDPError) as raised:
@@ -376,7 +415,8 @@ def test_detections_without_masks_are_not_scored(masks):
     assert str(raised.value).endswith(
         "no label can be scored. TFDP needs instance masks or polygons, not "
         "crowd or ignored, with a bbox inside the image; it holds 939 "
-        "labels: 10 crowd, 929 empty segmentation")
+        "labels: 10 crowd, 929 empty segmentation"
+    )
     assert tfdp.list_runs(masks) == []
 
 
@@ -395,19 +435,22 @@ def test_preview_equals_the_pruning(polylines, ratio):
     polylines.apply_tfdp(FIELD, keep_ratio=0.5)
     tags = polylines.count_sample_tags()
     for method in ("cb-scs", "scs", "random"):
-        preview = preview_pruning(
-            polylines, keep_ratio=ratio, method=method)
+        preview = preview_pruning(polylines, keep_ratio=ratio, method=method)
         assert polylines.count_sample_tags() == tags  # nothing written
-        kept = tfdp.prune_samples(polylines, keep_ratio=ratio, method=method,
-                                  tag="check")
+        kept = tfdp.prune_samples(
+            polylines, keep_ratio=ratio, method=method, tag="check"
+        )
         report = tfdp.get_run_info(polylines)["report"]
         for key in ("images", "instances", "sizes"):
             assert preview[key] == report[key], (method, key)
         assert sorted(preview["classes"], key=lambda c: c["name"]) == sorted(
-            ({k: c[k] for k in ("name", "before", "after", "retention")}
-             for c in report["classes"]), key=lambda c: c["name"])
-        assert set(preview["kept_view"].values("id")) == set(
-            kept.values("id"))
+            (
+                {k: c[k] for k in ("name", "before", "after", "retention")}
+                for c in report["classes"]
+            ),
+            key=lambda c: c["name"],
+        )
+        assert set(preview["kept_view"].values("id")) == set(kept.values("id"))
         assert len(preview["removed_view"]) == 128 - len(kept)
         if method != "random":
             assert preview["cutoff"] == min(kept.values("tfdp_score"))
@@ -419,8 +462,11 @@ def test_mask_path_is_read_from_disk(masks, tmp_path):
     import cv2
 
     tfdp.compute_scores(masks, FIELD, run_key="stored")
-    expected = _label_values(masks, ["id", "stored_perimeter", "stored_area"],
-                             path="segmentations.detections")
+    expected = _label_values(
+        masks,
+        ["id", "stored_perimeter", "stored_area"],
+        path="segmentations.detections",
+    )
     for sample in masks.exists(FIELD).iter_samples(autosave=True):
         for det in sample.segmentations.detections:
             path = str(tmp_path / ("%s.png" % det.id))
@@ -428,9 +474,11 @@ def test_mask_path_is_read_from_disk(masks, tmp_path):
             det.mask = None
             det.mask_path = path
     tfdp.compute_scores(masks, FIELD, run_key="from_disk")
-    got = _label_values(masks, ["id", "from_disk_perimeter",
-                                "from_disk_area"],
-                        path="segmentations.detections")
+    got = _label_values(
+        masks,
+        ["id", "from_disk_perimeter", "from_disk_area"],
+        path="segmentations.detections",
+    )
     assert got == expected
 
 
@@ -440,8 +488,11 @@ def test_missing_metadata_is_computed(polylines, source):
     assert polylines.count("metadata.width") == 128
     _, shapes = source
     expected = sorted(shapes.table.scores("scs").tolist())
-    got = sorted(s for _, s in _label_values(polylines, ["id", "tfdp_score"])
-                 if s is not None)
+    got = sorted(
+        s
+        for _, s in _label_values(polylines, ["id", "tfdp_score"])
+        if s is not None
+    )
     assert got == pytest.approx(expected, rel=1e-12)
 
 

@@ -8,12 +8,12 @@ import subprocess
 import sys
 import uuid
 
+import fiftyone as fo
 import numpy as np
 import pytest
-
-import fiftyone as fo
-import tfdp
 from shared_data import COCO_SAMPLE, DATA, ROOT, requires_shared_data
+
+import tfdp
 from tfdp import cli, coco
 from tfdp.errors import InvalidDataError, OutputExistsError, TFDPError
 from tfdp.fo_adapter import coco_documents
@@ -33,7 +33,8 @@ def _name(prefix):
 @pytest.fixture(scope="module")
 def base():
     dataset = tfdp.load_coco_dataset(
-        COCO_SAMPLE, data_path=DATA + "/coco2017-sample/images",
+        COCO_SAMPLE,
+        data_path=DATA + "/coco2017-sample/images",
         name=_name("real-base"),
     )
     yield dataset
@@ -74,17 +75,32 @@ def _tuple(values):
 def _state(dataset, run_key="tfdp"):
     # everything a run leaves, by COCO id and label position
     coco_ids, perimeters, areas, scores, sample_scores, tags = dataset.values(
-        ["coco_id", "%s.%s_perimeter" % (PATH, run_key),
-         "%s.%s_area" % (PATH, run_key), "%s.%s_score" % (PATH, run_key),
-         "%s_score" % run_key, "tags"]
+        [
+            "coco_id",
+            "%s.%s_perimeter" % (PATH, run_key),
+            "%s.%s_area" % (PATH, run_key),
+            "%s.%s_score" % (PATH, run_key),
+            "%s_score" % run_key,
+            "tags",
+        ]
     )
     info = tfdp.get_run_info(dataset, run_key)
     return {
-        "labels": dict(zip(coco_ids, zip(
-            map(_tuple, perimeters), map(_tuple, areas), map(_tuple, scores)))),
+        "labels": dict(
+            zip(
+                coco_ids,
+                zip(
+                    map(_tuple, perimeters),
+                    map(_tuple, areas),
+                    map(_tuple, scores),
+                ),
+            )
+        ),
         "samples": dict(zip(coco_ids, sample_scores)),
         "tags": dict(zip(coco_ids, map(sorted, tags))),
-        "kept": sorted(tfdp.load_kept_view(dataset, run_key).values("coco_id")),
+        "kept": sorted(
+            tfdp.load_kept_view(dataset, run_key).values("coco_id")
+        ),
         "schema": _schema(dataset),
         "views": dataset.list_saved_views(),
         "status": info["status"],
@@ -109,19 +125,28 @@ def test_repeated_label_ids_are_scored_apart(dataset, source):
 
     # every copy carries the source's shapes, and each class total counts
     # both copies, so every CB-SCS score is half the single file's
-    expected = dict(zip(
-        zip(map(str, source.table.image_index), source.table.instance_ids),
-        zip(source.table.perimeter.tolist(),
-            (source.table.scores("cb-scs") / 2).tolist()),
-    ))
+    expected = dict(
+        zip(
+            zip(map(str, source.table.image_index), source.table.instance_ids),
+            zip(
+                source.table.perimeter.tolist(),
+                (source.table.scores("cb-scs") / 2).tolist(),
+            ),
+        )
+    )
     index = {i: str(n) for n, i in enumerate(source.image_ids)}
     checked = 0
-    for coco_id, ann_ids, perimeters, scores in zip(*dataset.values(
-        ["coco_id", PATH + ".coco_id", PATH + ".tfdp_perimeter",
-         PATH + ".tfdp_score"]
-    )):
-        for ann_id, p, s in zip(ann_ids or [], perimeters or [],
-                                scores or []):
+    for coco_id, ann_ids, perimeters, scores in zip(
+        *dataset.values(
+            [
+                "coco_id",
+                PATH + ".coco_id",
+                PATH + ".tfdp_perimeter",
+                PATH + ".tfdp_score",
+            ]
+        )
+    ):
+        for ann_id, p, s in zip(ann_ids or [], perimeters or [], scores or []):
             if p is None:
                 continue
             want_p, want_s = expected[(index[coco_id], ann_id)]
@@ -139,15 +164,23 @@ def test_repeated_label_ids_are_scored_apart(dataset, source):
 def test_a_filtered_view_writes_where_it_read(dataset, source):
     view = dataset.filter_labels(FIELD, fo.ViewField("label") == "person")
     tfdp.compute_scores(view, FIELD, method="si-scs", run_key="people")
-    by_id = dict(zip(source.table.instance_ids,
-                     source.table.perimeter.tolist()))
+    by_id = dict(
+        zip(source.table.instance_ids, source.table.perimeter.tolist())
+    )
     people = others = 0
-    for labels, ann_ids, crowd, perimeters in zip(*dataset.values(
-        [PATH + ".label", PATH + ".coco_id", PATH + ".iscrowd",
-         PATH + ".people_perimeter"]
-    )):
-        for label, ann_id, c, p in zip(labels or [], ann_ids or [],
-                                       crowd or [], perimeters or []):
+    for labels, ann_ids, crowd, perimeters in zip(
+        *dataset.values(
+            [
+                PATH + ".label",
+                PATH + ".coco_id",
+                PATH + ".iscrowd",
+                PATH + ".people_perimeter",
+            ]
+        )
+    ):
+        for label, ann_id, c, p in zip(
+            labels or [], ann_ids or [], crowd or [], perimeters or []
+        ):
             if label == "person" and not c:
                 assert p == by_id[ann_id]
                 people += 1
@@ -164,7 +197,9 @@ def test_a_filtered_view_writes_where_it_read(dataset, source):
 def _child(name, run_key="tfdp", point="none"):
     return subprocess.run(
         [sys.executable, CHILD, name, run_key, point],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -224,8 +259,7 @@ def test_killed_rewrite_claims_nothing_it_lost(dataset, clean_state, point):
     assert _schema(dataset) == pristine_schema
     assert dataset.count_sample_tags() == {}
     assert dataset.list_saved_views() == []
-    for path in ("tfdp_score", PATH + ".tfdp_score",
-                 PATH + ".tfdp_perimeter"):
+    for path in ("tfdp_score", PATH + ".tfdp_score", PATH + ".tfdp_perimeter"):
         assert _raw_count(dataset, path) == 0
 
     dataset.apply_tfdp(FIELD, keep_ratio=0.7)
@@ -244,7 +278,9 @@ def test_two_runs_at_once_stay_declared_and_deletable(base):
             children = [
                 subprocess.Popen(
                     [sys.executable, CHILD, dataset.name, key, "none"],
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
                 )
                 for key in ("a", "b")
             ]
@@ -275,8 +311,11 @@ def test_two_runs_at_once_stay_declared_and_deletable(base):
 
 def test_a_users_tag_is_refused_and_kept(dataset):
     dataset.take(10, seed=1).tag_samples("keep")
-    with pytest.raises(TFDPError, match="10 samples .* already carry the "
-                       "tag 'keep'.*choose another tag, e.g. 'tfdp:keep'"):
+    with pytest.raises(
+        TFDPError,
+        match="10 samples .* already carry the "
+        "tag 'keep'.*choose another tag, e.g. 'tfdp:keep'",
+    ):
         dataset.apply_tfdp(FIELD, keep_ratio=0.7, tag="keep")
     # refused before anything was written
     assert "tfdp" not in dataset.list_runs()
@@ -289,8 +328,11 @@ def test_a_users_tag_is_refused_and_kept(dataset):
 
 def test_a_users_saved_view_is_refused_and_kept(dataset):
     dataset.save_view("tfdp-kept", dataset.limit(3))
-    with pytest.raises(TFDPError, match="saved view 'tfdp-kept' that TFDP "
-                       "run 'tfdp' did not save.*another run_key"):
+    with pytest.raises(
+        TFDPError,
+        match="saved view 'tfdp-kept' that TFDP "
+        "run 'tfdp' did not save.*another run_key",
+    ):
         dataset.apply_tfdp(FIELD, keep_ratio=0.7)
     kept = dataset.apply_tfdp(FIELD, keep_ratio=0.7, run_key="mine")
     assert len(kept) == 90
@@ -332,21 +374,29 @@ def test_arguments_are_checked_before_anything(dataset, kwargs, message):
 
 def _detections_dataset(detections):
     dataset = fo.Dataset(_name("bad"))
-    dataset.add_sample(fo.Sample(
-        filepath="/nonexistent/a.jpg",
-        metadata=fo.ImageMetadata(width=100, height=80),
-        gt=fo.Detections(detections=detections),
-    ))
+    dataset.add_sample(
+        fo.Sample(
+            filepath="/nonexistent/a.jpg",
+            metadata=fo.ImageMetadata(width=100, height=80),
+            gt=fo.Detections(detections=detections),
+        )
+    )
     return dataset
 
 
 def test_malformed_detections_are_named_or_skipped():
-    good = fo.Detection(label="a", bounding_box=[0.1, 0.1, 0.5, 0.5],
-                        mask=np.ones((20, 30), dtype=bool))
+    good = fo.Detection(
+        label="a",
+        bounding_box=[0.1, 0.1, 0.5, 0.5],
+        mask=np.ones((20, 30), dtype=bool),
+    )
     no_box = fo.Detection(label="a", mask=np.ones((5, 5), dtype=bool))
     no_box.bounding_box = None
-    nan_mask = fo.Detection(label="b", bounding_box=[0.1, 0.1, 0.5, 0.5],
-                            mask=np.full((4, 4), np.nan))
+    nan_mask = fo.Detection(
+        label="b",
+        bounding_box=[0.1, 0.1, 0.5, 0.5],
+        mask=np.full((4, 4), np.nan),
+    )
     dataset = _detections_dataset([good, no_box, nan_mask])
     try:
         with pytest.raises(InvalidDataError) as e:
@@ -354,10 +404,14 @@ def test_malformed_detections_are_named_or_skipped():
         message = str(e.value)
         sample_id = dataset.first().id
         assert "2 malformed labels:" in message
-        assert "label %s (sample %s): position 1 of gt.detections: " \
+        assert (
+            "label %s (sample %s): position 1 of gt.detections: "
             "bounding_box" % (no_box.id, sample_id) in message
-        assert "label %s (sample %s): position 2 of gt.detections: mask " \
+        )
+        assert (
+            "label %s (sample %s): position 2 of gt.detections: mask "
             "has non-finite values" % (nan_mask.id, sample_id) in message
+        )
         assert "skip_invalid=True" in message
         assert "--skip-invalid" not in message
         assert dataset.list_runs() == []
@@ -368,7 +422,10 @@ def test_malformed_detections_are_named_or_skipped():
         assert [p["id"] for p in invalid] == [no_box.id, nan_mask.id]
         # a filled 20 x 30 box-relative mask: P = 2 (19 + 29), A = 19 * 29
         assert dataset.values("gt.detections.tfdp_perimeter")[0] == [
-            96.0, None, None]
+            96.0,
+            None,
+            None,
+        ]
     finally:
         dataset.delete()
 
@@ -404,9 +461,19 @@ def test_load_without_images_scores_prunes_and_exports(tmp_path, source):
         assert result["mode"] == "lossless" and result["num_samples"] == 90
 
         command = tmp_path / "command.json"
-        assert cli.main([
-            "prune", COCO_SAMPLE, "-o", str(command), "--keep-ratio", "0.7"
-        ]) == 0
+        assert (
+            cli.main(
+                [
+                    "prune",
+                    COCO_SAMPLE,
+                    "-o",
+                    str(command),
+                    "--keep-ratio",
+                    "0.7",
+                ]
+            )
+            == 0
+        )
         assert out.read_bytes() == command.read_bytes()
     finally:
         dataset.delete()
@@ -443,14 +510,28 @@ def _bad_files(tmp_path):
 def test_bad_files_are_refused_like_the_command(tmp_path, capsys):
     before = set(fo.list_datasets())
     for name, path in _bad_files(tmp_path).items():
-        assert cli.main(["prune", path, "-o", str(tmp_path / "o.json"),
-                         "--keep-ratio", "0.5"]) == 1, name
+        assert (
+            cli.main(
+                [
+                    "prune",
+                    path,
+                    "-o",
+                    str(tmp_path / "o.json"),
+                    "--keep-ratio",
+                    "0.5",
+                ]
+            )
+            == 1
+        ), name
         command_error = capsys.readouterr().err
         with pytest.raises(InvalidDataError) as e:
             tfdp.load_coco_dataset(path, name=_name("bad"))
         # the same records, named the same way
-        records = [line.strip() for line in str(e.value).splitlines()
-                   if line.startswith("  ")]
+        records = [
+            line.strip()
+            for line in str(e.value).splitlines()
+            if line.startswith("  ")
+        ]
         assert records, name
         for record in records:
             assert record in command_error, (name, record)
@@ -461,8 +542,9 @@ def test_bad_files_are_refused_like_the_command(tmp_path, capsys):
 
 def test_load_skips_invalid_records_on_request(tmp_path):
     path = _bad_files(tmp_path)["odd polygon"]
-    dataset = tfdp.load_coco_dataset(path, name=_name("skip"),
-                                     skip_invalid=True)
+    dataset = tfdp.load_coco_dataset(
+        path, name=_name("skip"), skip_invalid=True
+    )
     try:
         assert len(dataset) == 128
         assert dataset.count(PATH) == 938
@@ -494,8 +576,9 @@ def test_load_refuses_a_taken_name_and_never_leaves_a_partial_dataset(
         assert len(fo.load_dataset(name)) == 0  # the old one is intact
         monkeypatch.undo()
 
-        dataset = tfdp.load_coco_dataset(COCO_SAMPLE, name=name,
-                                         overwrite=True)
+        dataset = tfdp.load_coco_dataset(
+            COCO_SAMPLE, name=name, overwrite=True
+        )
         assert len(dataset) == 128
     finally:
         if fo.dataset_exists(name):
@@ -507,19 +590,38 @@ def test_file_names_fiftyone_does_not_read_as_images_are_named(tmp_path):
     # type from its file name, and one dataset holds one media type
     data = json.load(open(COCO_SAMPLE))
     before = set(fo.list_datasets())
-    for position, file_name in ((0, "no-extension"), (2, "clip.mp4"),
-                                (0, "scan.pcd"), (3, "."), (1, "images/")):
+    for position, file_name in (
+        (0, "no-extension"),
+        (2, "clip.mp4"),
+        (0, "scan.pcd"),
+        (3, "."),
+        (1, "images/"),
+    ):
         bad = json.loads(json.dumps(data))
         bad["images"][position]["file_name"] = file_name
         image_id = bad["images"][position]["id"]
         path = tmp_path / "in.json"
         path.write_text(json.dumps(bad))
-        assert cli.main(["prune", str(path), "-o", str(tmp_path / "o.json"),
-                         "--keep-ratio", "0.5", "--overwrite"]) == 0
+        assert (
+            cli.main(
+                [
+                    "prune",
+                    str(path),
+                    "-o",
+                    str(tmp_path / "o.json"),
+                    "--keep-ratio",
+                    "0.5",
+                    "--overwrite",
+                ]
+            )
+            == 0
+        )
         with pytest.raises(TFDPError) as e:
             tfdp.load_coco_dataset(str(path), name=_name("media"))
-        assert "image %s has file_name %s, which FiftyOne does not read " \
+        assert (
+            "image %s has file_name %s, which FiftyOne does not read "
             "as an image" % (image_id, json.dumps(file_name)) in str(e.value)
+        )
         assert set(fo.list_datasets()) == before
 
 
@@ -547,30 +649,37 @@ def test_paths_that_are_not_utf8_are_refused_by_name(tmp_path):
         tfdp.load_coco_dataset(labels, name=_name("utf8"))
     assert str(e.value) == (
         "%s: the path is not UTF-8 text, which FiftyOne's database cannot "
-        "store; rename it" % os.path.join(shown, "in.json"))
+        "store; rename it" % os.path.join(shown, "in.json")
+    )
 
     with pytest.raises(TFDPError) as e:
-        tfdp.load_coco_dataset(COCO_SAMPLE, data_path=folder,
-                               name=_name("utf8"))
+        tfdp.load_coco_dataset(
+            COCO_SAMPLE, data_path=folder, name=_name("utf8")
+        )
     assert str(e.value) == (
         "data_path %s is not UTF-8 text, which FiftyOne's database cannot "
-        "store in the samples' file paths; rename it" % shown)
+        "store in the samples' file paths; rename it" % shown
+    )
     assert set(fo.list_datasets()) == before
 
 
-@pytest.mark.parametrize("label_field, message", [
-    ("a.b", "label_field 'a.b' cannot name a FiftyOne field"),
-    ("$x", "label_field '$x' cannot name a FiftyOne field"),
-    ("_x", "label_field '_x' cannot name a FiftyOne field"),
-    ("caf\udce9", "label_field 'caf\\udce9' cannot name a FiftyOne field"),
-    (5, "label_field 5 cannot name a FiftyOne field"),
-    ("filepath", "label_field 'filepath' is a field of every sample"),
-    ("id", "label_field 'id' is a field of every sample"),
-    ("tags", "label_field 'tags' is a field of every sample"),
-    ("coco_id", "label_field 'coco_id' is a field of every sample"),
-])
-def test_load_checks_label_field_before_anything(label_field, message,
-                                                 monkeypatch):
+@pytest.mark.parametrize(
+    "label_field, message",
+    [
+        ("a.b", "label_field 'a.b' cannot name a FiftyOne field"),
+        ("$x", "label_field '$x' cannot name a FiftyOne field"),
+        ("_x", "label_field '_x' cannot name a FiftyOne field"),
+        ("caf\udce9", "label_field 'caf\\udce9' cannot name a FiftyOne field"),
+        (5, "label_field 5 cannot name a FiftyOne field"),
+        ("filepath", "label_field 'filepath' is a field of every sample"),
+        ("id", "label_field 'id' is a field of every sample"),
+        ("tags", "label_field 'tags' is a field of every sample"),
+        ("coco_id", "label_field 'coco_id' is a field of every sample"),
+    ],
+)
+def test_load_checks_label_field_before_anything(
+    label_field, message, monkeypatch
+):
     # never FiftyOne's or MongoDB's error halfway, never labels dropped
     # silently (a sample's "id" is not a field to fill)
     monkeypatch.setattr(tfdp.fo_adapter.coco_files, "read_coco", None)
@@ -607,20 +716,35 @@ def _delete_a_label(dataset):
     sample.save()
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d.delete_samples(d.take(10, seed=1)),
-     "TFDP run 'tfdp' scored 128 samples and its samples are now 118"),
-    (lambda d: d.add_sample(fo.Sample(
-        filepath="/nowhere/new.jpg",
-        metadata=fo.ImageMetadata(width=10, height=10))),
-     "TFDP run 'tfdp' scored 128 samples and its samples are now 129"),
-    (_copy_of_a_label,
-     "TFDP run 'tfdp' scored 939 labels and its samples now have 940"),
-    (_delete_a_label,
-     "TFDP run 'tfdp' scored 939 labels and its samples now have 938"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda d: d.delete_samples(d.take(10, seed=1)),
+            "TFDP run 'tfdp' scored 128 samples and its samples are now 118",
+        ),
+        (
+            lambda d: d.add_sample(
+                fo.Sample(
+                    filepath="/nowhere/new.jpg",
+                    metadata=fo.ImageMetadata(width=10, height=10),
+                )
+            ),
+            "TFDP run 'tfdp' scored 128 samples and its samples are now 129",
+        ),
+        (
+            _copy_of_a_label,
+            "TFDP run 'tfdp' scored 939 labels and its samples now have 940",
+        ),
+        (
+            _delete_a_label,
+            "TFDP run 'tfdp' scored 939 labels and its samples now have 938",
+        ),
+    ],
+)
 def test_samples_or_labels_changed_since_scoring_are_not_pruned(
-        dataset, change, message):
+    dataset, change, message
+):
     # pruning reads the stored shapes: on another collection than the one
     # scored, it would rank samples never scored as 0 and take class
     # totals over other labels, silently
@@ -630,7 +754,8 @@ def test_samples_or_labels_changed_since_scoring_are_not_pruned(
     with pytest.raises(TFDPError) as e:
         tfdp.prune_samples(dataset, keep_ratio=0.5)
     assert str(e.value) == (
-        "%s since it scored them; run compute_scores again" % message)
+        "%s since it scored them; run compute_scores again" % message
+    )
     if "samples are now" in message:
         # the panel's preview reads the shapes again and says the same
         with pytest.raises(TFDPError, match=message):
@@ -648,15 +773,20 @@ def test_a_view_whose_samples_changed_is_not_pruned(dataset):
     tfdp.compute_scores(view, FIELD)
     dataset.delete_samples(view.take(5, seed=4))
     assert len(dataset.load_run_view("tfdp")) == 40
-    with pytest.raises(TFDPError, match=(
+    with pytest.raises(
+        TFDPError,
+        match=(
             "TFDP run 'tfdp' scored 40 samples and 5 of its samples now "
             "have no image score since it scored them; run compute_scores "
-            "again")):
+            "again"
+        ),
+    ):
         tfdp.prune_samples(dataset, keep=20)
 
 
-def test_kept_samples_deleted_since_pruning_are_not_exported(dataset,
-                                                             tmp_path):
+def test_kept_samples_deleted_since_pruning_are_not_exported(
+    dataset, tmp_path
+):
     kept = dataset.apply_tfdp(FIELD, keep_ratio=0.5)
     dataset.delete_samples(kept.take(3, seed=0))
     out = tmp_path / "kept.json"
@@ -665,7 +795,8 @@ def test_kept_samples_deleted_since_pruning_are_not_exported(dataset,
     assert str(e.value) == (
         "TFDP run 'tfdp' kept 64 samples and 61 samples carry its tag "
         "'tfdp:keep' now: samples were deleted or tagged since it pruned; "
-        "prune again")
+        "prune again"
+    )
     assert not out.exists()
     dataset.apply_tfdp(FIELD, keep_ratio=0.5)
     assert tfdp.export_kept(dataset, str(out))["num_samples"] == 63

@@ -2,10 +2,10 @@
 bit, as runs measured in one process."""
 
 import pytest
-
-import tfdp
 from coco_sample import coco_sample_fixture, run_values
 from shared_data import requires_shared_data
+
+import tfdp
 from tfdp.errors import TFDPError
 from tfdp.fo_adapter import labels
 
@@ -40,8 +40,9 @@ def test_local_cluster_writes_the_serial_fields(dataset, monkeypatch):
         tfdp.delete_run(dataset, key)
 
 
-def test_a_filtered_view_on_a_loopback_cluster(dataset, loopback_scheduler,
-                                               monkeypatch):
+def test_a_filtered_view_on_a_loopback_cluster(
+    dataset, loopback_scheduler, monkeypatch
+):
     # labels filtered out keep their positions: values land where read
     from fiftyone import ViewField as F
 
@@ -49,7 +50,9 @@ def test_a_filtered_view_on_a_loopback_cluster(dataset, loopback_scheduler,
     view = dataset.filter_labels(FIELD, F("label") != "person").skip(3)
     serial = tfdp.apply_tfdp(view, FIELD, keep_ratio=0.4, run_key="serial")
     workers = view.apply_tfdp(
-        FIELD, keep_ratio=0.4, run_key="workers",
+        FIELD,
+        keep_ratio=0.4,
+        run_key="workers",
         scheduler=loopback_scheduler,
     )
     assert serial.values("id") == workers.values("id")
@@ -58,18 +61,21 @@ def test_a_filtered_view_on_a_loopback_cluster(dataset, loopback_scheduler,
         tfdp.delete_run(dataset, key)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(num_workers=0), "num_workers: 0 is not a number of workers"),
-    (dict(num_workers="2"), "num_workers: '2' is not a number of workers"),
-    (dict(num_workers=True), "num_workers: True is not a number"),
-    (dict(num_workers=10**9), "from 1 to the \\d+ cores of this machine"),
-    (dict(scheduler=""), "scheduler: '' is not a Dask scheduler address"),
-    (dict(scheduler=8786), "scheduler: 8786 is not a Dask scheduler"),
-    (dict(scheduler="inproc://x"), "is not a Dask scheduler address"),
-    (dict(scheduler="not-an-address"), "is not a Dask scheduler address"),
-    (dict(scheduler="tcp://h:99999"), "is not a Dask scheduler address"),
-    (dict(scheduler="tcp://h:1\n"), "is not a Dask scheduler address"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(num_workers=0), "num_workers: 0 is not a number of workers"),
+        (dict(num_workers="2"), "num_workers: '2' is not a number of workers"),
+        (dict(num_workers=True), "num_workers: True is not a number"),
+        (dict(num_workers=10**9), "from 1 to the \\d+ cores of this machine"),
+        (dict(scheduler=""), "scheduler: '' is not a Dask scheduler address"),
+        (dict(scheduler=8786), "scheduler: 8786 is not a Dask scheduler"),
+        (dict(scheduler="inproc://x"), "is not a Dask scheduler address"),
+        (dict(scheduler="not-an-address"), "is not a Dask scheduler address"),
+        (dict(scheduler="tcp://h:99999"), "is not a Dask scheduler address"),
+        (dict(scheduler="tcp://h:1\n"), "is not a Dask scheduler address"),
+    ],
+)
 def test_worker_arguments_are_checked_first(dataset, kwargs, message):
     with pytest.raises(ValueError, match=message):
         tfdp.compute_scores(dataset, FIELD, run_key="bad", **kwargs)
@@ -87,8 +93,9 @@ def test_an_unreachable_scheduler_fails_before_anything_is_read(
     view.set_values("metadata", [None] * 5)
     try:
         with pytest.raises(TFDPError, match="cannot reach the Dask scheduler"):
-            tfdp.compute_scores(view, FIELD, run_key="bad",
-                                scheduler="tcp://127.0.0.1:9")
+            tfdp.compute_scores(
+                view, FIELD, run_key="bad", scheduler="tcp://127.0.0.1:9"
+            )
         assert len(view.exists("metadata")) == 0  # not computed
         assert "bad" not in dataset.list_runs()
     finally:
@@ -119,7 +126,9 @@ def test_a_listener_that_never_answers_fails_in_bounded_time(dataset):
     try:
         done = subprocess.run(
             [sys.executable, "-c", code, dataset.name, address],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     finally:
         close()
@@ -140,8 +149,7 @@ def test_a_worker_that_cannot_find_the_dataset_says_so(dataset):
     with pytest.raises(TFDPError, match="cannot find the dataset"):
         labels._open_collection(uri, False, dataset.name, "0" * 24, None)
     with pytest.raises(TFDPError, match="cannot find the dataset"):
-        labels._open_collection(uri, False, "no-such-dataset", "0" * 24,
-                                 None)
+        labels._open_collection(uri, False, "no-such-dataset", "0" * 24, None)
 
 
 def test_unreadable_values_name_the_same_first_sample(dataset, monkeypatch):
@@ -156,10 +164,18 @@ def test_unreadable_values_name_the_same_first_sample(dataset, monkeypatch):
     try:
         ids = broken.values("id")
         documents = broken._sample_collection
-        documents.update_one({"_id": ObjectId(ids[3])}, {"$set": {
-            "segmentations.detections.0.mask": "not a mask"}})
-        documents.update_one({"_id": ObjectId(ids[20])}, {"$set": {
-            "segmentations.detections.0.bounding_box": [None, 0, 1, 1]}})
+        documents.update_one(
+            {"_id": ObjectId(ids[3])},
+            {"$set": {"segmentations.detections.0.mask": "not a mask"}},
+        )
+        documents.update_one(
+            {"_id": ObjectId(ids[20])},
+            {
+                "$set": {
+                    "segmentations.detections.0.bounding_box": [None, 0, 1, 1]
+                }
+            },
+        )
         messages = []
         for num_workers in (1, 2):
             with pytest.raises(TFDPError) as error:

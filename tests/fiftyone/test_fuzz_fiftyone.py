@@ -12,15 +12,15 @@ import os
 import tempfile
 import uuid
 
+import fiftyone as fo
+import fiftyone.core.media as fom
 import pytest
+from fuzz_documents import corrupted_documents, documents, run_cli
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import fiftyone as fo
-import fiftyone.core.media as fom
 import tfdp
 from tfdp.errors import NothingToScoreError
-from fuzz_documents import corrupted_documents, documents, run_cli
 
 FUZZ = settings(
     max_examples=max(1, int(os.environ.get("TFDP_FUZZ_EXAMPLES", "30")) // 2),
@@ -40,8 +40,10 @@ def _file_names_are_usable(doc):
     if not isinstance(images, list):
         return True
     names = [im.get("file_name") for im in images if isinstance(im, dict)]
-    return all(isinstance(n, str) and n and fom.get_media_type(n) == fom.IMAGE
-               for n in names) and len(set(names)) == len(names)
+    return all(
+        isinstance(n, str) and n and fom.get_media_type(n) == fom.IMAGE
+        for n in names
+    ) and len(set(names)) == len(names)
 
 
 def _ints_fit_in_64_bits(doc):
@@ -66,15 +68,19 @@ def check_same_decision(doc):
         path = os.path.join(folder, "in.json")
         with open(path, "w") as f:
             json.dump(doc, f)
-        status, _, err = run_cli(["score", path, "-o",
-                                  os.path.join(folder, "s.csv")])
+        status, _, err = run_cli(
+            ["score", path, "-o", os.path.join(folder, "s.csv")]
+        )
         name = "tfdp-fuzz-%s" % uuid.uuid4().hex[:8]
         try:
             dataset = tfdp.load_coco_dataset(path, name=name)
         except tfdp.TFDPError as e:
             assert status == 1, (str(e), err)
-            records = [line.strip() for line in str(e).splitlines()
-                       if line.startswith("  ")]
+            records = [
+                line.strip()
+                for line in str(e).splitlines()
+                if line.startswith("  ")
+            ]
             for record in records:
                 assert record in err, (record, err)
             assert set(fo.list_datasets()) == before
@@ -103,18 +109,23 @@ def test_the_loader_decides_as_the_command(doc):
 
 
 def test_found_by_fuzzing_categories_not_a_list():
-    check_same_decision({
-        "images": [{"id": 0, "width": 1, "height": 1, "file_name": "0.jpg"}],
-        "annotations": [],
-        "categories": 1,
-    })
+    check_same_decision(
+        {
+            "images": [
+                {"id": 0, "width": 1, "height": 1, "file_name": "0.jpg"}
+            ],
+            "annotations": [],
+            "categories": 1,
+        }
+    )
 
 
 def test_found_by_fuzzing_ids_beyond_64_bits(tmp_path):
     # the command keeps such ids exactly; MongoDB cannot store them
     doc = {
-        "images": [{"id": 2**63, "width": 1, "height": 1,
-                    "file_name": "0.jpg"}],
+        "images": [
+            {"id": 2**63, "width": 1, "height": 1, "file_name": "0.jpg"}
+        ],
         "annotations": [],
         "categories": [{"id": 1, "name": "a", "note": 2**70}],
     }
@@ -122,13 +133,15 @@ def test_found_by_fuzzing_ids_beyond_64_bits(tmp_path):
     path.write_text(json.dumps(doc))
     assert run_cli(["score", str(path), "-o", str(tmp_path / "s.csv")])[0] == 0
     before = set(fo.list_datasets())
-    with pytest.raises(tfdp.TFDPError,
-                       match="image id 9223372036854775808 does not fit"):
+    with pytest.raises(
+        tfdp.TFDPError, match="image id 9223372036854775808 does not fit"
+    ):
         tfdp.load_coco_dataset(str(path))
     # any other number MongoDB cannot store: a clear error too
     doc["images"][0]["id"] = 1
     path.write_text(json.dumps(doc))
-    with pytest.raises(tfdp.TFDPError,
-                       match="does not fit in the 64-bit integers"):
+    with pytest.raises(
+        tfdp.TFDPError, match="does not fit in the 64-bit integers"
+    ):
         tfdp.load_coco_dataset(str(path))
     assert set(fo.list_datasets()) == before

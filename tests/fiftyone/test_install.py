@@ -11,10 +11,8 @@ import sys
 import threading
 import zipfile
 
-import pytest
-
 import fiftyone.constants as foc
-
+import pytest
 from shared_data import ROOT
 
 # what a user runs once the plugin and its requirements are installed
@@ -47,9 +45,16 @@ print(json.dumps(dict(
 
 def _zip_of_the_repository(path):
     # as GitHub serves a branch: one top folder holding the tracked files
-    files = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
-    ).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in filter(None, files):
             source = os.path.join(ROOT, name)
@@ -79,7 +84,9 @@ def _run(args, env, timeout=900):
     result = subprocess.run(
         args, env=env, capture_output=True, text=True, timeout=timeout
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:]
+    )
     return result
 
 
@@ -94,8 +101,10 @@ def test_fiftyone_way_install_gives_working_operators(tmp_path, served_zip):
     )
     env.pop("PYTHONPATH", None)
     # the FiftyOne this environment runs, from the package registry
-    _run([str(bin_dir / "pip"), "install", "-q",
-          "fiftyone==%s" % foc.VERSION], env)
+    _run(
+        [str(bin_dir / "pip"), "install", "-q", "fiftyone==%s" % foc.VERSION],
+        env,
+    )
 
     _run([str(bin_dir / "fiftyone"), "plugins", "download", served_zip], env)
     listed = _run([str(bin_dir / "fiftyone"), "plugins", "list"], env)
@@ -103,16 +112,31 @@ def test_fiftyone_way_install_gives_working_operators(tmp_path, served_zip):
     # downloaded alone, the plugin lacks its packages
     missing = subprocess.run(
         [str(bin_dir / "python"), "-c", "import orjson, pycocotools"],
-        env=env, capture_output=True, text=True,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert missing.returncode != 0
 
-    _run([str(bin_dir / "fiftyone"), "plugins", "requirements", "@tfdp/tfdp",
-          "--install"], env)
+    _run(
+        [
+            str(bin_dir / "fiftyone"),
+            "plugins",
+            "requirements",
+            "@tfdp/tfdp",
+            "--install",
+        ],
+        env,
+    )
     exported = tmp_path / "kept.json"
     result = _run(
-        [str(bin_dir / "python"), "-c", SCRIPT,
-         os.path.join(ROOT, "data", "coco2017-sample"), str(exported)],
+        [
+            str(bin_dir / "python"),
+            "-c",
+            SCRIPT,
+            os.path.join(ROOT, "data", "coco2017-sample"),
+            str(exported),
+        ],
         env,
     )
     counts = result.stdout.strip().splitlines()[-1]

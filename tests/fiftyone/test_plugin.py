@@ -6,25 +6,31 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 import fiftyone.operators as foo
+import pytest
+from coco_sample import coco_sample_fixture, run_values
 from fiftyone.operators.delegated import DelegatedOperationService
 from fiftyone.operators.executor import ExecutionContext, Executor
+from shared_data import COCO_SAMPLE, ROOT, requires_shared_data
 
 import tfdp
-from tfdp.fo_adapter.fields import label_list_path
-from tfdp.fo_adapter.preview import preview_pruning
-from coco_sample import coco_sample_fixture, run_values
-from shared_data import COCO_SAMPLE, ROOT, requires_shared_data
 from tfdp import coco
 from tfdp.cli import main
+from tfdp.fo_adapter.fields import label_list_path
+from tfdp.fo_adapter.preview import preview_pruning
 
 pytestmark = requires_shared_data
 
 PLUGIN = "@tfdp/tfdp"
-OPERATORS = ["compute_scores", "prune", "export_kept", "get_run_info",
-             "delete_run", "open_panel", "tfdp_panel"]
+OPERATORS = [
+    "compute_scores",
+    "prune",
+    "export_kept",
+    "get_run_info",
+    "delete_run",
+    "open_panel",
+    "tfdp_panel",
+]
 FIELD = "segmentations"
 
 
@@ -42,8 +48,13 @@ def test_plugin_is_discovered_in_a_fresh_process(tmp_path):
         "                    if o.uri.startswith(%r)))\n" % (PLUGIN, PLUGIN)
     )
     env = dict(os.environ, FIFTYONE_PLUGINS_DIR=str(plugins))
-    done = subprocess.run([sys.executable, "-c", code], env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "errors 0 []" in done.stdout
     expected = sorted("%s/%s" % (PLUGIN, name) for name in OPERATORS)
@@ -76,8 +87,21 @@ def _cli_prune(tmp_path, ratio, method="cb-scs"):
     out = tmp_path / ("cli-%s-%s.json" % (ratio, method))
     if out.exists():
         return out
-    assert main(["prune", COCO_SAMPLE, "-o", str(out), "--keep-ratio",
-                 str(ratio), "--method", method]) == 0
+    assert (
+        main(
+            [
+                "prune",
+                COCO_SAMPLE,
+                "-o",
+                str(out),
+                "--keep-ratio",
+                str(ratio),
+                "--method",
+                method,
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -86,8 +110,9 @@ def test_every_operator(dataset, tmp_path, delegate):
     is_polylines = dataset.has_field("segmentations.polylines")
     path = "segmentations." + ("polylines" if is_polylines else "detections")
 
-    result = _operator("compute_scores")(dataset, FIELD, method="scs",
-                                         delegate=delegate)
+    result = _operator("compute_scores")(
+        dataset, FIELD, method="scs", delegate=delegate
+    )
     assert result.error is None
     if delegate:
         assert dataset.list_runs() == []  # queued, not run yet
@@ -96,18 +121,25 @@ def test_every_operator(dataset, tmp_path, delegate):
     assert dataset.count(path + ".tfdp_score") == 929  # crowd not scored
     if is_polylines:
         shapes = coco.measure(coco.load_json(COCO_SAMPLE))
-        expected = dict(zip(shapes.table.instance_ids,
-                            shapes.table.scores("scs").tolist()))
-        ids, scores = dataset.values([path + ".coco_id",
-                                      path + ".tfdp_score"])
-        got = {i: s for r, q in zip(ids, scores) if r
-               for i, s in zip(r, q) if s is not None}
+        expected = dict(
+            zip(shapes.table.instance_ids, shapes.table.scores("scs").tolist())
+        )
+        ids, scores = dataset.values([path + ".coco_id", path + ".tfdp_score"])
+        got = {
+            i: s
+            for r, q in zip(ids, scores)
+            if r
+            for i, s in zip(r, q)
+            if s is not None
+        }
         assert got.keys() == expected.keys()
-        assert all(got[k] == pytest.approx(v, rel=1e-12)
-                   for k, v in expected.items())
+        assert all(
+            got[k] == pytest.approx(v, rel=1e-12) for k, v in expected.items()
+        )
 
-    result = _operator("prune")(dataset, keep_ratio=0.6, method="cb-scs",
-                                delegate=delegate)
+    result = _operator("prune")(
+        dataset, keep_ratio=0.6, method="cb-scs", delegate=delegate
+    )
     assert result.error is None
     if delegate:
         _run_delegated(dataset)
@@ -117,7 +149,8 @@ def test_every_operator(dataset, tmp_path, delegate):
     if is_polylines:
         cli = json.loads(_cli_prune(tmp_path, 0.6).read_text())
         assert set(kept.values("coco_id")) == {
-            im["id"] for im in cli["images"]}
+            im["id"] for im in cli["images"]
+        }
 
     info = _operator("get_run_info")(dataset)
     assert info.result["config"]["num_kept"] == 77
@@ -131,7 +164,8 @@ def test_every_operator(dataset, tmp_path, delegate):
         _run_delegated(dataset)
     exported = json.loads(out.read_text())
     assert {im["id"] for im in exported["images"]} == set(
-        kept.values("coco_id"))
+        kept.values("coco_id")
+    )
     if is_polylines:
         # lossless: the same bytes as the command for the same selection
         assert out.read_bytes() == _cli_prune(tmp_path, 0.6).read_bytes()
@@ -145,8 +179,9 @@ def test_every_operator(dataset, tmp_path, delegate):
 
 
 def test_prune_scores_first_when_the_run_is_new(dataset):
-    result = _operator("prune")(dataset, keep=12, run_key="fresh",
-                                label_field=FIELD, tag="keepers")
+    result = _operator("prune")(
+        dataset, keep=12, run_key="fresh", label_field=FIELD, tag="keepers"
+    )
     assert result.error is None
     assert dataset.count_sample_tags() == {"keepers": 12}
     assert dataset.list_saved_views() == ["fresh-kept"]
@@ -157,10 +192,12 @@ def test_scoring_the_selected_samples(dataset):
     selected = dataset.take(30, seed=1).values("id")
     result = foo.execute_operator(
         "%s/compute_scores" % PLUGIN,
-        dict(dataset=dataset, selected=selected,
-             view_target="SELECTED_SAMPLES",
-             params=dict(label_field=FIELD, method="cb-scs",
-                         run_key="tfdp")),
+        dict(
+            dataset=dataset,
+            selected=selected,
+            view_target="SELECTED_SAMPLES",
+            params=dict(label_field=FIELD, method="cb-scs", run_key="tfdp"),
+        ),
     )
     assert result.error is None
     assert set(dataset.exists("tfdp_score").values("id")) == set(selected)
@@ -192,23 +229,29 @@ def test_forms_validate(dataset):
     assert not props["run_key"].invalid
     assert "overwrite_warning" in props
 
-    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep_ratio",
-                                keep_ratio=1.5))
+    props = _form(
+        "prune",
+        _ctx(dataset, run_key="tfdp", amount="keep_ratio", keep_ratio=1.5),
+    )
     assert props["keep_ratio"].invalid
     assert "between 0 and 1" in props["keep_ratio"].error_message
-    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep",
-                                keep=10))
+    props = _form(
+        "prune", _ctx(dataset, run_key="tfdp", amount="keep", keep=10)
+    )
     assert not props["keep"].invalid
     assert props["amount_summary"].view.label == "Keeps 10 of 128 samples"
 
     props = _form("export_kept", _ctx(dataset, run_key="tfdp"))
     assert props["pruned"].invalid  # not pruned yet
     tfdp.prune_samples(dataset, keep=5)
-    props = _form("export_kept", _ctx(dataset, run_key="tfdp",
-                                      labels_path=COCO_SAMPLE))
+    props = _form(
+        "export_kept", _ctx(dataset, run_key="tfdp", labels_path=COCO_SAMPLE)
+    )
     assert props["exists_guard"].invalid
-    props = _form("export_kept", _ctx(dataset, run_key="tfdp",
-                                      labels_path="relative.json"))
+    props = _form(
+        "export_kept",
+        _ctx(dataset, run_key="tfdp", labels_path="relative.json"),
+    )
     assert props["labels_path"].invalid
 
 
@@ -227,7 +270,8 @@ def test_update_is_offered_for_a_finished_run_of_the_field(dataset):
     try:
         tfdp.compute_scores(full, FIELD)
         assert run_values(dataset, FIELD, "tfdp") == run_values(
-            full, FIELD, "tfdp")
+            full, FIELD, "tfdp"
+        )
         assert tfdp.get_run_info(dataset)["config"]["num_samples"] == 128
     finally:
         full.delete()
@@ -251,19 +295,25 @@ def test_progress_immediate_and_delegated(dataset):
     # run immediately: a generator that yields set_progress triggers
     ctx = _ctx(dataset, label_field=FIELD, method="cb-scs", run_key="tfdp")
     messages = list(_operator("compute_scores").execute(ctx))
-    progress = [m.body.params for m in messages
-                if m.body.operator_uri.endswith("set_progress")]
+    progress = [
+        m.body.params
+        for m in messages
+        if m.body.operator_uri.endswith("set_progress")
+    ]
     assert progress[-1] == {"progress": 1.0, "label": "Measuring 128/128"}
     assert messages[-2].body.operator_uri.endswith("reload_dataset")
     assert messages[-1].body.operator_uri.endswith("notify")
-    scored = "TFDP run 'tfdp': scored %d instances of 128 samples (cb-scs)" % (
-        tfdp.get_run_info(dataset)["config"]["num_instances"])
-    assert messages[-1].body.params == {"message": scored,
-                                        "variant": "success"}
+    scored = (
+        "TFDP run 'tfdp': scored %d instances of 128 samples (cb-scs)"
+        % (tfdp.get_run_info(dataset)["config"]["num_instances"])
+    )
+    assert messages[-1].body.params == {
+        "message": scored,
+        "variant": "success",
+    }
 
     # delegated: progress is recorded on the operation
-    _operator("compute_scores")(dataset, FIELD, run_key="later",
-                                delegate=True)
+    _operator("compute_scores")(dataset, FIELD, run_key="later", delegate=True)
     service = DelegatedOperationService()
     queued = service.list_operations(dataset_name=dataset.name)
     _run_delegated(dataset)
@@ -282,8 +332,9 @@ def test_operator_errors_are_reported(dataset):
 
 def _ctx_with_view(dataset, view, **params):
     return ExecutionContext(
-        request_params=dict(dataset_name=dataset.name,
-                            view=view._serialize(), params=params),
+        request_params=dict(
+            dataset_name=dataset.name, view=view._serialize(), params=params
+        ),
         executor=Executor(),
     )
 
@@ -293,46 +344,69 @@ def test_prune_form_has_a_field_and_default_per_amount(dataset):
     defaults = {"keep_ratio": 0.7, "prune_ratio": 0.3, "keep": 90}
     for kind, default in defaults.items():
         # a value of another kind is never carried over
-        props = _form("prune", _ctx(dataset, run_key="tfdp", amount=kind,
-                                    keep_ratio=0.5, prune_ratio=0.5))
+        props = _form(
+            "prune",
+            _ctx(
+                dataset,
+                run_key="tfdp",
+                amount=kind,
+                keep_ratio=0.5,
+                prune_ratio=0.5,
+            ),
+        )
         assert props[kind].default == default
         others = set(defaults) - {kind}
         assert not others & set(props)
         if kind == "keep":
             assert not props["keep"].invalid
             assert props["amount_summary"].view.label == (
-                "Keeps 90 of 128 samples")
+                "Keeps 90 of 128 samples"
+            )
 
     # an empty field, in the form's own words
-    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep_ratio",
-                                keep_ratio=None))
+    props = _form(
+        "prune",
+        _ctx(dataset, run_key="tfdp", amount="keep_ratio", keep_ratio=None),
+    )
     assert props["keep_ratio"].invalid
     assert props["keep_ratio"].error_message == (
-        "enter the fraction of samples to keep")
-    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep",
-                                keep=None))
+        "enter the fraction of samples to keep"
+    )
+    props = _form(
+        "prune", _ctx(dataset, run_key="tfdp", amount="keep", keep=None)
+    )
     assert props["keep"].error_message == "enter the number of samples to keep"
 
-    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep",
-                                keep=0))
+    props = _form(
+        "prune", _ctx(dataset, run_key="tfdp", amount="keep", keep=0)
+    )
     assert props["keep"].invalid
     assert props["keep"].error_message == "keep at least 1 sample"
-    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep",
-                                keep=200))
+    props = _form(
+        "prune", _ctx(dataset, run_key="tfdp", amount="keep", keep=200)
+    )
     assert props["keep"].invalid
     assert props["keep"].error_message == "200 exceeds the 128 samples"
-    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="prune_ratio",
-                                prune_ratio=0.3))
+    props = _form(
+        "prune",
+        _ctx(dataset, run_key="tfdp", amount="prune_ratio", prune_ratio=0.3),
+    )
     assert props["amount_summary"].view.label == "Keeps 90 of 128 samples"
-    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep_ratio",
-                                keep_ratio=0.001))
+    props = _form(
+        "prune",
+        _ctx(dataset, run_key="tfdp", amount="keep_ratio", keep_ratio=0.001),
+    )
     assert props["keep_ratio"].error_message == (
-        "a keep ratio of 0.001 keeps no image of the 128: keep at least one")
+        "a keep ratio of 0.001 keeps no image of the 128: keep at least one"
+    )
     # a ratio of 0: the message Python and the command give
-    props = _form("prune", _ctx(dataset, run_key="tfdp", amount="keep_ratio",
-                                keep_ratio=0))
+    props = _form(
+        "prune",
+        _ctx(dataset, run_key="tfdp", amount="keep_ratio", keep_ratio=0),
+    )
     assert props["keep_ratio"].error_message == (
-        "a keep ratio of 0 keeps no image: keep at least one")
+        "a keep ratio of 0 keeps no image: keep at least one"
+    )
     with pytest.raises(ValueError, match="^a keep ratio of 0 keeps no image"):
         tfdp.prune_samples(dataset, keep_ratio=0)
 
@@ -365,22 +439,29 @@ def test_the_target_is_explicit_and_the_dataset_by_default(dataset):
     props = _form("compute_scores", _ctx_with_view(dataset, view))
     target = props["view_target"]
     assert target.default == ViewTarget.DATASET
-    assert set(target.type.values) == {ViewTarget.DATASET,
-                                       ViewTarget.CURRENT_VIEW}
+    assert set(target.type.values) == {
+        ViewTarget.DATASET,
+        ViewTarget.CURRENT_VIEW,
+    }
     assert props["target_summary"].view.label == (
         "Scores the 128 samples of the dataset. CB-SCS class totals are "
-        "taken over these samples only")
-    props = _form("compute_scores", _ctx_with_view(
-        dataset, view, view_target=ViewTarget.CURRENT_VIEW))
+        "taken over these samples only"
+    )
+    props = _form(
+        "compute_scores",
+        _ctx_with_view(dataset, view, view_target=ViewTarget.CURRENT_VIEW),
+    )
     assert props["target_summary"].view.label.startswith(
-        "Scores the 38 samples of the current view.")
+        "Scores the 38 samples of the current view."
+    )
 
     # from the App, with a view on screen and the form's default: the dataset
     result = foo.execute_operator(
         "%s/prune" % PLUGIN,
         dict(view=view),
-        params=dict(run_key="fresh", label_field=FIELD, amount="keep",
-                    keep=10),
+        params=dict(
+            run_key="fresh", label_field=FIELD, amount="keep", keep=10
+        ),
     )
     assert result.error is None
     assert dataset.count("fresh_score") == 128
@@ -399,8 +480,10 @@ def test_forms_default_to_the_run_on_screen_else_the_newest(dataset):
     # the grid shows tfdp's kept samples, then its pruned-away samples
     from tfdp.fo_adapter.preview import pruned_away_view
 
-    for view in (tfdp.load_kept_view(dataset, "tfdp"),
-                 pruned_away_view(dataset, "tfdp", keep_ratio=0.7)):
+    for view in (
+        tfdp.load_kept_view(dataset, "tfdp"),
+        pruned_away_view(dataset, "tfdp", keep_ratio=0.7),
+    ):
         for name in ("export_kept", "get_run_info", "delete_run", "prune"):
             props = _form(name, _ctx_with_view(dataset, view))
             assert props["run_key"].default == "tfdp", name
@@ -409,8 +492,14 @@ def test_forms_default_to_the_run_on_screen_else_the_newest(dataset):
 def test_operators_are_listed_in_workflow_order():
     # the App's operator browser sorts by the first character of each
     # description (then by registration order): the workflow, delete last
-    workflow = ["compute_scores", "prune", "open_panel", "export_kept",
-                "get_run_info", "delete_run"]
+    workflow = [
+        "compute_scores",
+        "prune",
+        "open_panel",
+        "export_kept",
+        "get_run_info",
+        "delete_run",
+    ]
     configs = [_operator(name).config for name in workflow]
     keys = [ord((c.description or c.label)[0]) for c in configs]
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
@@ -422,8 +511,9 @@ def test_operators_are_listed_in_workflow_order():
 
 def test_export_requires_json_and_shows_its_result(dataset, tmp_path):
     tfdp.apply_tfdp(dataset, FIELD, keep_ratio=0.7)
-    props = _form("export_kept", _ctx(dataset, labels_path=str(
-        tmp_path / "kept.txt")))
+    props = _form(
+        "export_kept", _ctx(dataset, labels_path=str(tmp_path / "kept.txt"))
+    )
     assert props["labels_path"].invalid
     assert props["labels_path"].error_message == "give a path ending in .json"
 
@@ -434,9 +524,12 @@ def test_export_requires_json_and_shows_its_result(dataset, tmp_path):
     assert shown.operator_uri.endswith("show_output")
     written = json.loads(out.read_text())
     assert shown.params["results"] == {
-        "mode": "lossless", "labels_path": str(out), "num_samples": 90,
+        "mode": "lossless",
+        "labels_path": str(out),
+        "num_samples": 90,
         "num_annotations": len(written["annotations"]),
-        "source": COCO_SAMPLE}
+        "source": COCO_SAMPLE,
+    }
     fields = shown.params["outputs"]["type"]["properties"]
     assert {"labels_path", "num_samples", "num_annotations"} <= set(fields)
 
@@ -449,18 +542,21 @@ def test_deleting_the_run_on_screen_resets_the_view(dataset):
         return [r["operator_uri"] for r in ctx.executor.to_json()["requests"]]
 
     # another run's samples on screen: the view stays
-    ctx = _ctx_with_view(dataset, tfdp.load_kept_view(dataset, "other"),
-                         run_key="tfdp")
+    ctx = _ctx_with_view(
+        dataset, tfdp.load_kept_view(dataset, "other"), run_key="tfdp"
+    )
     fields = tfdp.get_run_info(dataset)["config"]["fields"]
     list(_operator("delete_run").execute(ctx))
     assert triggered(ctx) == ["reload_dataset", "notify"]
     notified = ctx.executor.to_json()["requests"][-1]["params"]["message"]
     assert notified == (
         "Deleted TFDP run 'tfdp': fields %s, tag 'tfdp:keep' and saved view "
-        "'tfdp-kept'" % ", ".join(fields))
+        "'tfdp-kept'" % ", ".join(fields)
+    )
     assert len(fields) == 5
-    ctx = _ctx_with_view(dataset, tfdp.load_kept_view(dataset, "other"),
-                         run_key="other")
+    ctx = _ctx_with_view(
+        dataset, tfdp.load_kept_view(dataset, "other"), run_key="other"
+    )
     list(_operator("delete_run").execute(ctx))
     assert triggered(ctx) == ["set_view", "reload_dataset", "notify"]
     assert tfdp.list_runs(dataset) == []
@@ -472,15 +568,19 @@ def test_run_info_is_a_readable_summary(dataset):
     summary = info["summary"]
     report = tfdp.get_run_info(dataset)["report"]
     worst = report["classes"][0]
-    for text in ("| Method | cb-scs |", "| Label field | `segmentations` |",
-                 "| Status | pruned |", "| Kept | 90 of 128 samples "
-                 "(keep ratio 0.7) |", "| Tag | `tfdp:keep` |",
-                 "| Saved view | `tfdp-kept` |",
-                 "**Retention:** images 90 of 128 (70.3 %%), instances "
-                 "%d of %d" % (report["instances"]["after"],
-                               report["instances"]["before"]),
-                 "worst class **%s** %d of %d" % (
-                     worst["name"], worst["after"], worst["before"])):
+    for text in (
+        "| Method | cb-scs |",
+        "| Label field | `segmentations` |",
+        "| Status | pruned |",
+        "| Kept | 90 of 128 samples (keep ratio 0.7) |",
+        "| Tag | `tfdp:keep` |",
+        "| Saved view | `tfdp-kept` |",
+        "**Retention:** images 90 of 128 (70.3 %%), instances "
+        "%d of %d"
+        % (report["instances"]["after"], report["instances"]["before"]),
+        "worst class **%s** %d of %d"
+        % (worst["name"], worst["after"], worst["before"]),
+    ):
         assert text in summary
     assert "| Created | 20" in summary
     outputs = _operator("get_run_info").resolve_output(_ctx(dataset))
@@ -488,9 +588,10 @@ def test_run_info_is_a_readable_summary(dataset):
 
 
 def _panel_event(dataset, state, view=None, **params):
-    request = dict(dataset_name=dataset.name,
-                   params=dict(panel_id="tfdp-panel", panel_state=state,
-                               **params))
+    request = dict(
+        dataset_name=dataset.name,
+        params=dict(panel_id="tfdp-panel", panel_state=state, **params),
+    )
     if view is not None:
         request["view"] = view._serialize()
     return ExecutionContext(request_params=request, executor=Executor())
@@ -523,8 +624,11 @@ def _panel_data(ctx):
 
 def _prompts(ctx):
     # the operators an event asked the App to run, or to show the form of
-    return [r["params"] for r in ctx.executor.to_json()["requests"]
-            if r["operator_uri"] == "prompt_user_for_operation"]
+    return [
+        r["params"]
+        for r in ctx.executor.to_json()["requests"]
+        if r["operator_uri"] == "prompt_user_for_operation"
+    ]
 
 
 def test_panel_survives_deleted_runs_and_lists_new_ones(dataset):
@@ -561,9 +665,12 @@ def test_panel_survives_deleted_runs_and_lists_new_ones(dataset):
 
     # the last run too: the "no runs yet" state, from any event
     tfdp.delete_run(dataset, "tfdp2")
-    for event, changes in (("on_change", dict(compare="scs")),
-                           ("apply", {}), ("show_removed", {}),
-                           ("on_change", dict(run_key="tfdp2"))):
+    for event, changes in (
+        ("on_change", dict(compare="scs")),
+        ("apply", {}),
+        ("show_removed", {}),
+        ("on_change", dict(run_key="tfdp2")),
+    ):
         state.update(changes)
         ctx = _panel_event(dataset, state)
         getattr(panel, event)(ctx)
@@ -624,8 +731,10 @@ def test_panel_plots_read_at_a_glance(dataset):
         assert layout["xaxis"].get("title") or layout["yaxis"].get("title")
         assert layout["showlegend"]  # the App's default hides it
         assert all(trace["name"] for trace in data[name])
-    assert {t["name"] for t in data["scores"]} == {"kept (cb-scs)",
-                                                   "pruned away"}
+    assert {t["name"] for t in data["scores"]} == {
+        "kept (cb-scs)",
+        "pruned away",
+    }
 
     # per class: horizontal bars of the kept share, worst first, each
     # labelled "kept of total"; red crosses on the classes that keep
@@ -637,12 +746,15 @@ def test_panel_plots_read_at_a_glance(dataset):
     kept, crosses, other = data["classes"]
     assert kept["orientation"] == "h" and kept["name"] == "kept (cb-scs)"
     assert kept["y"] == [c["name"] for c in classes[:20]]
-    assert kept["text"] == ["%d of %d" % (c["after"], c["before"])
-                            if c["after"] else "" for c in classes[:20]]
+    assert kept["text"] == [
+        "%d of %d" % (c["after"], c["before"]) if c["after"] else ""
+        for c in classes[:20]
+    ]
     assert kept["textposition"] == "outside"
     assert crosses["y"] == lost[:20] and set(crosses["x"]) == {0}
-    assert crosses["text"] == ["0 of %d" % c["before"]
-                               for c in classes[:20] if not c["after"]]
+    assert crosses["text"] == [
+        "0 of %d" % c["before"] for c in classes[:20] if not c["after"]
+    ]
     assert crosses["name"] == "loses every instance (cb-scs)"
     assert all(0 <= x <= 100 for x in kept["x"] + other["x"])
     assert other["name"] == "kept (scs)" and other["mode"] == "markers"
@@ -663,14 +775,18 @@ def test_panel_plots_read_at_a_glance(dataset):
         assert view.layout["yaxis"]["fixedrange"]
     assert state["classes_title"].startswith(
         "**Instances kept per class**, worst first: the 20 worst of %d "
-        "classes (%d more hidden)" % (len(classes), len(classes) - 20))
+        "classes (%d more hidden)" % (len(classes), len(classes) - 20)
+    )
     assert props["classes"].view.layout["yaxis"]["dtick"] == 1
 
     # the slider's tooltip reads 0.05, not 0.050000
     slider = props["keep_ratio"].view.to_json()
     assert slider["value_precision"] == 2
     assert (slider["min"], slider["max"], slider["view_multiple_of"]) == (
-        0.05, 1.0, 0.05)
+        0.05,
+        1.0,
+        0.05,
+    )
 
 
 def test_retention_curve_counts_what_select_keeps_at_each_ratio(dataset):
@@ -693,12 +809,14 @@ def test_retention_curve_counts_what_select_keeps_at_each_ratio(dataset):
             assert curve["images"][i] == count
             assert curve["instances"]["kept"][i] == kept.sum()
             assert curve["classes"]["kept"][i] == len(
-                set(table.category[kept].tolist()))
+                set(table.category[kept].tolist())
+            )
         # what the panel's bars say at the same ratio
         preview = preview_pruning(dataset, keep_ratio=0.5, method=method)
         assert curve["instances"]["kept"][9] == preview["instances"]["after"]
         assert curve["classes"]["kept"][9] == sum(
-            c["after"] > 0 for c in preview["classes"])
+            c["after"] > 0 for c in preview["classes"]
+        )
         assert curve["instances"]["kept"][-1] == 929
         assert curve["classes"]["kept"][-1] == len(classes)
 
@@ -714,7 +832,9 @@ def test_curve_counts_images_without_instances_and_unranked_classes():
         instance_ids=np.arange(6),
         image_index=np.array([0, 0, 1, 2, 3, 3]),
         category=np.array(["a", "b", "b", "c", "a", "d"]),
-        perimeter=np.ones(6), area=np.ones(6), pixels=np.ones(6),
+        perimeter=np.ones(6),
+        area=np.ones(6),
+        pixels=np.ones(6),
     )
     curve = curve_counts(table, [3, 0, 4, 1, 2], 5, [0.2, 0.4, 0.6, 0.8, 1])
     assert curve["images"] == [1, 2, 3, 4, 5]
@@ -740,11 +860,13 @@ def test_panel_switching_runs_keeps_no_row_or_legend_of_another(dataset):
     state.update(_panel_data(ctx))
     ctx = _panel_change(panel, dataset, state, run_key="tfdp2")
     sent = _panel_state_sent(ctx)
-    assert all(sent[name] is None for name in ("scores", "classes",
-                                               "curve", "sizes"))
+    assert all(
+        sent[name] is None for name in ("scores", "classes", "curve", "sizes")
+    )
     assert sent["compare"] == "none"
-    assert sent["shown"] == dict(run_key="tfdp2", keep_ratio=0.5,
-                                 compare="none")
+    assert sent["shown"] == dict(
+        run_key="tfdp2", keep_ratio=0.5, compare="none"
+    )
     data = _panel_data(ctx)
     preview = preview_pruning(dataset, run_key="tfdp2", keep_ratio=0.5)
     kept, crosses = data["classes"]
@@ -772,15 +894,20 @@ def test_panel_retention_curve_marks_the_ratio(dataset):
     assert instances["name"] == "instances kept (cb-scs)"
     assert classes["name"] == "classes kept (cb-scs)"
     assert instances["x"] == curve["ratios"]
-    assert classes["y"] == [100 * k / curve["classes"]["total"]
-                            for k in curve["classes"]["kept"]]
+    assert classes["y"] == [
+        100 * k / curve["classes"]["total"] for k in curve["classes"]["kept"]
+    ]
     assert ratio["x"] == [0.35, 0.35] and ratio["name"] == "keep ratio 0.35"
     # compared: the other method's two curves too
     ctx = _panel_change(panel, dataset, state, compare="scs")
     names = [t["name"] for t in _panel_data(ctx)["curve"]]
-    assert names == ["instances kept (cb-scs)", "classes kept (cb-scs)",
-                     "instances kept (scs)", "classes kept (scs)",
-                     "keep ratio 0.35"]
+    assert names == [
+        "instances kept (cb-scs)",
+        "classes kept (cb-scs)",
+        "instances kept (scs)",
+        "classes kept (scs)",
+        "keep ratio 0.35",
+    ]
 
 
 def _poll(panel, dataset, state):
@@ -808,8 +935,10 @@ def test_panel_polls_for_runs_and_scheduled_operations(dataset):
     assert "reload_dataset" in sent and "show_panel_output" in sent
     assert [key for key, _ in state["runs"]] == ["tfdp", "tfdp2"]
     assert state["run_key"] == "tfdp"
-    assert list(panel.render(ctx).type.properties["run_key"].type.values) \
-        == ["tfdp2", "tfdp"]
+    assert list(panel.render(ctx).type.properties["run_key"].type.values) == [
+        "tfdp2",
+        "tfdp",
+    ]
     assert _poll(panel, dataset, state)[1] == []
 
     # the run shown deleted elsewhere: replaced at once, and said
@@ -818,22 +947,31 @@ def test_panel_polls_for_runs_and_scheduled_operations(dataset):
     assert "show_panel_output" in sent
     assert state["run_key"] == "tfdp2"
     assert state["message"] == "Run 'tfdp' was deleted; showing run 'tfdp2'"
-    assert list(panel.render(ctx).type.properties["run_key"].type.values) \
-        == ["tfdp2"]
+    assert list(panel.render(ctx).type.properties["run_key"].type.values) == [
+        "tfdp2"
+    ]
 
     # a scheduled run that ends: announced in its own words, listed
-    result = _operator("compute_scores")(dataset, FIELD, run_key="tfdp3",
-                                         delegate=True)
+    result = _operator("compute_scores")(
+        dataset, FIELD, run_key="tfdp3", delegate=True
+    )
     assert result.error is None
     assert _poll(panel, dataset, state)[1] == []  # queued: nothing yet
     _run_delegated(dataset)
     ctx, sent = _poll(panel, dataset, state)
-    notes = [r["params"] for r in ctx.executor.to_json()["requests"]
-             if r["operator_uri"] == "notify"]
+    notes = [
+        r["params"]
+        for r in ctx.executor.to_json()["requests"]
+        if r["operator_uri"] == "notify"
+    ]
     config = dataset.get_run_info("tfdp3").config
-    assert notes == [dict(
-        message="TFDP run 'tfdp3': scored %d instances of 128 samples "
-        "(cb-scs)" % config.num_instances, variant="success")]
+    assert notes == [
+        dict(
+            message="TFDP run 'tfdp3': scored %d instances of 128 samples "
+            "(cb-scs)" % config.num_instances,
+            variant="success",
+        )
+    ]
     assert "reload_dataset" in sent and "show_panel_output" in sent
     assert [key for key, _ in state["runs"]] == ["tfdp2", "tfdp3"]
     # announced once
@@ -847,8 +985,9 @@ def test_panel_buttons_go_through_the_operators(dataset):
     panel.on_load(_panel_event(dataset, state))
     props = panel.render(_panel_event(dataset, state)).type.properties
     buttons = props["buttons"].type.properties
-    assert {"apply", "show_removed", "compute", "delete",
-            "refresh"} <= set(buttons)
+    assert {"apply", "show_removed", "compute", "delete", "refresh"} <= set(
+        buttons
+    )
     # not pruned yet: applying replaces nothing, and says nothing
     assert state["apply_note"] is None and "apply_note" not in props
 
@@ -883,25 +1022,34 @@ def test_panel_buttons_go_through_the_operators(dataset):
     panel.apply(ctx)
     (prompt,) = _prompts(ctx)
     assert prompt["operator_uri"].endswith("/prune")
-    assert prompt["params"] == dict(run_key="tfdp", amount="keep_ratio",
-                                    keep_ratio=0.7)
+    assert prompt["params"] == dict(
+        run_key="tfdp", amount="keep_ratio", keep_ratio=0.7
+    )
     assert prompt["skip_prompt"]
     assert prompt["on_success"].endswith("#applied")
     tfdp.prune_samples(dataset, keep_ratio=0.7)
     ctx = _panel_event(dataset, state)
     panel.applied(ctx)
-    (view,) = [r["params"] for r in ctx.executor.to_json()["requests"]
-               if r["operator_uri"] == "set_view"]
+    (view,) = [
+        r["params"]
+        for r in ctx.executor.to_json()["requests"]
+        if r["operator_uri"] == "set_view"
+    ]
     assert view["name"] == "tfdp-kept"
-    assert state["apply_note"] == ("*Apply pruning* replaces this run's tag "
-                                   "'tfdp:keep' and saved view 'tfdp-kept'")
+    assert state["apply_note"] == (
+        "*Apply pruning* replaces this run's tag "
+        "'tfdp:keep' and saved view 'tfdp-kept'"
+    )
 
 
 def test_prune_warns_only_of_what_it_replaces(dataset):
     def warning(name, **params):
         props = _form(name, _ctx(dataset, **params))
-        return props["overwrite_warning"].view.label if (
-            "overwrite_warning" in props) else None
+        return (
+            props["overwrite_warning"].view.label
+            if ("overwrite_warning" in props)
+            else None
+        )
 
     tfdp.compute_scores(dataset, FIELD)
     assert warning("prune", run_key="tfdp") is None  # scored, not pruned
@@ -909,7 +1057,8 @@ def test_prune_warns_only_of_what_it_replaces(dataset):
     assert warning("prune", run_key="tfdp", method="random") is None
     assert warning("prune", run_key="tfdp", method="scs") == (
         "Run 'tfdp' exists: its stored scores (cb-scs, rewritten by scs) "
-        "will be replaced")
+        "will be replaced"
+    )
     fields = "Run 'tfdp' exists: its fields "
     assert warning("prune", run_key="tfdp", rescore=True).startswith(fields)
     assert warning("compute_scores", run_key="tfdp").startswith(fields)
@@ -917,9 +1066,11 @@ def test_prune_warns_only_of_what_it_replaces(dataset):
     tfdp.prune_samples(dataset, keep_ratio=0.7)
     assert warning("prune", run_key="tfdp") == (
         "Run 'tfdp' exists: its tag 'tfdp:keep' and saved view 'tfdp-kept' "
-        "will be replaced")
+        "will be replaced"
+    )
     assert warning("compute_scores", run_key="tfdp").endswith(
-        "tag 'tfdp:keep' and saved view 'tfdp-kept' will be replaced")
+        "tag 'tfdp:keep' and saved view 'tfdp-kept' will be replaced"
+    )
 
 
 def test_panel_follows_its_state_and_never_moves_the_slider_back(dataset):
@@ -930,17 +1081,26 @@ def test_panel_follows_its_state_and_never_moves_the_slider_back(dataset):
     panel = _operator("tfdp_panel")
     state = {}
     panel.on_load(_panel_event(dataset, state))
-    assert state["shown"] == dict(run_key="tfdp", keep_ratio=0.7,
-                                  compare="none")
-    for value, previewed in ((0.5, True), (0.5, False), (0.55000001, True),
-                             (0.5, True)):
+    assert state["shown"] == dict(
+        run_key="tfdp", keep_ratio=0.7, compare="none"
+    )
+    for value, previewed in (
+        (0.5, True),
+        (0.5, False),
+        (0.55000001, True),
+        (0.5, True),
+    ):
         ctx = _panel_change(panel, dataset, state, keep_ratio=value)
         sent = _panel_state_sent(ctx)
         if not previewed:  # nothing to show anew: nothing sent
             assert sent == {} and _panel_data(ctx) == {}
             continue
-        assert sorted(_panel_data(ctx)) == ["classes", "curve", "scores",
-                                            "sizes"]
+        assert sorted(_panel_data(ctx)) == [
+            "classes",
+            "curve",
+            "scores",
+            "sizes",
+        ]
         assert "keep_ratio" not in sent  # the slider keeps the user's value
         assert sent["shown"]["keep_ratio"] == round(value, 2)
         assert "keeps %d of 128" % round(value * 128) in sent["summary"]
@@ -951,8 +1111,9 @@ def test_panel_follows_its_state_and_never_moves_the_slider_back(dataset):
     ctx = _panel_event(dataset, state, __method__="on_change")
     assert panel.execute(ctx) is None
     assert ctx.executor.to_json()["requests"] == []
-    ctx = _panel_event(dataset, dict(state, keep_ratio=0.3),
-                       __method__="on_change")
+    ctx = _panel_event(
+        dataset, dict(state, keep_ratio=0.3), __method__="on_change"
+    )
     panel.execute(ctx)
     sent = [r["operator_uri"] for r in ctx.executor.to_json()["requests"]]
     assert "show_panel_output" in sent and "patch_panel_data" in sent
@@ -961,8 +1122,10 @@ def test_panel_follows_its_state_and_never_moves_the_slider_back(dataset):
     # before the first answer: answered again, as the App may have put
     # that state back
     stale = dict(state, keep_ratio=0.6)
-    for ctx in (_panel_change(panel, dataset, dict(stale)),
-                _panel_change(panel, dataset, dict(stale))):
+    for ctx in (
+        _panel_change(panel, dataset, dict(stale)),
+        _panel_change(panel, dataset, dict(stale)),
+    ):
         sent = _panel_state_sent(ctx)
         assert "keeps 77 of 128" in sent["summary"]
         assert "keep_ratio" not in sent
@@ -972,8 +1135,9 @@ def test_panel_follows_its_state_and_never_moves_the_slider_back(dataset):
     ctx = _panel_change(panel, dataset, state, run_key="tfdp2")
     sent = _panel_state_sent(ctx)
     assert "keep_ratio" not in sent and "run_key" not in sent
-    assert sent["shown"] == dict(run_key="tfdp2", keep_ratio=0.5,
-                                 compare="none")
+    assert sent["shown"] == dict(
+        run_key="tfdp2", keep_ratio=0.5, compare="none"
+    )
     assert "keeps 64 of 128" in sent["summary"]
 
 
@@ -995,8 +1159,10 @@ def test_panel_whose_run_is_deleted_keeps_the_users_ratio(dataset):
 
     # the new run echoed on the old state, and the step itself again:
     # the same answer, the notice included, and no input written back
-    for changes in (dict(run_key="tfdp", keep_ratio=0.1),
-                    dict(keep_ratio=0.1)):
+    for changes in (
+        dict(run_key="tfdp", keep_ratio=0.1),
+        dict(keep_ratio=0.1),
+    ):
         ctx = _panel_change(panel, dataset, dict(before), **changes)
         sent = _panel_state_sent(ctx)
         assert sent["message"] == deleted
@@ -1027,70 +1193,91 @@ def _measure_tasks_run(address):
 
     with Client(address, timeout=30) as client:
         return client.run_on_scheduler(
-            lambda dask_scheduler: dask_scheduler.task_prefixes[
-                "measure_task"].state_counts["memory"]
-            if "measure_task" in dask_scheduler.task_prefixes else 0
+            lambda dask_scheduler: (
+                dask_scheduler.task_prefixes["measure_task"].state_counts[
+                    "memory"
+                ]
+                if "measure_task" in dask_scheduler.task_prefixes
+                else 0
+            )
         )
 
 
 def test_workers_in_the_form_and_the_cluster_of_scheduled_runs(
     dataset, loopback_scheduler, monkeypatch
 ):
-    for value, message in ((0, "at least 1"), (1.5, "at least 1"),
-                           ("", "enter the number")):
-        props = _form("compute_scores", _ctx(dataset, label_field=FIELD,
-                                              num_workers=value))
+    for value, message in (
+        (0, "at least 1"),
+        (1.5, "at least 1"),
+        ("", "enter the number"),
+    ):
+        props = _form(
+            "compute_scores",
+            _ctx(dataset, label_field=FIELD, num_workers=value),
+        )
         assert props["num_workers"].invalid
         assert message in props["num_workers"].error_message
-    props = _form("compute_scores", _ctx(dataset, label_field=FIELD,
-                                         num_workers=2))
+    props = _form(
+        "compute_scores", _ctx(dataset, label_field=FIELD, num_workers=2)
+    )
     assert not props["num_workers"].invalid
     with pytest.raises(Exception, match="num_workers"):
-        _operator("compute_scores")(dataset, FIELD, run_key="none",
-                                    num_workers=0)
+        _operator("compute_scores")(
+            dataset, FIELD, run_key="none", num_workers=0
+        )
     assert "none" not in dataset.list_runs()
 
     # the same fields measured here, on 2 local workers, and, scheduled,
     # on the cluster that TFDP_SCHEDULER names
     _operator("compute_scores")(dataset, FIELD, run_key="here")
-    _operator("compute_scores")(dataset, FIELD, run_key="local",
-                                num_workers=2)
+    _operator("compute_scores")(dataset, FIELD, run_key="local", num_workers=2)
     monkeypatch.setenv("TFDP_SCHEDULER", loopback_scheduler)
     before = _measure_tasks_run(loopback_scheduler)
-    _operator("compute_scores")(dataset, FIELD, run_key="cluster",
-                                delegate=True)
+    _operator("compute_scores")(
+        dataset, FIELD, run_key="cluster", delegate=True
+    )
     _run_delegated(dataset)
     assert _measure_tasks_run(loopback_scheduler) > before
 
     path = label_list_path(dataset, FIELD)
     assert dataset.count(path + ".cluster_score") == 929
-    assert (run_values(dataset, FIELD, "here")
-            == run_values(dataset, FIELD, "local")
-            == run_values(dataset, FIELD, "cluster"))
+    assert (
+        run_values(dataset, FIELD, "here")
+        == run_values(dataset, FIELD, "local")
+        == run_values(dataset, FIELD, "cluster")
+    )
 
 
 def test_prune_form_offers_the_selection_choices(dataset):
     tfdp.compute_scores(dataset, FIELD)
     props = _form("prune", _ctx(dataset, run_key="tfdp"))
     assert "min_per_class" in props and "strata" not in props
-    props = _form("prune", _ctx(dataset, run_key="tfdp",
-                                selection="stratified"))
+    props = _form(
+        "prune", _ctx(dataset, run_key="tfdp", selection="stratified")
+    )
     assert {"strata", "hard_cutoff", "seed"} <= set(props)
     assert "min_per_class" not in props
     # in the form's words, before anything runs
-    props = _form("prune", _ctx(dataset, run_key="tfdp", method="random",
-                                selection="stratified"))
+    props = _form(
+        "prune",
+        _ctx(dataset, run_key="tfdp", method="random", selection="stratified"),
+    )
     assert props["selection_error"].view.label == (
         "the stratified selection needs image scores; the random method "
-        "has none")
+        "has none"
+    )
 
     # the operator keeps what prune_samples keeps with the same choices
     _operator("prune")(dataset, keep_ratio=0.5, min_per_class=1)
     by_operator = set(tfdp.load_kept_view(dataset).values("id"))
-    expected = set(tfdp.prune_samples(dataset, keep_ratio=0.5,
-                                      min_per_class=1).values("id"))
+    expected = set(
+        tfdp.prune_samples(dataset, keep_ratio=0.5, min_per_class=1).values(
+            "id"
+        )
+    )
     assert by_operator == expected
     assert tfdp.get_run_info(dataset)["config"]["selection"]["added"] > 0
-    _operator("prune")(dataset, keep_ratio=0.5, selection="stratified",
-                       strata=10, seed=2)
+    _operator("prune")(
+        dataset, keep_ratio=0.5, selection="stratified", strata=10, seed=2
+    )
     assert len(tfdp.load_kept_view(dataset)) == 64

@@ -42,28 +42,45 @@ def test_quick_start_runs_as_written(tmp_path):
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
         blocks = _blocks(f.read())
     os.symlink(os.path.join(ROOT, "data"), tmp_path / "data")
-    env = dict(os.environ, PATH="%s:%s" % (BIN, os.environ["PATH"]),
-               FIFTYONE_SHOW_PROGRESS_BARS="false")
+    env = dict(
+        os.environ,
+        PATH="%s:%s" % (BIN, os.environ["PATH"]),
+        FIFTYONE_SHOW_PROGRESS_BARS="false",
+    )
 
     def run(command):
-        result = subprocess.run(command, shell=True, cwd=tmp_path, env=env,
-                                capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            command,
+            shell=True,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         return result.stdout.splitlines()
 
     # Python: the script, then the output shown under it (in the tests'
     # own database rather than the demo's)
-    script = next(lines for lang, lines in blocks
-                  if lang == "python" and "apply_tfdp" in "\n".join(lines))
+    script = next(
+        lines
+        for lang, lines in blocks
+        if lang == "python" and "apply_tfdp" in "\n".join(lines)
+    )
     (tmp_path / "quickstart.py").write_text("\n".join(script) + "\n")
-    shown = next(lines for lang, lines in blocks
-                 if lines and lines[0].endswith("python quickstart.py"))
+    shown = next(
+        lines
+        for lang, lines in blocks
+        if lines and lines[0].endswith("python quickstart.py")
+    )
     [(_, expected)] = _sessions(shown)
     _check_output("quickstart.py", expected, run("python quickstart.py"))
 
     # the command line, which compares its output with the Python export
     console = next(
-        lines for lang, lines in blocks
+        lines
+        for lang, lines in blocks
         if lines and lines[0].startswith("$ tfdp prune data/coco2017-sample")
     )
     sessions = _sessions(console)

@@ -1,13 +1,12 @@
 """compute_scores(update=True): after samples are added or labels replaced,
 the run equals a full run on the grown collection."""
 
-import pytest
-
 import fiftyone as fo
-
-import tfdp
+import pytest
 from coco_sample import coco_sample_fixture, run_values
 from shared_data import requires_shared_data
+
+import tfdp
 from tfdp.errors import TFDPError
 from tfdp.fo_adapter.fields import label_list_path
 from tfdp.fo_adapter.records import SCORING, run_config, save_config
@@ -17,8 +16,16 @@ pytestmark = requires_shared_data
 FIELD = "segmentations"
 
 #: What a run records of what it scored
-RECORD = ("method", "label_field", "status", "fields", "num_samples",
-          "num_instances", "ineligible", "invalid")
+RECORD = (
+    "method",
+    "label_field",
+    "status",
+    "fields",
+    "num_samples",
+    "num_instances",
+    "ineligible",
+    "invalid",
+)
 
 base = coco_sample_fixture("base", "tfdp-test-update")
 
@@ -43,7 +50,8 @@ def _full_run(dataset, **kwargs):
 
 def _assert_same_run(updated, full, run_key="tfdp"):
     assert run_values(updated, FIELD, run_key) == run_values(
-        full, FIELD, run_key)
+        full, FIELD, run_key
+    )
     got = run_config(updated, run_key)
     want = run_config(full, run_key)
     for name in RECORD:
@@ -76,15 +84,19 @@ def test_a_replaced_label_is_measured(grown):
     old_perimeter = old["tfdp_perimeter"]
     if isinstance(old, fo.Polyline):
         # a shrunken copy: a new label, with no stored shapes
-        points = [[[x * 0.5, y * 0.5] for x, y in part]
-                  for part in old.points]
-        labels[0] = fo.Polyline(label=old.label, points=points,
-                                filled=old.filled, closed=old.closed)
+        points = [[[x * 0.5, y * 0.5] for x, y in part] for part in old.points]
+        labels[0] = fo.Polyline(
+            label=old.label,
+            points=points,
+            filled=old.filled,
+            closed=old.closed,
+        )
     else:
         mask = old.mask.copy()
         mask[: mask.shape[0] // 2] = False
-        labels[0] = fo.Detection(label=old.label,
-                                 bounding_box=old.bounding_box, mask=mask)
+        labels[0] = fo.Detection(
+            label=old.label, bounding_box=old.bounding_box, mask=mask
+        )
     sample.save()
 
     tfdp.compute_scores(grown, FIELD, update=True)
@@ -133,8 +145,11 @@ def test_update_needs_a_finished_run_of_the_field(grown):
     with pytest.raises(TFDPError, match="no such run"):
         tfdp.compute_scores(grown, FIELD, run_key="other", update=True)
 
-    grown.add_sample_field("copy", fo.EmbeddedDocumentField,
-                           embedded_doc_type=type(grown.first()[FIELD]))
+    grown.add_sample_field(
+        "copy",
+        fo.EmbeddedDocumentField,
+        embedded_doc_type=type(grown.first()[FIELD]),
+    )
     grown.set_values("copy", grown.values(FIELD))
     with pytest.raises(TFDPError, match="it scored field 'segmentations'"):
         tfdp.compute_scores(grown, "copy", update=True)

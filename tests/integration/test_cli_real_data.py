@@ -6,13 +6,19 @@ import os
 import subprocess
 import sys
 
-import pytest
-from pycocotools.coco import COCO
-
 import naive
-from shared_data import COCO_SAMPLE, LVIS, REAL_FILES, TACO, requires_shared_data
-from tfdp.errors import TFDPError
+import pytest
 from hand_made import run
+from pycocotools.coco import COCO
+from shared_data import (
+    COCO_SAMPLE,
+    LVIS,
+    REAL_FILES,
+    TACO,
+    requires_shared_data,
+)
+
+from tfdp.errors import TFDPError
 
 pytestmark = requires_shared_data
 
@@ -26,8 +32,14 @@ def test_score_csv_matches_the_full_canvas(tmp_path, capsys):
     with open(out) as f:
         rows = list(csv.reader(f))
     assert rows[0] == [
-        "image_id", "annotation_id", "category_id", "perimeter", "area",
-        "scs", "si_scs", "cb_scs",
+        "image_id",
+        "annotation_id",
+        "category_id",
+        "perimeter",
+        "area",
+        "scs",
+        "si_scs",
+        "cb_scs",
     ]
     data = json.load(open(LVIS))
     reference = naive.shapes(data)
@@ -44,8 +56,19 @@ def test_score_csv_matches_the_full_canvas(tmp_path, capsys):
 def test_prune_coco_sample(tmp_path, capsys):
     out = tmp_path / "pruned.json"
     report = tmp_path / "report.json"
-    assert run("prune", COCO_SAMPLE, "-o", out, "--keep-ratio", "0.7",
-               "--report", report) == 0
+    assert (
+        run(
+            "prune",
+            COCO_SAMPLE,
+            "-o",
+            out,
+            "--keep-ratio",
+            "0.7",
+            "--report",
+            report,
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "images:    90 of 128 kept (70.3%)" in text
     assert "not scored: 10 crowd" in text
@@ -54,8 +77,11 @@ def test_prune_coco_sample(tmp_path, capsys):
     expected = naive.prune(data, "0.7", "cb-scs")
     assert json.loads(out.read_text()) == expected
     saved = json.loads(report.read_text())
-    assert saved["images"] == {"before": 128, "after": 90,
-                               "retention": 90 / 128}
+    assert saved["images"] == {
+        "before": 128,
+        "after": 90,
+        "retention": 90 / 128,
+    }
     kept = {im["id"] for im in expected["images"]}
     eligible = [a for a in data["annotations"] if not a["iscrowd"]]
     assert saved["instances"]["before"] == len(eligible) == 929
@@ -71,20 +97,33 @@ def test_prune_coco_sample(tmp_path, capsys):
     )
     sizes = saved["sizes"]
     assert sum(s["before"] for s in sizes.values()) == 929
-    assert sum(s["after"] for s in sizes.values()) == (
-        saved["instances"]["after"]
+    assert (
+        sum(s["after"] for s in sizes.values())
+        == (saved["instances"]["after"])
     )
     COCO(str(out))  # valid COCO
 
 
 def test_several_ratios_one_file_each(tmp_path, capsys):
     out = tmp_path / "pruned.json"
-    assert run("prune", COCO_SAMPLE, "-o", out, "--keep-ratio",
-               "0.5,0.8", "--report", tmp_path / "r.json") == 0
+    assert (
+        run(
+            "prune",
+            COCO_SAMPLE,
+            "-o",
+            out,
+            "--keep-ratio",
+            "0.5,0.8",
+            "--report",
+            tmp_path / "r.json",
+        )
+        == 0
+    )
     data = json.load(open(COCO_SAMPLE))
     for ratio in ("0.5", "0.8"):
-        written = json.loads((tmp_path / ("pruned.keep-%s.json" % ratio))
-                             .read_text())
+        written = json.loads(
+            (tmp_path / ("pruned.keep-%s.json" % ratio)).read_text()
+        )
         assert written == naive.prune(data, ratio, "cb-scs")
         assert (tmp_path / ("r.keep-%s.json" % ratio)).exists()
     assert not out.exists()
@@ -92,13 +131,35 @@ def test_several_ratios_one_file_each(tmp_path, capsys):
 
 def test_prune_ratio_keep_and_methods(tmp_path):
     data = json.load(open(COCO_SAMPLE))
-    assert run("prune", COCO_SAMPLE, "-o", tmp_path / "a.json",
-               "--prune-ratio", "0.3", "--method", "scs") == 0
+    assert (
+        run(
+            "prune",
+            COCO_SAMPLE,
+            "-o",
+            tmp_path / "a.json",
+            "--prune-ratio",
+            "0.3",
+            "--method",
+            "scs",
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "a.json").read_text()) == naive.prune(
         data, "0.7", "scs"
     )
-    assert run("prune", COCO_SAMPLE, "-o", tmp_path / "b.json", "--keep",
-               "10", "--method", "si-scs") == 0
+    assert (
+        run(
+            "prune",
+            COCO_SAMPLE,
+            "-o",
+            tmp_path / "b.json",
+            "--keep",
+            "10",
+            "--method",
+            "si-scs",
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "b.json").read_text()) == naive.prune(
         data, "10/128", "si-scs"
     )
@@ -106,12 +167,28 @@ def test_prune_ratio_keep_and_methods(tmp_path):
 
 def test_random_is_seeded(tmp_path):
     for name, seed in (("a", 1), ("b", 1), ("c", 2)):
-        assert run("prune", COCO_SAMPLE, "-o", tmp_path / (name + ".json"),
-                   "--keep-ratio", "0.5", "--method", "random",
-                   "--seed", seed) == 0
+        assert (
+            run(
+                "prune",
+                COCO_SAMPLE,
+                "-o",
+                tmp_path / (name + ".json"),
+                "--keep-ratio",
+                "0.5",
+                "--method",
+                "random",
+                "--seed",
+                seed,
+            )
+            == 0
+        )
     ids = {
-        name: [im["id"] for im in
-               json.loads((tmp_path / (name + ".json")).read_text())["images"]]
+        name: [
+            im["id"]
+            for im in json.loads((tmp_path / (name + ".json")).read_text())[
+                "images"
+            ]
+        ]
         for name in "abc"
     }
     assert ids["a"] == ids["b"] != ids["c"]
@@ -126,21 +203,59 @@ def test_refuses_to_overwrite(tmp_path, capsys):
     assert out.read_text() == "mine"
     # with several outputs, none is written when one exists
     (tmp_path / "m.keep-0.6.json").write_text("mine")
-    assert run("prune", COCO_SAMPLE, "-o", tmp_path / "m.json",
-               "--keep-ratio", "0.5,0.6") == 1
+    assert (
+        run(
+            "prune",
+            COCO_SAMPLE,
+            "-o",
+            tmp_path / "m.json",
+            "--keep-ratio",
+            "0.5,0.6",
+        )
+        == 1
+    )
     assert not (tmp_path / "m.keep-0.5.json").exists()
-    assert run("prune", COCO_SAMPLE, "-o", out, "--keep-ratio", "0.5",
-               "--overwrite") == 0
+    assert (
+        run(
+            "prune",
+            COCO_SAMPLE,
+            "-o",
+            out,
+            "--keep-ratio",
+            "0.5",
+            "--overwrite",
+        )
+        == 0
+    )
     assert len(json.loads(out.read_text())["images"]) == 64
-    assert run("prune", COCO_SAMPLE, "-o", COCO_SAMPLE, "--keep-ratio", "0.5",
-               "--overwrite") == 1
+    assert (
+        run(
+            "prune",
+            COCO_SAMPLE,
+            "-o",
+            COCO_SAMPLE,
+            "--keep-ratio",
+            "0.5",
+            "--overwrite",
+        )
+        == 1
+    )
 
 
 def test_console_command_without_terminal(tmp_path):
     tfdp = os.path.join(os.path.dirname(sys.executable), "tfdp")
     ok = subprocess.run(
-        [tfdp, "prune", TACO, "-o", str(tmp_path / "t.json"), "--keep-ratio",
-         "0.6"], capture_output=True, text=True,
+        [
+            tfdp,
+            "prune",
+            TACO,
+            "-o",
+            str(tmp_path / "t.json"),
+            "--keep-ratio",
+            "0.6",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert ok.returncode == 0, ok.stderr
     assert ok.stderr == ""  # no progress bar when not a terminal
@@ -153,7 +268,8 @@ def test_console_command_without_terminal(tmp_path):
     bad.write_text("{")
     failed = subprocess.run(
         [tfdp, "score", str(bad), "-o", str(tmp_path / "s.csv")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert failed.returncode == 1
     assert "Traceback" not in failed.stderr
@@ -173,21 +289,26 @@ def test_console_command_flushes_and_ends_cleanly(tmp_path):
     assert (ok.returncode, ok.stderr) == (0, "")
     assert ok.stdout == (
         "wrote 929 eligible annotations of 128 images to %s\n"
-        "not scored: 10 crowd\n" % out)
+        "not scored: 10 crowd\n" % out
+    )
     with open(out) as f:
         expected = f.read()
 
     with open("/dev/full", "w") as full:
-        failed = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE,
-                                text=True, env=env)
+        failed = subprocess.run(
+            argv, stdout=full, stderr=subprocess.PIPE, text=True, env=env
+        )
     assert failed.returncode == 1
-    assert failed.stderr == ("tfdp: error: could not write the standard "
-                             "output: No space left on device\n")
+    assert failed.stderr == (
+        "tfdp: error: could not write the standard "
+        "output: No space left on device\n"
+    )
     with open(out) as f:
         assert f.read() == expected  # the output itself is whole
 
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     proc.stdout.close()  # nobody reads: a broken pipe
     assert proc.wait() == 1
     assert b"Traceback" not in proc.stderr.read()
@@ -196,9 +317,14 @@ def test_console_command_flushes_and_ends_cleanly(tmp_path):
         assert f.read() == expected
 
     # started without a stdout (a closed descriptor): nothing to say it on
-    closed = subprocess.run(argv, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=lambda: os.close(1))
+    closed = subprocess.run(
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: os.close(1),
+    )
     assert (closed.returncode, closed.stderr) == (0, "")
 
     # unbuffered, the write itself fails, in the middle of the command;
@@ -210,12 +336,18 @@ def test_console_command_flushes_and_ends_cleanly(tmp_path):
     ]
     for run_env, args in full_runs:
         with open("/dev/full", "w") as full:
-            failed = subprocess.run([tfdp] + args, stdout=full,
-                                    stderr=subprocess.PIPE, text=True,
-                                    env=run_env)
+            failed = subprocess.run(
+                [tfdp] + args,
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=run_env,
+            )
         assert failed.returncode == 1, args
-        assert failed.stderr == ("tfdp: error: could not write the standard "
-                                 "output: No space left on device\n"), args
+        assert failed.stderr == (
+            "tfdp: error: could not write the standard "
+            "output: No space left on device\n"
+        ), args
     with open(out) as f:
         assert f.read() == expected
 
@@ -246,13 +378,17 @@ def with_repeated_ids(data, pairs):
 
 
 def test_repeated_annotation_ids_in_taco_are_kept_and_warned(tmp_path, capsys):
-    data = with_repeated_ids(json.load(open(TACO)), [(309, 1000), (4040, 5000)])
+    data = with_repeated_ids(
+        json.load(open(TACO)), [(309, 1000), (4040, 5000)]
+    )
     path = tmp_path / "taco-official-ids.json"
     path.write_text(json.dumps(data))
 
     assert run("score", path, "-o", tmp_path / "s.csv") == 0
     captured = capsys.readouterr()
-    warnings = [l for l in captured.err.splitlines() if l.startswith("tfdp:")]
+    warnings = [
+        line for line in captured.err.splitlines() if line.startswith("tfdp:")
+    ]
     assert warnings == [
         "tfdp: warning: %s: annotation ids 309 and 4040 are used by "
         "annotations of different images; every annotation is kept and "
@@ -266,8 +402,19 @@ def test_repeated_annotation_ids_in_taco_are_kept_and_warned(tmp_path, capsys):
     assert sum(r[1] == "309" for r in rows) == 2
 
     report = tmp_path / "r.json"
-    assert run("prune", path, "-o", tmp_path / "all.json", "--keep-ratio",
-               "1", "--report", report) == 0
+    assert (
+        run(
+            "prune",
+            path,
+            "-o",
+            tmp_path / "all.json",
+            "--keep-ratio",
+            "1",
+            "--report",
+            report,
+        )
+        == 0
+    )
     assert "tfdp: warning:" in capsys.readouterr().err
     written = json.loads((tmp_path / "all.json").read_text())
     assert written["annotations"] == data["annotations"]  # every one kept
@@ -282,8 +429,9 @@ def test_repeated_annotation_ids_count_in_class_totals(tmp_path):
     # class totals take every annotation, as the full canvas does
     data = json.load(open(COCO_SAMPLE))
     anns = data["annotations"]
-    data = with_repeated_ids(data, [(anns[0]["id"], anns[1]["id"]),
-                                    (anns[2]["id"], anns[40]["id"])])
+    data = with_repeated_ids(
+        data, [(anns[0]["id"], anns[1]["id"]), (anns[2]["id"], anns[40]["id"])]
+    )
     path = tmp_path / "repeated.json"
     path.write_text(json.dumps(data))
     assert run("score", path, "-o", tmp_path / "s.csv") == 0
@@ -298,8 +446,9 @@ def test_repeated_annotation_ids_count_in_class_totals(tmp_path):
     for ratio in ("0.5", "0.8"):
         out = tmp_path / ("p%s.json" % ratio)
         assert run("prune", path, "-o", out, "--keep-ratio", ratio) == 0
-        assert json.loads(out.read_text()) == naive.prune(data, ratio,
-                                                          rows=reference)
+        assert json.loads(out.read_text()) == naive.prune(
+            data, ratio, rows=reference
+        )
 
 
 def coco_with_duplicate_image(tmp_path):
@@ -313,11 +462,14 @@ def coco_with_duplicate_image(tmp_path):
 
 def test_duplicate_image_id_is_refused(tmp_path, capsys):
     path, _ = coco_with_duplicate_image(tmp_path)
-    assert run("prune", path, "-o", tmp_path / "o.json", "--keep-ratio",
-               "0.5") == 1
+    assert (
+        run("prune", path, "-o", tmp_path / "o.json", "--keep-ratio", "0.5")
+        == 1
+    )
     err = capsys.readouterr().err
-    assert ("image 9: id used by 2 image records (at positions 0 and 128)"
-            in err)
+    assert (
+        "image 9: id used by 2 image records (at positions 0 and 128)" in err
+    )
     assert "--skip-invalid" in err
     assert sorted(os.listdir(tmp_path)) == ["dup.json"]
 
@@ -326,11 +478,25 @@ def test_duplicate_image_id_is_skipped_whole(tmp_path, capsys):
     path, data = coco_with_duplicate_image(tmp_path)
     out = tmp_path / "o.json"
     report = tmp_path / "r.json"
-    assert run("prune", path, "-o", out, "--keep-ratio", "1",
-               "--skip-invalid", "--report", report) == 0
+    assert (
+        run(
+            "prune",
+            path,
+            "-o",
+            out,
+            "--keep-ratio",
+            "1",
+            "--skip-invalid",
+            "--report",
+            report,
+        )
+        == 0
+    )
     text = capsys.readouterr().out
-    assert ("skipped: image 9: id used by 2 image records (at positions 0 "
-            "and 128) (its 8 annotations skipped too)") in text
+    assert (
+        "skipped: image 9: id used by 2 image records (at positions 0 "
+        "and 128) (its 8 annotations skipped too)"
+    ) in text
     written = json.loads(out.read_text())
     ids = [im["id"] for im in written["images"]]
     assert len(ids) == len(set(ids)) == 127 and 9 not in ids
@@ -382,8 +548,16 @@ def test_output_is_never_the_input(tmp_path, capsys, command):
         elif command == "prune":
             argv = ["prune", source, "-o", spelling, "--keep-ratio", "0.5"]
         else:
-            argv = ["prune", source, "-o", tmp_path / "o.json",
-                    "--keep-ratio", "0.5", "--report", spelling]
+            argv = [
+                "prune",
+                source,
+                "-o",
+                tmp_path / "o.json",
+                "--keep-ratio",
+                "0.5",
+                "--report",
+                spelling,
+            ]
         assert run(*argv, "--overwrite") == 1, spelling
         assert "is the input file" in capsys.readouterr().err
         assert open(source, "rb").read() == before
@@ -392,8 +566,19 @@ def test_output_is_never_the_input(tmp_path, capsys, command):
 
 def test_outputs_must_differ(tmp_path, capsys):
     out = tmp_path / "o.json"
-    assert run("prune", COCO_SAMPLE, "-o", out, "--keep-ratio", "0.5",
-               "--report", str(tmp_path / "." / "o.json")) == 1
+    assert (
+        run(
+            "prune",
+            COCO_SAMPLE,
+            "-o",
+            out,
+            "--keep-ratio",
+            "0.5",
+            "--report",
+            str(tmp_path / "." / "o.json"),
+        )
+        == 1
+    )
     assert "are the same output file" in capsys.readouterr().err
     assert os.listdir(tmp_path) == []
 
@@ -412,9 +597,22 @@ def test_interrupt_while_writing_leaves_nothing(tmp_path, capsys, monkeypatch):
         real_dump(data, f)
 
     monkeypatch.setattr(cli, "dump_json", dump_then_interrupt)
-    assert run("prune", COCO_SAMPLE, "-o", tmp_path / "o.json",
-               "--keep-ratio", "0.5,0.7", "--report", tmp_path / "r.json") == 130
-    assert capsys.readouterr().err == "tfdp: interrupted; nothing was written\n"
+    assert (
+        run(
+            "prune",
+            COCO_SAMPLE,
+            "-o",
+            tmp_path / "o.json",
+            "--keep-ratio",
+            "0.5,0.7",
+            "--report",
+            tmp_path / "r.json",
+        )
+        == 130
+    )
+    assert (
+        capsys.readouterr().err == "tfdp: interrupted; nothing was written\n"
+    )
     assert os.listdir(tmp_path) == []
 
 
@@ -427,14 +625,24 @@ def test_an_unwritable_output_is_named_as_given(tmp_path, capsys, command):
     argv = ["--keep-ratio", "0.5"] if command == "prune" else []
     assert run(command, COCO_SAMPLE, "-o", out, *argv) == 1
     err = capsys.readouterr().err
-    assert err == "tfdp: error: cannot write %s: No such file or directory\n" \
-        % out
+    assert (
+        err
+        == "tfdp: error: cannot write %s: No such file or directory\n" % out
+    )
 
 
 def _prune_loads_in_pycocotools(tmp_path, path, capsys):
     out = tmp_path / "out.json"
-    code = run("prune", path, "-o", out, "--keep-ratio", "0.5",
-               "--skip-invalid", "--overwrite")
+    code = run(
+        "prune",
+        path,
+        "-o",
+        out,
+        "--keep-ratio",
+        "0.5",
+        "--skip-invalid",
+        "--overwrite",
+    )
     text = capsys.readouterr()
     assert "Traceback" not in text.err
     if code == 0:
@@ -447,11 +655,14 @@ def test_malformed_categories_are_named_like_other_records(tmp_path, capsys):
     num_annotations = len(data["annotations"])
     first = data["categories"][0]["id"]
     for bad, message in (
-            (None, "category #1: is a null, not an object"),
-            ({"name": "no id"}, "category #1: has no integer or string id"),
-            (7, "category #1: is a number, not an object")):
-        doc = dict(data, categories=[data["categories"][0], bad]
-                   + data["categories"][1:])
+        (None, "category #1: is a null, not an object"),
+        ({"name": "no id"}, "category #1: has no integer or string id"),
+        (7, "category #1: is a number, not an object"),
+    ):
+        doc = dict(
+            data,
+            categories=[data["categories"][0], bad] + data["categories"][1:],
+        )
         path = tmp_path / "in.json"
         path.write_text(json.dumps(doc))
         assert run("score", path, "-o", tmp_path / "s.csv") == 1
@@ -460,8 +671,13 @@ def test_malformed_categories_are_named_like_other_records(tmp_path, capsys):
         code, text = _prune_loads_in_pycocotools(tmp_path, path, capsys)
         assert code == 0 and "skipped: %s" % message in text.out
     # a category without id takes its annotations with it, named as well
-    doc = dict(data, categories=[{"name": c["name"]} if c["id"] == first
-                                 else c for c in data["categories"]])
+    doc = dict(
+        data,
+        categories=[
+            {"name": c["name"]} if c["id"] == first else c
+            for c in data["categories"]
+        ],
+    )
     path.write_text(json.dumps(doc))
     assert run("score", path, "-o", tmp_path / "s.csv") == 1
     err = capsys.readouterr().err
@@ -472,21 +688,33 @@ def test_malformed_categories_are_named_like_other_records(tmp_path, capsys):
 
     # annotations that all lose their category: refused, never emptied
     for categories, message in (
-            (None, 'it has no "categories" list'),
-            ([], 'its "categories" list is empty'),
-            ([None, {"name": "x"}], "none of its 2 category records is "
-             "valid"),
-            ([{"id": 999, "name": "x"}], "its category ids are 999")):
+        (None, 'it has no "categories" list'),
+        ([], 'its "categories" list is empty'),
+        ([None, {"name": "x"}], "none of its 2 category records is valid"),
+        ([{"id": 999, "name": "x"}], "its category ids are 999"),
+    ):
         doc = dict(data, categories=categories)
         if categories is None:
             del doc["categories"]
         path.write_text(json.dumps(doc))
         for skip in ((), ("--skip-invalid",)):
-            assert run("prune", path, "-o", tmp_path / "out2.json",
-                       "--keep-ratio", "0.5", *skip) == 1
+            assert (
+                run(
+                    "prune",
+                    path,
+                    "-o",
+                    tmp_path / "out2.json",
+                    "--keep-ratio",
+                    "0.5",
+                    *skip,
+                )
+                == 1
+            )
             err = capsys.readouterr().err
-            assert ("%s: none of its %d annotations has a category of the "
-                    "file, e.g. annotation " % (path, num_annotations)) in err
+            assert (
+                "%s: none of its %d annotations has a category of the "
+                "file, e.g. annotation " % (path, num_annotations)
+            ) in err
             assert "is not a category of the file; %s\n" % message in err
             assert "Traceback" not in err
             assert not (tmp_path / "out2.json").exists()
@@ -500,5 +728,3 @@ def test_malformed_categories_are_named_like_other_records(tmp_path, capsys):
     path.write_text(json.dumps(doc))
     assert run("score", path, "-o", tmp_path / "s.csv") == 0
     capsys.readouterr()
-
-

@@ -4,9 +4,8 @@ import json
 import os
 import sys
 
-import pytest
-
 import demo
+import pytest
 from shared_data import COCO_SAMPLE, requires_shared_data
 
 pytestmark = requires_shared_data
@@ -27,8 +26,9 @@ def run_demo(monkeypatch, *argv):
         return e.code
 
 
-def test_a_run_leaves_only_its_own_outputs(tmp_path, demo_out, monkeypatch,
-                                           capsys):
+def test_a_run_leaves_only_its_own_outputs(
+    tmp_path, demo_out, monkeypatch, capsys
+):
     # a previous run with images wrote both files; a user's file beside them
     demo_out.mkdir(parents=True)
     for name in ("pruned.json", "pruned-command.json", "notes.txt"):
@@ -43,24 +43,32 @@ def test_a_run_leaves_only_its_own_outputs(tmp_path, demo_out, monkeypatch,
     assert run_demo(monkeypatch, "--data", data) == 0
     assert "FiftyOne: skipped: no images folder" in capsys.readouterr().out
     assert sorted(os.listdir(demo_out)) == ["notes.txt", "pruned-command.json"]
-    assert len(json.loads((demo_out / "pruned-command.json").read_text())
-               ["images"]) == 90
+    assert (
+        len(
+            json.loads((demo_out / "pruned-command.json").read_text())[
+                "images"
+            ]
+        )
+        == 90
+    )
     assert (demo_out / "notes.txt").read_text() == "from before"
 
     # a run that fails leaves no output of an earlier run either; a link
     # in the output folder goes, never what it points at
     os.symlink(elsewhere, demo_out / "pruned.json")
     empty = tmp_path / "data" / "empty.json"
-    empty.write_text(json.dumps({"images": [], "annotations": [],
-                                 "categories": []}))
+    empty.write_text(
+        json.dumps({"images": [], "annotations": [], "categories": []})
+    )
     assert run_demo(monkeypatch, "--data", empty) == 1
     assert "no images to prune" in capsys.readouterr().err
     assert sorted(os.listdir(demo_out)) == ["notes.txt"]
     assert elsewhere.read_text() == "the user's"
 
 
-def test_the_previous_output_as_data_is_never_removed(tmp_path, demo_out,
-                                                      monkeypatch):
+def test_the_previous_output_as_data_is_never_removed(
+    tmp_path, demo_out, monkeypatch
+):
     demo_out.mkdir(parents=True)
     previous = demo_out / "pruned-command.json"
     previous.write_text(open(COCO_SAMPLE).read())

@@ -12,13 +12,13 @@ import subprocess
 import sys
 import time
 
+import make_sa1b
 import numpy as np
 import pytest
-
-import make_sa1b
-import tfdp
 from loopback import http_server, silent_listener
 from shared_data import COCO_SAMPLE, VOC, requires_shared_data
+
+import tfdp
 import tfdp.runner
 from tfdp import coco, packed, sa1b, scoring
 from tfdp.cli import main
@@ -27,6 +27,7 @@ from tfdp.runner import Runner
 from tfdp.segmentation import measure_segmentation
 
 pytestmark = requires_shared_data
+
 
 def run(*argv):
     return main([str(a) for a in argv])
@@ -53,20 +54,40 @@ def test_same_bits_serial_local_cluster_and_loopback(
     for name, options in runs.items():
         out = tmp_path / name
         out.mkdir()
-        assert run("score", COCO_SAMPLE, "-o", out / "coco.csv",
-                   *options) == 0
-        assert run("prune", COCO_SAMPLE, "-o", out / "pruned.json",
-                   "--keep-ratio", "0.6", *options) == 0
-        assert run("score", voc_folder, "-o", out / "voc.csv",
-                   *options) == 0
-        assert run("prune", voc_folder, "-o", out / "kept.txt",
-                   "--keep-ratio", "0.3", "--report", out / "report.json",
-                   *options) == 0
+        assert run("score", COCO_SAMPLE, "-o", out / "coco.csv", *options) == 0
+        assert (
+            run(
+                "prune",
+                COCO_SAMPLE,
+                "-o",
+                out / "pruned.json",
+                "--keep-ratio",
+                "0.6",
+                *options,
+            )
+            == 0
+        )
+        assert run("score", voc_folder, "-o", out / "voc.csv", *options) == 0
+        assert (
+            run(
+                "prune",
+                voc_folder,
+                "-o",
+                out / "kept.txt",
+                "--keep-ratio",
+                "0.3",
+                "--report",
+                out / "report.json",
+                *options,
+            )
+            == 0
+        )
     for output in ("coco.csv", "pruned.json", "voc.csv", "kept.txt"):
         serial = (tmp_path / "serial" / output).read_bytes()
         for name in ("local", "loopback"):
             assert (tmp_path / name / output).read_bytes() == serial, (
-                name, output
+                name,
+                output,
             )
     reports = {
         name: json.loads((tmp_path / name / "report.json").read_text())
@@ -75,8 +96,10 @@ def test_same_bits_serial_local_cluster_and_loopback(
     for report in reports.values():
         assert report.pop("output").endswith("kept.txt")
     assert reports["local"] == reports["serial"] == reports["loopback"]
-    assert len((tmp_path / "serial" / "voc.csv").read_text().splitlines()) \
+    assert (
+        len((tmp_path / "serial" / "voc.csv").read_text().splitlines())
         == 3504 + 1
+    )
 
 
 def test_chunking_and_order_do_not_change_a_bit(monkeypatch):
@@ -100,7 +123,8 @@ def test_chunking_and_order_do_not_change_a_bit(monkeypatch):
     chunks = []
     original = tfdp.runner.chunk_bounds
     monkeypatch.setattr(
-        tfdp.runner, "chunk_bounds",
+        tfdp.runner,
+        "chunk_bounds",
         lambda costs, workers: chunks.append(original(costs, 5)) or chunks[-1],
     )
     shapes = coco.measure(data, measure_jobs=runner.measure_coco_jobs)
@@ -181,7 +205,9 @@ def test_worker_killed_mid_run_changes_nothing(tmp_path, voc_folder):
 
 def _imports(code):
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
         check=True,
     )
     return result.stdout.split()
@@ -197,8 +223,16 @@ def test_small_runs_and_one_worker_never_import_dask(tmp_path):
     )
     for argv in (
         ["score", COCO_SAMPLE, "-o", str(tmp_path / "a.csv")],
-        ["prune", COCO_SAMPLE, "-o", str(tmp_path / "a.json"),
-         "--keep-ratio", "0.5", "--workers", "1"],
+        [
+            "prune",
+            COCO_SAMPLE,
+            "-o",
+            str(tmp_path / "a.json"),
+            "--keep-ratio",
+            "0.5",
+            "--workers",
+            "1",
+        ],
     ):
         assert _imports(code % (argv,))[-3:] == ["False"] * 3
     assert _imports(
@@ -213,12 +247,18 @@ def test_small_runs_and_one_worker_never_import_dask(tmp_path):
         (["--workers", "0"], "0 is not a number of workers from 1 to the"),
         (["--workers", "two"], "'two' is not a number of workers"),
         (["--workers", "1000000000"], "cores of this machine"),
-        (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
-         "give --workers or --scheduler, not both"),
-        (["--scheduler", "not-an-address"],
-         "--scheduler: 'not-an-address' is not a Dask scheduler address"),
-        (["env:inproc://x"],
-         "$TFDP_SCHEDULER: 'inproc://x' is not a Dask scheduler address"),
+        (
+            ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
+            "give --workers or --scheduler, not both",
+        ),
+        (
+            ["--scheduler", "not-an-address"],
+            "--scheduler: 'not-an-address' is not a Dask scheduler address",
+        ),
+        (
+            ["env:inproc://x"],
+            "$TFDP_SCHEDULER: 'inproc://x' is not a Dask scheduler address",
+        ),
     ],
 )
 def test_engine_usage_errors(tmp_path, capsys, monkeypatch, argv, message):
@@ -230,8 +270,7 @@ def test_engine_usage_errors(tmp_path, capsys, monkeypatch, argv, message):
     assert message in capsys.readouterr().err
 
 
-def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys,
-                                                monkeypatch):
+def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys, monkeypatch):
     from tfdp.engine import cluster
 
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
@@ -263,7 +302,6 @@ def private_cluster(folder, worker_paths=()):
         (the scheduler's address, {worker address: its process})
     """
     from distributed import Client
-
     from loopback import end, scheduler_command, start, worker_command
 
     scheduler_file = folder / "scheduler.json"
@@ -278,11 +316,15 @@ def private_cluster(folder, worker_paths=()):
                     env = dict(os.environ)
                     if path is not None:
                         env["PYTHONPATH"] = str(path)
-                    processes.append(subprocess.Popen(
-                        worker_command(address), stdout=log,
-                        stderr=subprocess.STDOUT, env=env,
-                        start_new_session=True,
-                    ))
+                    processes.append(
+                        subprocess.Popen(
+                            worker_command(address),
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            env=env,
+                            start_new_session=True,
+                        )
+                    )
                     client.wait_for_workers(len(workers) + 1, timeout=60)
                     [joined] = set(client.nthreads()) - set(workers)
                     workers[joined] = processes[-1]
@@ -313,30 +355,47 @@ def test_a_cluster_that_cannot_run_tfdp_is_a_clear_error(
 
     paths = {
         "none": [],
-        "without tfdp": [_fake_tfdp(
-            tmp_path / "broken",
-            "raise ModuleNotFoundError(\"No module named 'cv2'\")\n")],
-        "tfdp 0.0.9": [None, _fake_tfdp(tmp_path / "old",
-                                        "__version__ = '0.0.9'\n")],
+        "without tfdp": [
+            _fake_tfdp(
+                tmp_path / "broken",
+                "raise ModuleNotFoundError(\"No module named 'cv2'\")\n",
+            )
+        ],
+        "tfdp 0.0.9": [
+            None,
+            _fake_tfdp(tmp_path / "old", "__version__ = '0.0.9'\n"),
+        ],
     }[workers]
     with private_cluster(tmp_path, paths) as (address, joined):
         monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
-        status = run("score", COCO_SAMPLE, "-o", tmp_path / "a.csv",
-                     "--scheduler", address)
+        status = run(
+            "score",
+            COCO_SAMPLE,
+            "-o",
+            tmp_path / "a.csv",
+            "--scheduler",
+            address,
+        )
     err = capsys.readouterr().err
     assert status == 1
     if workers == "none":
-        assert ("the Dask scheduler at %s has no workers: none joined "
-                "within 2 s" % address) in err
+        assert (
+            "the Dask scheduler at %s has no workers: none joined "
+            "within 2 s" % address
+        ) in err
     elif workers == "without tfdp":
         [worker] = joined
-        assert ("the Dask worker at %s cannot run tfdp (ModuleNotFoundError: "
-                "No module named 'cv2'); every worker needs tfdp %s "
-                "installed" % (worker, tfdp.__version__)) in err
+        assert (
+            "the Dask worker at %s cannot run tfdp (ModuleNotFoundError: "
+            "No module named 'cv2'); every worker needs tfdp %s "
+            "installed" % (worker, tfdp.__version__)
+        ) in err
     else:
         worker = list(joined)[1]
-        assert ("the Dask worker at %s runs tfdp 0.0.9, and this process "
-                "tfdp %s" % (worker, tfdp.__version__)) in err
+        assert (
+            "the Dask worker at %s runs tfdp 0.0.9, and this process "
+            "tfdp %s" % (worker, tfdp.__version__)
+        ) in err
     assert "Traceback" not in err
     assert not (tmp_path / "a.csv").exists()
 
@@ -357,15 +416,22 @@ def _closed_port(scheme):
         return s.close, "%s://127.0.0.1:%d" % (scheme, s.getsockname()[1])
 
 
-@pytest.mark.parametrize("server, said", [
-    (silent_listener, "no Dask scheduler answered at %s within 2 s"),
-    (http_server, "no Dask scheduler answered at %s within 2 s"),
-    (lambda: _closed_port("tls"),
-     "cannot reach the Dask scheduler at %s: TypeError: TLS expects"),
-    (lambda: _closed_port("ucx"),
-     "cannot reach the Dask scheduler at %s: ucx:// needs the "
-     "distributed-ucxx package"),
-])
+@pytest.mark.parametrize(
+    "server, said",
+    [
+        (silent_listener, "no Dask scheduler answered at %s within 2 s"),
+        (http_server, "no Dask scheduler answered at %s within 2 s"),
+        (
+            lambda: _closed_port("tls"),
+            "cannot reach the Dask scheduler at %s: TypeError: TLS expects",
+        ),
+        (
+            lambda: _closed_port("ucx"),
+            "cannot reach the Dask scheduler at %s: ucx:// needs the "
+            "distributed-ucxx package",
+        ),
+    ],
+)
 def test_what_is_not_a_scheduler_is_a_clear_error_in_bounded_time(
     tmp_path, server, said
 ):
@@ -376,9 +442,20 @@ def test_what_is_not_a_scheduler_is_a_clear_error_in_bounded_time(
     close, address = server()
     try:
         done = subprocess.run(
-            [sys.executable, "-c", COMMAND_WAITING_2_S, "score", COCO_SAMPLE,
-             "-o", str(tmp_path / "a.csv"), "--scheduler", address],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-c",
+                COMMAND_WAITING_2_S,
+                "score",
+                COCO_SAMPLE,
+                "-o",
+                str(tmp_path / "a.csv"),
+                "--scheduler",
+                address,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     finally:
         close()
@@ -394,9 +471,20 @@ def test_the_promised_bound_without_a_scheduler(tmp_path):
     try:
         started = time.monotonic()
         done = subprocess.run(
-            [sys.executable, "-m", "tfdp", "score", COCO_SAMPLE, "-o",
-             str(tmp_path / "a.csv"), "--scheduler", address],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "tfdp",
+                "score",
+                COCO_SAMPLE,
+                "-o",
+                str(tmp_path / "a.csv"),
+                "--scheduler",
+                address,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         took = time.monotonic() - started
     finally:
@@ -414,9 +502,20 @@ def test_workers_gone_mid_run_is_a_clear_error(tmp_path, voc_folder):
     with private_cluster(tmp_path, [None]) as (address, workers):
         out = tmp_path / "a.csv"
         process = subprocess.Popen(
-            [sys.executable, "-c", COMMAND_WAITING_2_S, "score", voc_folder,
-             "-o", str(out), "--scheduler", address],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-c",
+                COMMAND_WAITING_2_S,
+                "score",
+                voc_folder,
+                "-o",
+                str(out),
+                "--scheduler",
+                address,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             with Client(address, timeout=30) as client:
@@ -435,7 +534,8 @@ def test_workers_gone_mid_run_is_a_clear_error(tmp_path, voc_folder):
     assert process.returncode == 1, err
     assert err.endswith(
         "tfdp: error: every worker of the Dask scheduler at %s is gone, and "
-        "none came back within 2 s\n" % address), err
+        "none came back within 2 s\n" % address
+    ), err
     assert "Traceback" not in err
     assert not out.exists()
 
@@ -448,15 +548,25 @@ def test_a_shared_cluster_is_left_as_found(tmp_path, loopback_scheduler):
     def state(client):
         return (
             client.run_on_scheduler(
-                lambda dask_scheduler: sorted(dask_scheduler.worker_plugins)),
+                lambda dask_scheduler: sorted(dask_scheduler.worker_plugins)
+            ),
             client.run(lambda dask_worker: sorted(dask_worker.plugins)),
             client.run(lambda: __import__("cv2").getNumThreads()),
         )
 
     with Client(loopback_scheduler, timeout=30) as client:
         before = state(client)
-        assert run("score", COCO_SAMPLE, "-o", tmp_path / "a.csv",
-                   "--scheduler", loopback_scheduler) == 0
+        assert (
+            run(
+                "score",
+                COCO_SAMPLE,
+                "-o",
+                tmp_path / "a.csv",
+                "--scheduler",
+                loopback_scheduler,
+            )
+            == 0
+        )
         assert state(client) == before
 
 
@@ -471,11 +581,14 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
         "from tfdp.cli import main\n"
         "status = main(['score', %r, '-o', %r, '--workers', '2'])\n"
         "print('__file__', __file__)\n"
-        "sys.exit(status)\n"
-        % (COCO_SAMPLE, str(tmp_path / "a.csv"))
+        "sys.exit(status)\n" % (COCO_SAMPLE, str(tmp_path / "a.csv"))
     )
-    done = subprocess.run([sys.executable, str(script)], capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("top-level code ran") == 1
     assert "__file__ %s" % script in done.stdout  # as it was
@@ -484,12 +597,15 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
 
 @pytest.mark.parametrize(
     "when, signum, status, said",
-    [("starting", signal.SIGINT, 130, "interrupted"),
-     ("measuring", signal.SIGINT, 130, "interrupted"),
-     ("measuring", signal.SIGTERM, 143, "terminated")],
+    [
+        ("starting", signal.SIGINT, 130, "interrupted"),
+        ("measuring", signal.SIGINT, 130, "interrupted"),
+        ("measuring", signal.SIGTERM, 143, "terminated"),
+    ],
 )
-def test_a_signal_shuts_the_local_cluster_down(tmp_path, when, signum,
-                                               status, said):
+def test_a_signal_shuts_the_local_cluster_down(
+    tmp_path, when, signum, status, said
+):
     """SIGINT to the command's process group, as a terminal sends it, while
     the local cluster's workers start or once they run, or SIGTERM, as a
     job manager sends it: no output, no traceback, no log of Dask's, no
@@ -500,9 +616,22 @@ def test_a_signal_shuts_the_local_cluster_down(tmp_path, when, signum,
         make_sa1b.write_replicated(json.load(f), str(folder), 200, 100)
     out = tmp_path / "kept.txt"
     process = subprocess.Popen(
-        [sys.executable, "-m", "tfdp", "prune", str(folder), "-o", str(out),
-         "--keep-ratio", "0.5", "--workers", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tfdp",
+            "prune",
+            str(folder),
+            "-o",
+            str(out),
+            "--keep-ratio",
+            "0.5",
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     try:
@@ -524,7 +653,9 @@ def test_a_signal_shuts_the_local_cluster_down(tmp_path, when, signum,
         raise
     err, left = _ended(psutil, process)
     assert process.returncode == status
-    assert err.strip().splitlines()[-1] == "tfdp: %s; nothing was written" % said
+    assert (
+        err.strip().splitlines()[-1] == "tfdp: %s; nothing was written" % said
+    )
     assert "Traceback" not in err and "distributed" not in err
     assert not out.exists()
     assert left == []
@@ -552,9 +683,21 @@ def test_ctrl_c_while_the_local_cluster_closes(tmp_path, closing):
     )
     out = tmp_path / "pruned.json"
     process = subprocess.Popen(
-        [sys.executable, str(script), "prune", COCO_SAMPLE, "-o", str(out),
-         "--keep-ratio", "0.5", "--workers", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            str(script),
+            "prune",
+            COCO_SAMPLE,
+            "-o",
+            str(out),
+            "--keep-ratio",
+            "0.5",
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
@@ -569,8 +712,10 @@ def test_a_local_cluster_leaves_the_callers_dask_config_as_it_was():
     import dask
     import distributed  # noqa: F401 (its defaults join dask's config)
 
-    keys = ("distributed.worker.profile.enabled",
-            "distributed.nanny.pre-spawn-environ")
+    keys = (
+        "distributed.worker.profile.enabled",
+        "distributed.nanny.pre-spawn-environ",
+    )
     before = {key: dask.config.get(key) for key in keys}
     with make_engine("cluster", workers=2) as engine:
         assert dask.config.get(keys[0]) is False
@@ -606,16 +751,22 @@ def test_a_connection_a_signal_closed_leaves_no_traceback(caplog):
             loop.close()
 
     def never_retrieved():
-        found = [r for r in caplog.records
-                 if "exception was never retrieved" in r.getMessage()]
+        found = [
+            r
+            for r in caplog.records
+            if "exception was never retrieved" in r.getMessage()
+        ]
         caplog.clear()
         return [type(r.exc_info[1]).__name__ for r in found]
 
     caplog.set_level(logging.ERROR, logger="asyncio")
     restore = cluster._silence_dask_logs()
     try:
-        leave_unretrieved(CommClosedError("in <TCP (closed) Scheduler "
-                                          "Broadcast>: Stream is closed"))
+        leave_unretrieved(
+            CommClosedError(
+                "in <TCP (closed) Scheduler Broadcast>: Stream is closed"
+            )
+        )
         assert never_retrieved() == []
         leave_unretrieved(ValueError("someone else's"))
         assert never_retrieved() == ["ValueError"]
@@ -643,8 +794,10 @@ def _group(psutil, group):
     found = []
     for proc in psutil.process_iter():
         try:
-            if (os.getpgid(proc.pid) == group
-                    and proc.status() != psutil.STATUS_ZOMBIE):
+            if (
+                os.getpgid(proc.pid) == group
+                and proc.status() != psutil.STATUS_ZOMBIE
+            ):
                 found.append(proc)
         except (ProcessLookupError, psutil.NoSuchProcess):
             pass
@@ -653,17 +806,21 @@ def _group(psutil, group):
 
 def test_packed_coordinates_travel_in_the_narrowest_type():
     # int16 when every coordinate fits, int32 otherwise; the same shapes
-    cases = [([[0.9, 0, 10, 0, 10, 10.5]], 20, 20, np.int16),
-             ([[40000.7, 0, 40010, 0, 40010, 10]], 50000, 20, np.int32),
-             ([[-40000, 0, 10, 0, 10, 10]], 20, 20, np.int32)]
+    cases = [
+        ([[0.9, 0, 10, 0, 10, 10.5]], 20, 20, np.int16),
+        ([[40000.7, 0, 40010, 0, 40010, 10]], 50000, 20, np.int32),
+        ([[-40000, 0, 10, 0, 10, 10]], 20, 20, np.int32),
+    ]
     for segmentation, width, height, dtype in cases:
         chunk = packed.pack([segmentation], [width], [height])
         assert chunk.coords.dtype == dtype
         assert chunk.coords[0] == int(segmentation[0][0])  # truncated
         measured = packed.chunk_shapes(chunk)
-        assert (measured.perimeter[0], measured.area[0],
-                measured.pixels[0]) == measure_segmentation(
-                    segmentation, width, height)
+        assert (
+            measured.perimeter[0],
+            measured.area[0],
+            measured.pixels[0],
+        ) == measure_segmentation(segmentation, width, height)
 
 
 def test_a_relative_folder_on_workers_started_elsewhere(
@@ -673,12 +830,24 @@ def test_a_relative_folder_on_workers_started_elsewhere(
     # must get paths they can open from there
     monkeypatch.chdir(os.path.dirname(voc_folder))
     relative = os.path.basename(voc_folder)
-    assert run("score", relative, "-o", tmp_path / "loopback.csv",
-               "--scheduler", loopback_scheduler) == 0
-    assert run("score", relative, "-o", tmp_path / "serial.csv",
-               "--workers", "1") == 0
+    assert (
+        run(
+            "score",
+            relative,
+            "-o",
+            tmp_path / "loopback.csv",
+            "--scheduler",
+            loopback_scheduler,
+        )
+        == 0
+    )
+    assert (
+        run("score", relative, "-o", tmp_path / "serial.csv", "--workers", "1")
+        == 0
+    )
     assert (tmp_path / "loopback.csv").read_bytes() == (
-        tmp_path / "serial.csv").read_bytes()
+        tmp_path / "serial.csv"
+    ).read_bytes()
 
 
 def test_an_instance_that_fails_where_it_is_measured_is_named_and_skipped():
@@ -698,24 +867,44 @@ def test_an_instance_that_fails_where_it_is_measured_is_named_and_skipped():
         ],
         "categories": [{"id": 1, "name": "thing"}],
         "annotations": [
-            {"id": 10, "image_id": 2, "category_id": 1, "iscrowd": 0,
-             "segmentation": square(10, 30), "bbox": [10, 10, 20, 20]},
-            {"id": 11, "image_id": 1, "category_id": 1, "iscrowd": 0,
-             "segmentation": square(0, side - 1),
-             "bbox": [0, 0, side - 1, side - 1]},
-            {"id": 12, "image_id": 2, "category_id": 1, "iscrowd": 0,
-             "segmentation": square(20, 61), "bbox": [20, 20, 41, 41]},
+            {
+                "id": 10,
+                "image_id": 2,
+                "category_id": 1,
+                "iscrowd": 0,
+                "segmentation": square(10, 30),
+                "bbox": [10, 10, 20, 20],
+            },
+            {
+                "id": 11,
+                "image_id": 1,
+                "category_id": 1,
+                "iscrowd": 0,
+                "segmentation": square(0, side - 1),
+                "bbox": [0, 0, side - 1, side - 1],
+            },
+            {
+                "id": 12,
+                "image_id": 2,
+                "category_id": 1,
+                "iscrowd": 0,
+                "segmentation": square(20, 61),
+                "bbox": [20, 20, 41, 41],
+            },
         ],
     }
-    expected = [measure_segmentation(square(10, 30), 100, 100),
-                measure_segmentation(square(20, 61), 100, 100)]
+    expected = [
+        measure_segmentation(square(10, 30), 100, 100),
+        measure_segmentation(square(20, 61), 100, 100),
+    ]
     with Runner(workers=1) as runner:
         for hook in (None, runner.measure_coco_jobs):
             shapes = coco.measure(data, skip_invalid=True, measure_jobs=hook)
             table = shapes.table
             assert table.instance_ids == [10, 12]
-            assert list(zip(table.perimeter, table.area, table.pixels)) \
-                == [tuple(shape) for shape in expected]
+            assert list(zip(table.perimeter, table.area, table.pixels)) == [
+                tuple(shape) for shape in expected
+            ]
             assert table.image_index.tolist() == [1, 1]
             assert shapes.skipped_annotations == [1]
             [problem] = shapes.invalid
@@ -736,16 +925,19 @@ def test_clusters_listen_on_loopback_only(loopback_scheduler):
     from distributed import Client
 
     def processes(client):
-        return ({client.run_on_scheduler(os.getpid)}
-                | set(client.run(os.getpid).values())
-                | set(client.run(os.getpid, nanny=True).values()))
+        return (
+            {client.run_on_scheduler(os.getpid)}
+            | set(client.run(os.getpid).values())
+            | set(client.run(os.getpid, nanny=True).values())
+        )
 
     with Client(loopback_scheduler, timeout=30) as client:
         pids = processes(client)
     with make_engine("cluster", workers=2) as engine:
         pids |= processes(engine.client)
         listening = {
-            (c.pid, c.laddr.ip) for c in psutil.net_connections("tcp")
+            (c.pid, c.laddr.ip)
+            for c in psutil.net_connections("tcp")
             if c.status == psutil.CONN_LISTEN and c.pid in pids
         }
     assert {pid for pid, _ in listening} == pids

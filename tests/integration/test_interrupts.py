@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-
 from shared_data import COCO_SAMPLE, requires_shared_data
 
 pytestmark = requires_shared_data
@@ -22,8 +21,13 @@ def big_input(tmp_path_factory):
     data = json.load(open(COCO_SAMPLE))
     caption = "a real caption, repeated to make the file long " * 10
     extra = [
-        {"id": 10**7 + i, "width": 640, "height": 480,
-         "file_name": "extra-%d.jpg" % i, "caption": caption}
+        {
+            "id": 10**7 + i,
+            "width": 640,
+            "height": 480,
+            "file_name": "extra-%d.jpg" % i,
+            "caption": caption,
+        }
         for i in range(200_000)
     ]
     data["images"].extend(extra)
@@ -60,10 +64,19 @@ def run_until_writing(argv, folder, signum):
     "signum, status, word",
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
 )
-def test_signal_while_writing_leaves_nothing(tmp_path, big_input, signum,
-                                              status, word):
-    argv = ["prune", big_input, "-o", str(tmp_path / "o.json"),
-            "--keep-ratio", "0.5,0.7", "--report", str(tmp_path / "r.json")]
+def test_signal_while_writing_leaves_nothing(
+    tmp_path, big_input, signum, status, word
+):
+    argv = [
+        "prune",
+        big_input,
+        "-o",
+        str(tmp_path / "o.json"),
+        "--keep-ratio",
+        "0.5,0.7",
+        "--report",
+        str(tmp_path / "r.json"),
+    ]
     returncode, out, err = run_until_writing(argv, str(tmp_path), signum)
     assert returncode == status
     assert err == "tfdp: %s; nothing was written\n" % word
@@ -76,10 +89,11 @@ def test_signal_while_writing_leaves_nothing(tmp_path, big_input, signum,
     )
     assert done.returncode == 0, done.stderr
     assert sorted(os.listdir(tmp_path)) == [
-        "o.keep-0.5.json", "o.keep-0.7.json", "r.keep-0.5.json",
+        "o.keep-0.5.json",
+        "o.keep-0.7.json",
+        "r.keep-0.5.json",
         "r.keep-0.7.json",
     ]
-
 
 
 def _loaded(pid, library):
@@ -103,13 +117,16 @@ def test_ctrl_c_while_the_command_imports(tmp_path, launcher):
     else:
         script = tmp_path / "bin" / "tfdp"
         script.parent.mkdir()
-        script.write_text("import sys\nfrom tfdp.cli import run\n"
-                          "sys.exit(run())\n")
+        script.write_text(
+            "import sys\nfrom tfdp.cli import run\nsys.exit(run())\n"
+        )
         command = [sys.executable, str(script)]
     out = tmp_path / "a.csv"
     proc = subprocess.Popen(
         command + ["score", COCO_SAMPLE, "-o", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
@@ -119,8 +136,7 @@ def test_ctrl_c_while_the_command_imports(tmp_path, launcher):
         time.sleep(0.0005)
     proc.send_signal(signal.SIGINT)
     out_text, err = proc.communicate(timeout=60)
-    assert (proc.returncode, err, out_text) == (130, "tfdp: interrupted\n",
-                                                "")
+    assert (proc.returncode, err, out_text) == (130, "tfdp: interrupted\n", "")
     assert not out.exists()
 
 
@@ -133,9 +149,22 @@ def test_a_signal_once_the_outputs_are_in_place(tmp_path, signum):
     for trial, delay in enumerate([0, 0.01, 0.03]):
         out = tmp_path / ("o%d.json" % trial)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tfdp", "prune", COCO_SAMPLE, "-o",
-             str(out), "--keep-ratio", "0.5", "--workers", "2"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "tfdp",
+                "prune",
+                COCO_SAMPLE,
+                "-o",
+                str(out),
+                "--keep-ratio",
+                "0.5",
+                "--workers",
+                "2",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             start_new_session=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )

@@ -4,10 +4,10 @@ writes, and clean refusals."""
 import json
 
 import pytest
-
-from shared_data import REAL_FILES, TACO, requires_shared_data
-from tfdp import coco
 from hand_made import dumped, stdlib_bytes
+from shared_data import REAL_FILES, TACO, requires_shared_data
+
+from tfdp import coco
 
 pytestmark = requires_shared_data
 
@@ -30,5 +30,3 @@ def test_taco_infinity_is_read_and_written_back():
     assert len(boxes) == 15
     assert all(b[:2] == [float("inf")] * 2 for b in boxes)
     assert b"[Infinity,Infinity,-Infinity,-Infinity]" in dumped(data)
-
-

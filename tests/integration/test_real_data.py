@@ -5,12 +5,12 @@ import json
 import math
 
 import cv2
+import naive
 import numpy as np
 import pytest
 from pycocotools.coco import COCO
-
-import naive
 from shared_data import REAL_FILES, TACO, VOC, requires_shared_data
+
 from tfdp import coco, eligibility, outputs, scoring
 
 pytestmark = requires_shared_data
@@ -27,8 +27,10 @@ def full_canvas(data):
         if not naive.eligible(ann, width, height):
             continue
         mask = naive.full_mask(ann["segmentation"], width, height)
-        rows.append((ann["image_id"], ann["id"], ann["category_id"])
-                    + naive.mask_shape(mask))
+        rows.append(
+            (ann["image_id"], ann["id"], ann["category_id"])
+            + naive.mask_shape(mask)
+        )
         pixels.append(int(mask.sum()))
     return rows, pixels
 
@@ -44,13 +46,15 @@ def real(request):
 def rows_of(shapes):
     """Our table as rows of ``naive.shapes``."""
     table = shapes.table
-    return list(zip(
-        [shapes.image_ids[i] for i in table.image_index.tolist()],
-        table.instance_ids,
-        [shapes.categories[c][0] for c in table.category.tolist()],
-        table.perimeter.tolist(),
-        table.area.tolist(),
-    ))
+    return list(
+        zip(
+            [shapes.image_ids[i] for i in table.image_index.tolist()],
+            table.instance_ids,
+            [shapes.categories[c][0] for c in table.category.tolist()],
+            table.perimeter.tolist(),
+            table.area.tolist(),
+        )
+    )
 
 
 def test_every_shape_equals_the_full_canvas(real):
@@ -66,8 +70,9 @@ def test_shapes_without_pixel_counts_equal_the_full_canvas(real):
 
     path, data, _, reference, _ = real
     with Runner(local_cluster=False, count_pixels=False) as runner:
-        shapes = coco.measure(data, source=path,
-                              measure_jobs=runner.measure_coco_jobs)
+        shapes = coco.measure(
+            data, source=path, measure_jobs=runner.measure_coco_jobs
+        )
     assert rows_of(shapes) == reference
     assert set(shapes.table.pixels.tolist()) == {-1}
 
@@ -111,8 +116,9 @@ def test_voc_ratio_is_our_scs_for_single_contour_masks():
     checked = 0
     for ann in data["annotations"]:
         image = images[ann["image_id"]]
-        mask = naive.full_mask(ann["segmentation"], image["width"],
-                               image["height"])
+        mask = naive.full_mask(
+            ann["segmentation"], image["width"], image["height"]
+        )
         contours, _ = cv2.findContours(
             mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
         )
@@ -163,5 +169,6 @@ def test_pruned_file_equals_naive_and_loads(real, tmp_path, method, ratio):
     assert set(loaded.getImgIds()) == kept_set
     expected = [a for a in data["annotations"] if a["image_id"] in kept_set]
     assert json.loads(ours.read_text())["annotations"] == expected
-    assert len(kept_ids) == math.floor(float(ratio) * len(data["images"])
-                                       + 0.5)
+    assert len(kept_ids) == math.floor(
+        float(ratio) * len(data["images"]) + 0.5
+    )

@@ -7,12 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from hand_made import image, run
 from pycocotools.coco import COCO
 
 from tfdp.errors import TFDPError
-from hand_made import image, run
-
-
 
 CATEGORIES = [{"id": 1, "name": "thing"}, {"id": 2, "name": "other"}]
 
@@ -23,17 +21,28 @@ def square(x0, y0, n):
 
 
 def make_file(tmp_path, images, annotations, name="in.json", **extra):
-    data = dict(extra, images=images, annotations=annotations,
-                categories=extra.get("categories", CATEGORIES))
+    data = dict(
+        extra,
+        images=images,
+        annotations=annotations,
+        categories=extra.get("categories", CATEGORIES),
+    )
     path = tmp_path / name
     path.write_text(json.dumps(data))
     return str(path)
 
 
-def ann(ann_id, image_id, segmentation, category_id=1, bbox=(0, 0, 5, 5),
-        **extra):
-    return dict(extra, id=ann_id, image_id=image_id, category_id=category_id,
-                segmentation=segmentation, bbox=list(bbox))
+def ann(
+    ann_id, image_id, segmentation, category_id=1, bbox=(0, 0, 5, 5), **extra
+):
+    return dict(
+        extra,
+        id=ann_id,
+        image_id=image_id,
+        category_id=category_id,
+        segmentation=segmentation,
+        bbox=list(bbox),
+    )
 
 
 def test_crowd_only_and_zero_area_images_rank_last(tmp_path, capsys):
@@ -48,11 +57,16 @@ def test_crowd_only_and_zero_area_images_rank_last(tmp_path, capsys):
             ann(5, 4, [[0, 0, 9, 0]], bbox=(0, 0, 10, 1)),  # a line
         ],
     )
-    assert run("prune", path, "-o", tmp_path / "o.json", "--keep",
-               "1,2,3") == 0
+    assert (
+        run("prune", path, "-o", tmp_path / "o.json", "--keep", "1,2,3") == 0
+    )
     kept = [
-        [im["id"] for im in json.loads(
-            (tmp_path / ("o.keep-%d.json" % n)).read_text())["images"]]
+        [
+            im["id"]
+            for im in json.loads(
+                (tmp_path / ("o.keep-%d.json" % n)).read_text()
+            )["images"]
+        ]
         for n in (1, 2, 3)
     ]
     # images 2 and 4 each have one positive instance, both SI-SCS 2/sqrt(pi),
@@ -76,13 +90,28 @@ def test_ineligible_are_counted_per_reason(tmp_path, capsys):
             ann(5, 1, square(0, 0, 5), bbox=(0, 0, 0.5, 5)),
             ann(6, 1, square(0, 0, 5), bbox=(0, 0, float("inf"), 5)),
             ann(7, 1, square(0, 0, 5), bbox=(30, 30, 5, 5)),
-            {"id": 8, "image_id": 1, "category_id": 1,
-             "segmentation": square(0, 0, 5)},
+            {
+                "id": 8,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": square(0, 0, 5),
+            },
         ],
     )
     report = tmp_path / "r.json"
-    assert run("prune", path, "-o", tmp_path / "o.json", "--keep-ratio", "1",
-               "--report", report) == 0
+    assert (
+        run(
+            "prune",
+            path,
+            "-o",
+            tmp_path / "o.json",
+            "--keep-ratio",
+            "1",
+            "--report",
+            report,
+        )
+        == 0
+    )
     assert json.loads(report.read_text())["ineligible"] == {
         "bbox not finite": 1,
         "bbox outside image": 1,
@@ -92,8 +121,9 @@ def test_ineligible_are_counted_per_reason(tmp_path, capsys):
         "ignore": 1,
         "no bbox": 1,
     }
-    assert len(json.loads((tmp_path / "o.json").read_text())
-               ["annotations"]) == 8
+    assert (
+        len(json.loads((tmp_path / "o.json").read_text())["annotations"]) == 8
+    )
 
 
 def _good_images():
@@ -108,8 +138,10 @@ BAD_INPUTS = {
     ),
     "unknown category": (
         _good_images(),
-        [ann(11, 1, square(0, 0, 5), category_id=7),
-         ann(18, 2, square(0, 0, 5))],
+        [
+            ann(11, 1, square(0, 0, 5), category_id=7),
+            ann(18, 2, square(0, 0, 5)),
+        ],
         "annotation 11 (image 1): category_id 7 is not a category",
     ),
     "odd coordinates": (
@@ -184,15 +216,31 @@ def test_skip_invalid_lists_and_drops_them(tmp_path, capsys):
         ],
     )
     report = tmp_path / "r.json"
-    assert run("prune", path, "-o", tmp_path / "o.json", "--keep-ratio", "1",
-               "--skip-invalid", "--report", report) == 0
+    assert (
+        run(
+            "prune",
+            path,
+            "-o",
+            tmp_path / "o.json",
+            "--keep-ratio",
+            "1",
+            "--skip-invalid",
+            "--report",
+            report,
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "skipped: annotation 2 (image 1): polygon part 0 has an odd" in out
-    assert ("skipped: image 3: width 0 is not a positive integer (its 1 "
-            "annotation skipped too)") in out
+    assert (
+        "skipped: image 3: width 0 is not a positive integer (its 1 "
+        "annotation skipped too)"
+    ) in out
     saved = json.loads(report.read_text())
     assert [(p["kind"], p["id"]) for p in saved["invalid"]] == [
-        ("image", 3), ("annotation", 2)]
+        ("image", 3),
+        ("annotation", 2),
+    ]
     assert saved["images"]["before"] == 2
     written = json.loads((tmp_path / "o.json").read_text())
     assert [im["id"] for im in written["images"]] == [1, 2]
@@ -237,8 +285,10 @@ def test_missing_file(tmp_path, capsys):
         (["--keep-ratio", "nan"], "'nan' is not a ratio between 0 and 1"),
         (["--keep", "-1"], "'-1' is not a positive integer"),
         (["--keep", "0"], "'0' is not a positive integer"),
-        (["--keep-ratio", "0.5", "--seed", "-5"],
-         "argument --seed: '-5' is not a non-negative integer"),
+        (
+            ["--keep-ratio", "0.5", "--seed", "-5"],
+            "argument --seed: '-5' is not a non-negative integer",
+        ),
         (["--keep-ratio", "0.5", "--seed", "x"], "'x' is not a non-negative"),
         (["--keep-ratio", "0.5", "--method", "area"], "invalid choice"),
         (["--keep-ratio", "0.5", "--report", ""], "--report: the path is"),
@@ -249,8 +299,13 @@ def test_missing_file(tmp_path, capsys):
 def test_usage_errors(tmp_path, capsys, argv, message):
     # the input does not exist: arguments are checked before it is read
     with pytest.raises(SystemExit) as e:
-        run("prune", tmp_path / "missing.json", "-o", tmp_path / "o.json",
-            *argv)
+        run(
+            "prune",
+            tmp_path / "missing.json",
+            "-o",
+            tmp_path / "o.json",
+            *argv,
+        )
     assert e.value.code == 2
     assert message in capsys.readouterr().err
     assert os.listdir(tmp_path) == []
@@ -274,15 +329,20 @@ def test_same_id_twice_in_one_image_is_warned(tmp_path, capsys):
     path = make_file(
         tmp_path,
         [image(1), image(2)],
-        [ann(5, 1, square(0, 0, 5)), ann(5, 1, square(2, 2, 6)),
-         ann(5, 2, square(0, 0, 4)), ann(6, 2, square(0, 0, 3))],
+        [
+            ann(5, 1, square(0, 0, 5)),
+            ann(5, 1, square(2, 2, 6)),
+            ann(5, 2, square(0, 0, 4)),
+            ann(6, 2, square(0, 0, 3)),
+        ],
     )
     assert run("score", path, "-o", tmp_path / "s.csv") == 0
     err = capsys.readouterr().err
     assert err.count("tfdp: warning:") == 2
     assert "annotation id 5 is used by annotations of different images" in err
-    assert ("annotation id 5 (image 1) is used more than once within one "
-            "image") in err
+    assert (
+        "annotation id 5 (image 1) is used more than once within one image"
+    ) in err
     with open(tmp_path / "s.csv") as f:
         assert len(list(csv.reader(f))) == 5
 
@@ -302,10 +362,16 @@ def test_same_id_twice_in_one_image_is_warned(tmp_path, capsys):
         ("bbox", ["0", 0, 5, 5], 'bbox ["0", 0, 5, 5] is not a list of 4'),
         ("bbox", [0, 0, True, 5], "bbox [0, 0, true, 5] is not a list of 4"),
         ("bbox", [0, 0, 5], "bbox [0, 0, 5] is not a list of 4 numbers"),
-        ("segmentation", [[0, 0, "4", 0, 4, 4]],
-         'polygon part 0 has a coordinate that is not a number: "4"'),
-        ("segmentation", [[0, 0, 4, 0, 4, True]],
-         "polygon part 0 has a coordinate that is not a number: true"),
+        (
+            "segmentation",
+            [[0, 0, "4", 0, 4, 4]],
+            'polygon part 0 has a coordinate that is not a number: "4"',
+        ),
+        (
+            "segmentation",
+            [[0, 0, 4, 0, 4, True]],
+            "polygon part 0 has a coordinate that is not a number: true",
+        ),
         ("segmentation", "polygon", "segmentation is a string, not polygons"),
     ],
 )
@@ -346,9 +412,17 @@ def test_deep_nesting_is_refused_cleanly(tmp_path):
     path = tmp_path / "deep.json"
     path.write_bytes(b"[" * 200_000 + b"]" * 200_000)
     tfdp = os.path.join(os.path.dirname(sys.executable), "tfdp")
-    for argv in (["score", str(path), "-o", str(tmp_path / "s.csv")],
-                 ["prune", str(path), "-o", str(tmp_path / "o.json"),
-                  "--keep-ratio", "0.5"]):
+    for argv in (
+        ["score", str(path), "-o", str(tmp_path / "s.csv")],
+        [
+            "prune",
+            str(path),
+            "-o",
+            str(tmp_path / "o.json"),
+            "--keep-ratio",
+            "0.5",
+        ],
+    ):
         done = subprocess.run([tfdp] + argv, capture_output=True, text=True)
         assert done.returncode == 1
         assert done.stderr == (
@@ -368,8 +442,9 @@ def test_deep_but_readable_records_are_kept_exactly(tmp_path):
     path = make_file(tmp_path, [image(1)], [record])
     assert run("prune", path, "-o", tmp_path / "o.json", "--keep", "1") == 0
     with open(path) as f:
-        expected = json.dumps(json.load(f), ensure_ascii=False,
-                              separators=(",", ":"))
+        expected = json.dumps(
+            json.load(f), ensure_ascii=False, separators=(",", ":")
+        )
     assert (tmp_path / "o.json").read_text() == expected
 
 
@@ -419,8 +494,13 @@ def test_signal_while_renaming_is_held_until_all_are_in_place(
     calls = []
     monkeypatch.setattr(os, "link", link_and_signal)
     written = []
-    outputs = [(str(tmp_path / name), file_writer(
-        lambda f, name=name: f.write(name.encode()))) for name in "abc"]
+    outputs = [
+        (
+            str(tmp_path / name),
+            file_writer(lambda f, name=name: f.write(name.encode())),
+        )
+        for name in "abc"
+    ]
     with pytest.raises(KeyboardInterrupt):
         write_paths_atomic(outputs, written=written)
     assert written == [path for path, _ in outputs]
@@ -447,7 +527,10 @@ def test_a_signal_pending_at_cleanup_still_removes_every_temporary_file(
         raise Terminated()
 
     real_signal, real_raise, real_link = (
-        signal.signal, signal.raise_signal, os.link)
+        signal.signal,
+        signal.raise_signal,
+        os.link,
+    )
     pending = []
 
     def signal_after_pending(signum, handler):
@@ -469,19 +552,26 @@ def test_a_signal_pending_at_cleanup_still_removes_every_temporary_file(
     calls = []
     previous = real_signal(signal.SIGTERM, terminate)
     try:
-        handlers = [signal.getsignal(s)
-                    for s in (signal.SIGINT, signal.SIGTERM)]
+        handlers = [
+            signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)
+        ]
         monkeypatch.setattr(signal, "signal", signal_after_pending)
         monkeypatch.setattr(signal, "raise_signal", raise_and_terminate)
         monkeypatch.setattr(os, "link", link_and_interrupt)
-        outputs = [(str(tmp_path / name), file_writer(
-            lambda f, name=name: f.write(name.encode()))) for name in "ab"]
+        outputs = [
+            (
+                str(tmp_path / name),
+                file_writer(lambda f, name=name: f.write(name.encode())),
+            )
+            for name in "ab"
+        ]
         with pytest.raises((KeyboardInterrupt, Terminated)):
             write_paths_atomic(outputs)
         monkeypatch.undo()
         assert sorted(os.listdir(tmp_path)) == ["a", "b"]  # no .tmp left
-        assert [signal.getsignal(s)
-                for s in (signal.SIGINT, signal.SIGTERM)] == handlers
+        assert [
+            signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)
+        ] == handlers
     finally:
         real_signal(signal.SIGTERM, previous)
 
@@ -518,7 +608,8 @@ def test_a_failed_write_or_rename_names_the_output(tmp_path, monkeypatch):
     with pytest.raises(TFDPError) as e:
         write_paths_atomic(outputs)
     assert str(e.value) == "cannot write %s: No space left on device" % (
-        tmp_path / "b")
+        tmp_path / "b"
+    )
     assert os.listdir(tmp_path) == []
 
     def cross_device(src, dst):
@@ -530,12 +621,14 @@ def test_a_failed_write_or_rename_names_the_output(tmp_path, monkeypatch):
     with pytest.raises(TFDPError) as e:
         write_paths_atomic(outputs)
     assert str(e.value) == "cannot write %s: Invalid cross-device link" % (
-        tmp_path / "a")
+        tmp_path / "a"
+    )
     assert os.listdir(tmp_path) == []
 
 
 def test_a_box_beyond_floats_is_scored_at_the_cost_of_its_image(
-        tmp_path, capsys, monkeypatch):
+    tmp_path, capsys, monkeypatch
+):
     # a box side that is an integer beyond floats stopped the command with
     # an OverflowError; one of 1e308 made the cost estimate infinite, and a
     # tiny file started a local cluster
@@ -549,17 +642,26 @@ def test_a_box_beyond_floats_is_scored_at_the_cost_of_its_image(
         return real_choose(self, seconds, mean_box_area)
 
     monkeypatch.setattr(tfdp.runner.Runner, "_choose", choose)
-    path = make_file(tmp_path, [image(1), image(2)],
-                     [ann(1, 1, square(0, 0, 5), bbox=(0, 0, 7, 7)),
-                      ann(2, 2, square(0, 0, 5), bbox=(0, 0, 1e308, 1e308))])
-    text = open(path).read().replace("[0, 0, 7, 7]", "[0, 0, 1%s, 7]"
-                                     % ("0" * 400))
+    path = make_file(
+        tmp_path,
+        [image(1), image(2)],
+        [
+            ann(1, 1, square(0, 0, 5), bbox=(0, 0, 7, 7)),
+            ann(2, 2, square(0, 0, 5), bbox=(0, 0, 1e308, 1e308)),
+        ],
+    )
+    text = (
+        open(path)
+        .read()
+        .replace("[0, 0, 7, 7]", "[0, 0, 1%s, 7]" % ("0" * 400))
+    )
     open(path, "w").write(text)
     assert run("score", path, "-o", tmp_path / "s.csv") == 0
     with open(tmp_path / "s.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(r["perimeter"], r["area"]) for r in rows] == [
-        ("16.0", "16.0")] * 2
+        ("16.0", "16.0")
+    ] * 2
     assert len(choices) == 1
     seconds, mean_box_area = choices[0]
     assert seconds < 0.01 and mean_box_area == (20 * 7 + 20 * 20) / 2
@@ -575,17 +677,23 @@ def test_image_size_as_an_integral_float(tmp_path, capsys):
     assert run("score", path, "-o", tmp_path / "s.csv", "--skip-invalid") == 0
     out = capsys.readouterr().out
     assert "wrote 1 eligible annotations of 1 images" in out
-    assert ("skipped: image 2: width 20.5 is not a positive integer (its 1 "
-            "annotation skipped too)") in out
+    assert (
+        "skipped: image 2: width 20.5 is not a positive integer (its 1 "
+        "annotation skipped too)"
+    ) in out
 
 
 def test_an_image_id_used_many_times_is_named_once(tmp_path, capsys):
-    path = make_file(tmp_path, [image(1)] * 9 + [image(2)],
-                     [ann(1, 1, square(0, 0, 5)), ann(2, 2, square(0, 0, 5))])
+    path = make_file(
+        tmp_path,
+        [image(1)] * 9 + [image(2)],
+        [ann(1, 1, square(0, 0, 5)), ann(2, 2, square(0, 0, 5))],
+    )
     assert run("score", path, "-o", tmp_path / "s.csv", "--skip-invalid") == 0
-    assert ("skipped: image 1: id used by 9 image records (at positions 0, "
-            "1, 2, 3, 4 and 4 more) (its 1 annotation skipped too)"
-            ) in capsys.readouterr().out
+    assert (
+        "skipped: image 1: id used by 9 image records (at positions 0, "
+        "1, 2, 3, 4 and 4 more) (its 1 annotation skipped too)"
+    ) in capsys.readouterr().out
 
 
 def test_command_startup_is_lean():
@@ -595,8 +703,12 @@ def test_command_startup_is_lean():
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
         "{'fiftyone', 'pandas', 'dask', 'scipy', 'matplotlib'}))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert done.stdout == "[]\n"
 
 
@@ -606,8 +718,9 @@ def test_core_errors_carry_no_command_wording(tmp_path):
     from tfdp.errors import InvalidDataError, OutputExistsError
     from tfdp.outputs import check_writable, write_json
 
-    data = json.loads(open(make_file(
-        tmp_path, [image(1)], [ann(1, 1, [[1, 2, 3]])])).read())
+    data = json.loads(
+        open(make_file(tmp_path, [image(1)], [ann(1, 1, [[1, 2, 3]])])).read()
+    )
     with pytest.raises(InvalidDataError) as e:
         coco.measure(data, source="in.json")
     assert str(e.value) == (
@@ -639,62 +752,129 @@ def test_running_out_of_memory_is_not_malformed_data(tmp_path):
     side = 32000  # a valid crop of 1.024e9 pixels, within the limit
     polygon = [[0, 0, side - 1, 0, side - 1, side - 1, 0, side - 1]]
     rle = {"size": [side, side], "counts": [0, side * side]}
-    path = make_file(tmp_path, [image(1, side, side), image(2)], [
-        ann(5, 2, square(0, 0, 5)),
-        ann(7, 1, polygon, bbox=(0, 0, side, side))])
+    path = make_file(
+        tmp_path,
+        [image(1, side, side), image(2)],
+        [
+            ann(5, 2, square(0, 0, 5)),
+            ann(7, 1, polygon, bbox=(0, 0, side, side)),
+        ],
+    )
     folder = tmp_path / "sa1b"
     folder.mkdir()
-    (folder / "sa_1.json").write_text(json.dumps({
-        "image": {"image_id": 1, "width": side, "height": side,
-                  "file_name": "1.jpg"},
-        "annotations": [{"id": 7, "segmentation": rle,
-                         "bbox": [0, 0, side, side]}]}))
+    (folder / "sa_1.json").write_text(
+        json.dumps(
+            {
+                "image": {
+                    "image_id": 1,
+                    "width": side,
+                    "height": side,
+                    "file_name": "1.jpg",
+                },
+                "annotations": [
+                    {"id": 7, "segmentation": rle, "bbox": [0, 0, side, side]}
+                ],
+            }
+        )
+    )
     for source, where in ((path, path), (folder, folder / "sa_1.json")):
         for skip in ((), ("--skip-invalid",)):
             done = subprocess.run(
-                [sys.executable, "-c", _UNDER_A_MEMORY_LIMIT, "score",
-                 str(source), "-o", str(tmp_path / "s.csv")] + list(skip),
-                capture_output=True, text=True)
+                [
+                    sys.executable,
+                    "-c",
+                    _UNDER_A_MEMORY_LIMIT,
+                    "score",
+                    str(source),
+                    "-o",
+                    str(tmp_path / "s.csv"),
+                ]
+                + list(skip),
+                capture_output=True,
+                text=True,
+            )
             assert done.returncode == 1, done.stderr
             assert done.stderr == (
                 "tfdp: error: %s: out of memory measuring annotation 7 of "
-                "image 1\n" % where)
+                "image 1\n" % where
+            )
             assert not (tmp_path / "s.csv").exists()
-
-
 
 
 def test_a_class_guarantee_keeps_a_rare_class(tmp_path):
     # class 1 in images 1 and 2 (small squares: SCS 4/n is high), class 2
     # only in image 3 (a large square, a low score); keep 2 of 3
-    path = make_file(tmp_path, [image(1), image(2), image(3)], [
-        ann(1, 1, square(0, 0, 3)), ann(2, 2, square(0, 0, 4)),
-        ann(3, 3, square(0, 0, 15), category_id=2),
-    ])
+    path = make_file(
+        tmp_path,
+        [image(1), image(2), image(3)],
+        [
+            ann(1, 1, square(0, 0, 3)),
+            ann(2, 2, square(0, 0, 4)),
+            ann(3, 3, square(0, 0, 15), category_id=2),
+        ],
+    )
     out, report = tmp_path / "p.json", tmp_path / "r.json"
-    assert run("prune", path, "-o", out, "--keep", "2", "--method", "scs",
-               "--report", report) == 0
-    assert [im["id"] for im in json.loads(out.read_text())["images"]] == [
-        1, 2]
-    assert run("prune", path, "-o", out, "--keep", "2", "--method", "scs",
-               "--min-per-class", "1", "--report", report,
-               "--overwrite") == 0
+    assert (
+        run(
+            "prune",
+            path,
+            "-o",
+            out,
+            "--keep",
+            "2",
+            "--method",
+            "scs",
+            "--report",
+            report,
+        )
+        == 0
+    )
+    assert [im["id"] for im in json.loads(out.read_text())["images"]] == [1, 2]
+    assert (
+        run(
+            "prune",
+            path,
+            "-o",
+            out,
+            "--keep",
+            "2",
+            "--method",
+            "scs",
+            "--min-per-class",
+            "1",
+            "--report",
+            report,
+            "--overwrite",
+        )
+        == 0
+    )
     # image 1 (class 1's best) and image 3 (class 2's only one)
-    assert [im["id"] for im in json.loads(out.read_text())["images"]] == [
-        1, 3]
+    assert [im["id"] for im in json.loads(out.read_text())["images"]] == [1, 3]
     assert json.loads(report.read_text())["selection"] == {
-        "selection": "top", "min_per_class": 1, "added": 1}
+        "selection": "top",
+        "min_per_class": 1,
+        "added": 1,
+    }
 
 
 def test_a_guarantee_beyond_the_budget_is_refused(tmp_path, capsys):
-    path = make_file(tmp_path, [image(1), image(2)], [
-        ann(1, 1, square(0, 0, 3)), ann(2, 2, square(0, 0, 4), category_id=2),
-    ])
+    path = make_file(
+        tmp_path,
+        [image(1), image(2)],
+        [
+            ann(1, 1, square(0, 0, 3)),
+            ann(2, 2, square(0, 0, 4), category_id=2),
+        ],
+    )
     out = tmp_path / "p.json"
-    assert run("prune", path, "-o", out, "--keep", "1",
-               "--min-per-class", "1") == 1
-    assert ("--min-per-class 1 needs 2 images, more than the 1 kept; keep "
-            "at least 2 or lower it") in capsys.readouterr().err
+    assert (
+        run("prune", path, "-o", out, "--keep", "1", "--min-per-class", "1")
+        == 1
+    )
+    assert (
+        "--min-per-class 1 needs 2 images, more than the 1 kept; keep "
+        "at least 2 or lower it"
+    ) in capsys.readouterr().err
     assert not out.exists()
 
 
@@ -703,12 +883,39 @@ def test_stratified_selection_keeps_the_count(tmp_path, capsys):
     anns = [ann(i, i, square(0, 0, 2 + i)) for i in range(1, 11)]
     path = make_file(tmp_path, images, anns)
     out = tmp_path / "p.json"
-    assert run("prune", path, "-o", out, "--keep", "4", "--selection",
-               "stratified", "--strata", "2", "--seed", "3") == 0
+    assert (
+        run(
+            "prune",
+            path,
+            "-o",
+            out,
+            "--keep",
+            "4",
+            "--selection",
+            "stratified",
+            "--strata",
+            "2",
+            "--seed",
+            "3",
+        )
+        == 0
+    )
     assert len(json.loads(out.read_text())["images"]) == 4
-    assert ("selection: stratified, 2 strata, hard cutoff 0.0, seed 3"
-            in capsys.readouterr().out)
+    assert (
+        "selection: stratified, 2 strata, hard cutoff 0.0, seed 3"
+        in capsys.readouterr().out
+    )
     with pytest.raises(SystemExit):
-        run("prune", path, "-o", out, "--keep", "4", "--selection",
-            "stratified", "--min-per-class", "1")
+        run(
+            "prune",
+            path,
+            "-o",
+            out,
+            "--keep",
+            "4",
+            "--selection",
+            "stratified",
+            "--min-per-class",
+            "1",
+        )
     assert "applies to the top selection" in capsys.readouterr().err

@@ -30,8 +30,12 @@ def coco_reason(instance):
 def sa1b_reason(instance, folder):
     path = folder / "sa_1.json"
     record = {
-        "image": {"image_id": 1, "width": WIDTH, "height": HEIGHT,
-                  "file_name": "sa_1.jpg"},
+        "image": {
+            "image_id": 1,
+            "width": WIDTH,
+            "height": HEIGHT,
+            "file_name": "sa_1.jpg",
+        },
         "annotations": [coco_annotation(instance)],
     }
     path.write_text(json.dumps(record))  # NaN and Infinity as Python writes
@@ -52,7 +56,8 @@ def test_every_source_gives_the_same_reason(case, tmp_path):
 def test_the_cases_cover_every_reason_of_coco_records():
     reasons = {ineligible_reason(i) for i in CASES.values()}
     assert reasons == set(INELIGIBLE_REASONS) - {"polyline not filled"} | {
-        None}
+        None
+    }
 
 
 def test_a_huge_integer_box_is_finite():

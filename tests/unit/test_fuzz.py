@@ -15,11 +15,8 @@ import json
 import os
 import tempfile
 
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 import naive
+import pytest
 from fuzz_documents import (
     FUZZ,
     corrupted_documents,
@@ -27,6 +24,8 @@ from fuzz_documents import (
     documents,
     run_cli,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 # ---------------------------------------------------------------------------
 # Running the command
@@ -51,13 +50,29 @@ def commands(folder, skip):
     extra = ["--skip-invalid"] if skip else []
     path = os.path.join(folder, "in.json")
     return [
-        (["score", path, "-o", os.path.join(folder, "s.csv")] + extra,
-         ["s.csv"]),
-        (["prune", path, "-o", os.path.join(folder, "p.json"),
-          "--keep-ratio", "0.5,1", "--report", os.path.join(folder, "r.json")]
-         + extra,
-         ["p.keep-0.5.json", "p.keep-1.json", "r.keep-0.5.json",
-          "r.keep-1.json"]),
+        (
+            ["score", path, "-o", os.path.join(folder, "s.csv")] + extra,
+            ["s.csv"],
+        ),
+        (
+            [
+                "prune",
+                path,
+                "-o",
+                os.path.join(folder, "p.json"),
+                "--keep-ratio",
+                "0.5,1",
+                "--report",
+                os.path.join(folder, "r.json"),
+            ]
+            + extra,
+            [
+                "p.keep-0.5.json",
+                "p.keep-1.json",
+                "r.keep-0.5.json",
+                "r.keep-1.json",
+            ],
+        ),
     ]
 
 
@@ -94,11 +109,14 @@ def check_valid(doc):
             rows = list(csv.reader(f))[1:]
         reference = naive.shapes(doc)
         assert len(rows) == len(reference)
-        for row, shape, values in zip(rows, reference, naive.scores(reference)):
+        for row, shape, values in zip(
+            rows, reference, naive.scores(reference)
+        ):
             assert row[:3] == [str(v) for v in shape[:3]]
             assert [float(v) for v in row[3:5]] == list(shape[3:])
-            assert [float(v) for v in row[5:]] == pytest.approx(values,
-                                                                 rel=1e-12)
+            assert [float(v) for v in row[5:]] == pytest.approx(
+                values, rel=1e-12
+            )
 
         for ratio in ("0.5", "0.7"):
             out = os.path.join(folder, "p%s.json" % ratio)
@@ -111,9 +129,12 @@ def check_valid(doc):
             assert status == 0, err
             expected = naive.prune(doc, ratio, rows=reference)
             with open(out, "rb") as f:
-                assert f.read() == json.dumps(
-                    expected, ensure_ascii=False, separators=(",", ":")
-                ).encode()
+                assert (
+                    f.read()
+                    == json.dumps(
+                        expected, ensure_ascii=False, separators=(",", ":")
+                    ).encode()
+                )
 
 
 @FUZZ
@@ -135,8 +156,10 @@ def test_corrupted_texts_are_refused_cleanly(text, skip):
 
 
 def _images(n):
-    return [{"id": i, "width": 1, "height": 1, "file_name": "%d.jpg" % i}
-            for i in range(n)]
+    return [
+        {"id": i, "width": 1, "height": 1, "file_name": "%d.jpg" % i}
+        for i in range(n)
+    ]
 
 
 CATEGORY = [{"id": 1, "name": "class 1 é"}]
@@ -145,12 +168,23 @@ CATEGORY = [{"id": 1, "name": "class 1 é"}]
 FOUND = {
     # an annotation that is not an object: its problem was not positioned
     "annotation is a list": {
-        "images": _images(3), "annotations": [[]], "categories": CATEGORY,
+        "images": _images(3),
+        "annotations": [[]],
+        "categories": CATEGORY,
     },
     "annotation is null, then a good one": {
-        "info": None, "images": [None],
-        "annotations": [None, {"id": 0, "image_id": 0, "category_id": 1,
-                               "segmentation": [[]], "bbox": [0, 0, 0, 0]}],
+        "info": None,
+        "images": [None],
+        "annotations": [
+            None,
+            {
+                "id": 0,
+                "image_id": 0,
+                "category_id": 1,
+                "segmentation": [[]],
+                "bbox": [0, 0, 0, 0],
+            },
+        ],
         "categories": CATEGORY,
     },
 }

@@ -7,11 +7,11 @@ A = (n-1)^2 and P = 4(n-1).
 import math
 
 import cv2
+import naive
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-import naive
 from tfdp import geometry, packed
 from tfdp.segmentation import measure_segmentation
 
@@ -69,8 +69,9 @@ def test_overlapping_parts_are_ored_not_xored():
     # two reflex corners are cut by diagonal steps (9,4)-(10,5) and
     # (4,9)-(5,10), each adding a triangle of 0.5
     assert area == 81 + 81 - 16 + 2 * 0.5
-    assert perimeter == pytest.approx(9 + 4 + 4 + 9 + 9 + 4 + 4 + 9
-                                      + 2 * math.sqrt(2))
+    assert perimeter == pytest.approx(
+        9 + 4 + 4 + 9 + 9 + 4 + 4 + 9 + 2 * math.sqrt(2)
+    )
     # one fill call for both parts would empty the inside of the overlap by
     # parity (the pixel area, which decides the COCO size bucket)
     assert _one_call_fill(parts, 30, 30).sum() == 175 - 9
@@ -95,15 +96,18 @@ def test_polygon_leaving_the_image_is_clipped():
     assert shape == (16.0, 16.0, 25)
 
 
-@pytest.mark.parametrize("points", [
-    # corners at the ends of the int32 range: OpenCV's boundingRect width
-    # (max - min + 1 in int32) wraps, and the polygon covered no pixel
-    # (OpenCV fills slowly, seconds, from a y far below 0: none here)
-    [2**31 - 1, 0, 0, 2**31 - 1, 0, 0],
-    [2**31 - 1, 0, -2**31, 0, 0, 10],
-    [2**31 - 1, 0, -2**31, 0, 2**31 - 1, 15, -2**31, 19],
-    [0, 2**31 - 1, 19, 2**31 - 1, 10, 0],
-])
+@pytest.mark.parametrize(
+    "points",
+    [
+        # corners at the ends of the int32 range: OpenCV's boundingRect width
+        # (max - min + 1 in int32) wraps, and the polygon covered no pixel
+        # (OpenCV fills slowly, seconds, from a y far below 0: none here)
+        [2**31 - 1, 0, 0, 2**31 - 1, 0, 0],
+        [2**31 - 1, 0, -(2**31), 0, 0, 10],
+        [2**31 - 1, 0, -(2**31), 0, 2**31 - 1, 15, -(2**31), 19],
+        [0, 2**31 - 1, 19, 2**31 - 1, 10, 0],
+    ],
+)
 def test_polygons_spanning_the_int32_range_equal_the_full_canvas(points):
     mask = naive.full_mask([points], 20, 20)
     expected = naive.mask_shape(mask) + (int(mask.sum()),)
@@ -288,8 +292,7 @@ def test_polygons_in_bulk_equal_one_by_one():
         parts = []
         for _ in range(rng.integers(0, 4)):
             n = int(rng.integers(0, 7))
-            parts.append(
-                rng.uniform(-8, side + 5, 2 * n).round(1).tolist())
+            parts.append(rng.uniform(-8, side + 5, 2 * n).round(1).tolist())
         segmentations.append(parts)
         widths.append(int(rng.integers(1, side)))
         heights.append(int(rng.integers(1, side)))
@@ -298,8 +301,13 @@ def test_polygons_in_bulk_equal_one_by_one():
         out = []
         for seg, w, h in zip(segs, widths, heights):
             try:
-                out.append(tuple(geometry.polygon_shape(
-                    geometry.polygon_parts(seg), w, h)))
+                out.append(
+                    tuple(
+                        geometry.polygon_shape(
+                            geometry.polygon_parts(seg), w, h
+                        )
+                    )
+                )
             except geometry.GeometryError as e:
                 out.append(str(e))
         return out
@@ -307,13 +315,17 @@ def test_polygons_in_bulk_equal_one_by_one():
     def bulk(segs):
         chunk = packed.chunk_shapes(packed.pack(segs, widths, heights))
         return [
-            chunk.errors[i] if i in chunk.errors else
-            (chunk.perimeter[i], chunk.area[i], chunk.pixels[i])
+            chunk.errors[i]
+            if i in chunk.errors
+            else (chunk.perimeter[i], chunk.area[i], chunk.pixels[i])
             for i in range(len(segs))
         ]
 
-    large = [w * h for w, h in zip(widths, heights)
-             if w * h >= geometry.SCRATCH_MIN_PIXELS]
+    large = [
+        w * h
+        for w, h in zip(widths, heights)
+        if w * h >= geometry.SCRATCH_MIN_PIXELS
+    ]
     assert len(large) > 10
     assert bulk(segmentations) == one_by_one(segmentations)
     broken = list(segmentations)
@@ -325,8 +337,9 @@ def test_polygons_in_bulk_equal_one_by_one():
 
 def outline_and_fill_shapes(segmentations, widths, heights):
     def measure(count_pixels):
-        chunk = packed.chunk_shapes(packed.pack(
-            segmentations, widths, heights, count_pixels))
+        chunk = packed.chunk_shapes(
+            packed.pack(segmentations, widths, heights, count_pixels)
+        )
         return chunk, list(zip(chunk.perimeter.tolist(), chunk.area.tolist()))
 
     outlined, outline_shapes = measure(False)
@@ -357,13 +370,20 @@ def test_outlines_trace_as_the_fill():
                 angles = np.sort(rng.uniform(0, 2 * np.pi, n))
                 radii = rng.uniform(0, max(width, height) / 2, n)
                 xs = np.clip(width / 2 + radii * np.cos(angles), 0, width - 1)
-                ys = np.clip(height / 2 + radii * np.sin(angles), 0,
-                             height - 1)
+                ys = np.clip(
+                    height / 2 + radii * np.sin(angles), 0, height - 1
+                )
             else:  # clustered points and one far away: spikes
-                xs = np.clip(rng.integers(0, width) + rng.integers(-2, 3, n),
-                             0, width - 1).astype(float)
-                ys = np.clip(rng.integers(0, height) + rng.integers(-2, 3, n),
-                             0, height - 1).astype(float)
+                xs = np.clip(
+                    rng.integers(0, width) + rng.integers(-2, 3, n),
+                    0,
+                    width - 1,
+                ).astype(float)
+                ys = np.clip(
+                    rng.integers(0, height) + rng.integers(-2, 3, n),
+                    0,
+                    height - 1,
+                ).astype(float)
                 xs[-1], ys[-1] = rng.uniform(0, width), rng.uniform(0, height)
             parts.append(np.column_stack([xs, ys]).ravel().tolist())
         segmentations.append(parts)
@@ -371,11 +391,13 @@ def test_outlines_trace_as_the_fill():
         heights.append(height)
 
     outline_shapes, fill_shapes = outline_and_fill_shapes(
-        segmentations, widths, heights)
+        segmentations, widths, heights
+    )
     assert outline_shapes == fill_shapes
     # and both are the full canvas's
     for parts, width, height, shape in zip(
-            segmentations[:600], widths, heights, outline_shapes):
+        segmentations[:600], widths, heights, outline_shapes
+    ):
         mask = naive.full_mask(parts, width, height)
         assert shape == naive.mask_shape(mask), (parts, width, height)
 
@@ -385,12 +407,14 @@ def test_outline_of_a_pentagram():
     # parity); its outer contour is the same outline or not
     angles = np.pi / 2 + np.arange(5) * 4 * np.pi / 5
     star = np.column_stack(
-        [50 + 40 * np.cos(angles), 50 - 40 * np.sin(angles)])
+        [50 + 40 * np.cos(angles), 50 - 40 * np.sin(angles)]
+    )
     segmentation = [star.ravel().tolist()]
     mask = naive.full_mask(segmentation, 100, 100)
     assert mask[50, 50] == 0  # the middle is a hole
     outline_shapes, fill_shapes = outline_and_fill_shapes(
-        [segmentation], [100], [100])
+        [segmentation], [100], [100]
+    )
     assert outline_shapes == fill_shapes == [naive.mask_shape(mask)]
 
 
@@ -400,8 +424,17 @@ def test_tall_polygons_are_filled_even_without_pixel_counts():
     # another contour, so crops of OUTLINE_MAX_ROWS rows or more are filled
     import cv2
 
-    points = np.array([[5, 53959], [5, 34588], [7, 35909], [28, 53670],
-                       [28, 21111], [16, 17852]], dtype=np.int32)
+    points = np.array(
+        [
+            [5, 53959],
+            [5, 34588],
+            [7, 35909],
+            [28, 53670],
+            [28, 21111],
+            [16, 17852],
+        ],
+        dtype=np.int32,
+    )
     width, height = 30, 60000
     fill = np.zeros((height, width), np.uint8)
     cv2.fillPoly(fill, [points], 1)
@@ -410,5 +443,6 @@ def test_tall_polygons_are_filled_even_without_pixel_counts():
     assert naive.mask_shape(fill) != naive.mask_shape(outline)
 
     outline_shapes, fill_shapes = outline_and_fill_shapes(
-        [[points.ravel().tolist()]], [width], [height])
+        [[points.ravel().tolist()]], [width], [height]
+    )
     assert outline_shapes == fill_shapes == [naive.mask_shape(fill)]

@@ -5,21 +5,37 @@ import json
 import sys
 
 import pytest
+from hand_made import dumped, stdlib_bytes
 
 from tfdp import coco, jsonio
 from tfdp.errors import TFDPError
-from hand_made import dumped, stdlib_bytes
-
-
 
 MESSY = {
     "wide": [2**64, 2**64 - 1, -(2**63), -(2**63) - 1, 10**30, -(10**40)],
-    "text": ["é", "😀", "\u2028", "\x00\x1f\x7f", 'quote " and \\ and /',
-             "Ünïcødé " * 3],
-    "floats": [1e-05, 1.5e-07, 5e-324, 0.0001, 1e16, 1e15, -0.0, 1e300,
-               0.30000000000000004, 123456.789e-9],
+    "text": [
+        "é",
+        "😀",
+        "\u2028",
+        "\x00\x1f\x7f",
+        'quote " and \\ and /',
+        "Ünïcødé " * 3,
+    ],
+    "floats": [
+        1e-05,
+        1.5e-07,
+        5e-324,
+        0.0001,
+        1e16,
+        1e15,
+        -0.0,
+        1e300,
+        0.30000000000000004,
+        123456.789e-9,
+    ],
     "constants": [float("nan"), float("inf"), float("-inf"), None, True],
-    "deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+    "deep": [
+        [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+    ],
 }
 
 
@@ -93,10 +109,13 @@ def test_letters_among_digits_read_as_any_text(tmp_path):
     path.write_text(
         '{"images":[{"id":1,"width":4,"height":4}],"annotations":[],'
         '"categories":[],"info":{"description":"DDDDDDDDDDDDDDDDDDD",'
-        '"rle":"0103090D000406050D0"}}')
+        '"rle":"0103090D000406050D0"}}'
+    )
     data = coco.load_json(str(path))
-    assert data["info"] == {"description": "D" * 19,
-                            "rle": "0103090D000406050D0"}
+    assert data["info"] == {
+        "description": "D" * 19,
+        "rle": "0103090D000406050D0",
+    }
 
 
 def test_integers_orjson_would_turn_into_floats_stay_integers():
@@ -110,13 +129,20 @@ def test_integers_orjson_would_turn_into_floats_stay_integers():
     "content, message",
     [
         (b"[" * 200_000 + b"]" * 200_000, "nested more than 1024 levels"),
-        (b'{"images": [], "annotations": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-         "nested more than 1024 levels"),
-        (b"[NaN, " + b"[" * 5000 + b"]" * 5000 + b"]",
-         "nested more than 1024 levels"),
+        (
+            b'{"images": [], "annotations": '
+            + b"[" * 5000
+            + b"]" * 5000
+            + b"}",
+            "nested more than 1024 levels",
+        ),
+        (
+            b"[NaN, " + b"[" * 5000 + b"]" * 5000 + b"]",
+            "nested more than 1024 levels",
+        ),
         (b'{"a": "\\ud800"}', "surrogate"),
         (b'{"a": NaN, "b": "\\udc00x"}', "lone surrogate"),
-        (b'\xff\xfe{\x00}\x00', "not UTF-8"),
+        (b"\xff\xfe{\x00}\x00", "not UTF-8"),
         (b'{"a": "\xe9"}', "not UTF-8"),
         (b"", "empty file"),
         (b"{not json", "invalid JSON at line 1 column 2"),
@@ -170,9 +196,8 @@ def test_the_fallback_refuses_deep_texts_cleanly():
     text = b"[" * 500 + b"123456789012345678901234567890" + b"]" * 500
     assert jsonio.encode(jsonio.loads(text)) == text
     deeper = b"[" * 1024 + b"123456789012345678901234567890" + b"]" * 1024
-    with pytest.raises(jsonio.JSONError,
-                       match="nested more than 1024 levels deep"):
+    with pytest.raises(
+        jsonio.JSONError, match="nested more than 1024 levels deep"
+    ):
         jsonio.loads(deeper)
     assert sys.getrecursionlimit() == limit
-
-

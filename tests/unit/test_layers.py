@@ -36,8 +36,9 @@ def _imports(name, path):
             if node.level:
                 base = package.split(".")
                 base = base[: len(base) - node.level + 1]
-                module = ".".join(base + ([node.module] if node.module
-                                          else []))
+                module = ".".join(
+                    base + ([node.module] if node.module else [])
+                )
             else:
                 module = node.module
             for alias in node.names:
@@ -93,9 +94,14 @@ def _outside_engine(graph):
 
 
 def test_the_modules_are_found():
-    for name in ("tfdp", "tfdp.coco", "tfdp.segmentation",
-                 "tfdp.eligibility", "tfdp.fo_adapter.runs",
-                 "tfdp.engine.local"):
+    for name in (
+        "tfdp",
+        "tfdp.coco",
+        "tfdp.segmentation",
+        "tfdp.eligibility",
+        "tfdp.fo_adapter.runs",
+        "tfdp.engine.local",
+    ):
         assert name in MODULES
     assert "tfdp.segmentation" in GRAPH["tfdp.coco"]
     assert "tfdp.fo_adapter.runs" in GRAPH["tfdp"]  # inside functions
@@ -124,10 +130,14 @@ def _reaches(start):
     return seen
 
 
-@pytest.mark.parametrize("name", sorted(
-    n for n in MODULES
-    if n != "tfdp" and not n.startswith("tfdp.fo_adapter")
-))
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        n
+        for n in MODULES
+        if n != "tfdp" and not n.startswith("tfdp.fo_adapter")
+    ),
+)
 def test_the_core_never_imports_fiftyone(name):
     # at any depth: the command and the geometry must not pay for FiftyOne
     for module in _reaches(name):

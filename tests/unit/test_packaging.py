@@ -3,14 +3,14 @@ requirements.txt (the FiftyOne way) and fiftyone.yml."""
 
 import importlib.metadata
 import re
-import tomllib
 
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from shared_data import ROOT
 
 import tfdp
-from shared_data import ROOT
 
 
 def _read(name):
@@ -25,7 +25,8 @@ def _requirements(lines):
 def test_requirements_txt_is_the_package_dependencies():
     project = tomllib.loads(_read("pyproject.toml"))["project"]
     listed = [
-        line.strip() for line in _read("requirements.txt").splitlines()
+        line.strip()
+        for line in _read("requirements.txt").splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
     assert listed
@@ -37,9 +38,11 @@ def test_the_plugin_version_is_the_package_version():
     assert manifest["version"] == tfdp.__version__
     # pyproject.toml takes it from the package, not a copy
     assert tomllib.loads(_read("pyproject.toml"))["tool"]["setuptools"][
-        "dynamic"]["version"] == {"attr": "tfdp._version.__version__"}
-    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+",
-                        manifest["url"])
+        "dynamic"
+    ]["version"] == {"attr": "tfdp._version.__version__"}
+    assert re.fullmatch(
+        r"https://github\.com/[\w.-]+/[\w.-]+", manifest["url"]
+    )
 
 
 def test_the_fiftyone_range_is_the_tested_one():
@@ -48,5 +51,6 @@ def test_the_fiftyone_range_is_the_tested_one():
     # the FiftyOne these tests run on is inside the range the plugin claims
     assert importlib.metadata.version("fiftyone") in tested
     extra = tomllib.loads(_read("pyproject.toml"))["project"][
-        "optional-dependencies"]["fiftyone"]
+        "optional-dependencies"
+    ]["fiftyone"]
     assert [Requirement(r).specifier for r in extra] == [tested]

@@ -80,15 +80,27 @@ def test_keep_count(n, kwargs, expected):
 @pytest.mark.parametrize(
     "n, kwargs, message",
     [
-        (3, dict(keep_ratio=0.0), "a keep ratio of 0.0 keeps no image: keep "
-         "at least one"),
-        (None, dict(keep_ratio=0), "a keep ratio of 0 keeps no image: keep "
-         "at least one"),
-        (5, dict(prune_ratio=1), "a prune ratio of 1 keeps no image: keep "
-         "at least one"),
+        (
+            3,
+            dict(keep_ratio=0.0),
+            "a keep ratio of 0.0 keeps no image: keep at least one",
+        ),
+        (
+            None,
+            dict(keep_ratio=0),
+            "a keep ratio of 0 keeps no image: keep at least one",
+        ),
+        (
+            5,
+            dict(prune_ratio=1),
+            "a prune ratio of 1 keeps no image: keep at least one",
+        ),
         # 0.1 of 4 is 0.4, which rounds to no image
-        (4, dict(keep_ratio=0.1), "a keep ratio of 0.1 keeps no image of the "
-         "4: keep at least one"),
+        (
+            4,
+            dict(keep_ratio=0.1),
+            "a keep ratio of 0.1 keeps no image of the 4: keep at least one",
+        ),
     ],
 )
 def test_keeping_nothing_is_refused(n, kwargs, message):
@@ -118,8 +130,12 @@ def test_keep_count_errors(kwargs):
 
 def test_zero_score_images_kept_only_when_asked_for():
     table = scoring.ShapeTable(
-        ["a", "b", "c"], [1, 3, 3], [0, 0, 1], [36.0, 10.0, 0.0],
-        [81.0, 4.0, 0.0], [100, 9, 1],
+        ["a", "b", "c"],
+        [1, 3, 3],
+        [0, 0, 1],
+        [36.0, 10.0, 0.0],
+        [81.0, 4.0, 0.0],
+        [100, 9, 1],
     )
     # images 0 and 2 have no instance, image 3 has one zero-area instance
     order, scores = scoring.rank(table, 4, "si-scs")
@@ -168,14 +184,24 @@ def test_report_size_buckets_by_pixel_count():
     def table(pixels):
         n = len(pixels)
         return scoring.ShapeTable(
-            list(range(n)), list(range(n)), [1] * n, [4.0] * n, [1.0] * n,
-            pixels)
+            list(range(n)),
+            list(range(n)),
+            [1] * n,
+            [4.0] * n,
+            [1.0] * n,
+            pixels,
+        )
 
     report = retention_report(
-        table([1023, 1024, 9215, 9216]), [True, False, True, False],
-        lambda c: (c, "cat"), "cb_scs")
-    assert {k: (v["before"], v["after"]) for k, v in report["sizes"].items()
-            } == {"small": (1, 1), "medium": (2, 1), "large": (1, 0)}
+        table([1023, 1024, 9215, 9216]),
+        [True, False, True, False],
+        lambda c: (c, "cat"),
+        "cb_scs",
+    )
+    assert {
+        k: (v["before"], v["after"]) for k, v in report["sizes"].items()
+    } == {"small": (1, 1), "medium": (2, 1), "large": (1, 0)}
     with pytest.raises(ValueError, match="not counted"):
-        retention_report(table([-1, -1]), [True, True],
-                         lambda c: (c, "cat"), "cb_scs")
+        retention_report(
+            table([-1, -1]), [True, True], lambda c: (c, "cat"), "cb_scs"
+        )

@@ -72,17 +72,23 @@ def test_stratified_keeps_exactly_the_count():
         scores = rng.exponential(size=n) * (rng.random(n) < 0.8)
         count = int(rng.integers(1, n + 1))
         kept = selection.select_stratified(
-            scores, count, strata=int(rng.integers(1, 9)),
-            seed=int(rng.integers(0, 9)))
+            scores,
+            count,
+            strata=int(rng.integers(1, 9)),
+            seed=int(rng.integers(0, 9)),
+        )
         assert kept.sum() == count
 
 
-@pytest.mark.parametrize("strata, hard_cutoff, message", [
-    (0, 0.0, "strata must be a positive integer, not 0"),
-    (True, 0.0, "strata must be a positive integer, not True"),
-    (5, 1.0, r"hard_cutoff must be a fraction in \[0, 1\), not 1.0"),
-    (5, -0.1, r"hard_cutoff must be a fraction in \[0, 1\), not -0.1"),
-])
+@pytest.mark.parametrize(
+    "strata, hard_cutoff, message",
+    [
+        (0, 0.0, "strata must be a positive integer, not 0"),
+        (True, 0.0, "strata must be a positive integer, not True"),
+        (5, 1.0, r"hard_cutoff must be a fraction in \[0, 1\), not 1.0"),
+        (5, -0.1, r"hard_cutoff must be a fraction in \[0, 1\), not -0.1"),
+    ],
+)
 def test_stratified_arguments_are_checked(strata, hard_cutoff, message):
     with pytest.raises(ValueError, match=message):
         selection.select_stratified([1.0, 2.0], 1, strata, 0, hard_cutoff)

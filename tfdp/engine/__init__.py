@@ -108,14 +108,18 @@ def check_scheduler(address):
         raise ValueError(_NOT_AN_ADDRESS % (address,)) from None
     # the protocols a scheduler listens on for other processes (Dask also
     # parses "inproc", which no other process can reach)
-    if (protocol not in ("tcp", "tls", "ws", "wss", "ucx")
-            or not 1 <= port <= 65535
-            or any(c.isspace() for c in address)):
+    if (
+        protocol not in ("tcp", "tls", "ws", "wss", "ucx")
+        or not 1 <= port <= 65535
+        or any(c.isspace() for c in address)
+    ):
         raise ValueError(_NOT_AN_ADDRESS % (address,))
     return address
 
 
-_NOT_AN_ADDRESS = "%r is not a Dask scheduler address such as tcp://10.0.0.5:8786"
+_NOT_AN_ADDRESS = (
+    "%r is not a Dask scheduler address such as tcp://10.0.0.5:8786"
+)
 
 
 def make_engine(name, workers=None, scheduler=None, threads=1):

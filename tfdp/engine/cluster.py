@@ -136,7 +136,8 @@ class _ClosedComms(logging.Filter):
 
 _NOT_INSTALLED = (
     "a Dask worker cannot run tfdp (%s); every worker needs tfdp "
-    + __version__ + " installed, with its cluster extra"
+    + __version__
+    + " installed, with its cluster extra"
 )
 
 
@@ -174,10 +175,13 @@ def _identify(address, security):
     Raises:
         TFDPError: if nothing answered as Dask does in time
     """
+
     async def identify():
         comm = await connect(
-            address, timeout=CONNECT_TIMEOUT,
-            **security.get_connection_args("client"))
+            address,
+            timeout=CONNECT_TIMEOUT,
+            **security.get_connection_args("client"),
+        )
         try:
             await comm.write({"op": "identity"})
             return await comm.read()
@@ -190,32 +194,41 @@ def _identify(address, security):
         try:
             # a second more than connect's own retries, so that a port
             # that refuses is named as such
-            outcome.append(asyncio.run(
-                asyncio.wait_for(identify(), CONNECT_TIMEOUT + 1)))
+            outcome.append(
+                asyncio.run(asyncio.wait_for(identify(), CONNECT_TIMEOUT + 1))
+            )
         except BaseException as e:
             outcome.append(e)
 
-    thread = threading.Thread(target=look, name="tfdp-identify",
-                              daemon=True)
+    thread = threading.Thread(target=look, name="tfdp-identify", daemon=True)
     thread.start()
     thread.join(CONNECT_TIMEOUT + 5)  # bounded by the look itself
     answer = outcome[0] if outcome else TimeoutError()
     if isinstance(answer, (TimeoutError, asyncio.TimeoutError)):
         raise TFDPError(
             "no Dask scheduler answered at %s within %d s"
-            % (address, CONNECT_TIMEOUT))
-    if (isinstance(answer, BaseException) and address.startswith("ucx://")
-            and importlib.util.find_spec("distributed_ucxx") is None):
-        raise TFDPError("cannot reach the Dask scheduler at %s: ucx:// needs "
-                        "the distributed-ucxx package" % address)
+            % (address, CONNECT_TIMEOUT)
+        )
+    if (
+        isinstance(answer, BaseException)
+        and address.startswith("ucx://")
+        and importlib.util.find_spec("distributed_ucxx") is None
+    ):
+        raise TFDPError(
+            "cannot reach the Dask scheduler at %s: ucx:// needs "
+            "the distributed-ucxx package" % address
+        )
     if isinstance(answer, BaseException):
-        raise TFDPError("cannot reach the Dask scheduler at %s: %s: %s" % (
-            address, type(answer).__name__, answer))
+        raise TFDPError(
+            "cannot reach the Dask scheduler at %s: %s: %s"
+            % (address, type(answer).__name__, answer)
+        )
     kind = answer.get("type") if isinstance(answer, dict) else None
     if kind != "Scheduler":
         raise TFDPError(
             "%s is not a Dask scheduler (a %s answered there)"
-            % (address, kind or "server that is not Dask's"))
+            % (address, kind or "server that is not Dask's")
+        )
     return answer
 
 
@@ -223,24 +236,31 @@ def _check_versions(client):
     """Refuses workers that cannot run this tfdp, by name, before any task
     is sent (a worker with another version measures otherwise)."""
     try:
-        versions = client.run(_worker_version, on_error="return",
-                              callback_timeout=CONNECT_TIMEOUT)
+        versions = client.run(
+            _worker_version,
+            on_error="return",
+            callback_timeout=CONNECT_TIMEOUT,
+        )
     except TimeoutError:
         raise TFDPError(
             "the Dask workers of the scheduler at %s did not say which tfdp "
-            "they run within %d s" % (client.scheduler.address,
-                                      CONNECT_TIMEOUT)) from None
+            "they run within %d s"
+            % (client.scheduler.address, CONNECT_TIMEOUT)
+        ) from None
     for worker, version in sorted(versions.items()):
         if isinstance(version, BaseException):
-            raise TFDPError("the Dask worker at %s cannot run tfdp (%s: %s); "
-                            "every worker needs tfdp %s installed, with its "
-                            "cluster extra" % (worker, type(version).__name__,
-                                               version, __version__))
+            raise TFDPError(
+                "the Dask worker at %s cannot run tfdp (%s: %s); "
+                "every worker needs tfdp %s installed, with its "
+                "cluster extra"
+                % (worker, type(version).__name__, version, __version__)
+            )
         if version != __version__:
             raise TFDPError(
                 "the Dask worker at %s runs tfdp %s, and this process tfdp "
-                "%s: every worker needs the same version" % (
-                    worker, version, __version__))
+                "%s: every worker needs the same version"
+                % (worker, version, __version__)
+            )
 
 
 class ClusterEngine(Engine):
@@ -267,7 +287,9 @@ class ClusterEngine(Engine):
                 security = Security()
                 _identify(scheduler, security)
                 self.client = Client(
-                    scheduler, timeout=CONNECT_TIMEOUT, security=security,
+                    scheduler,
+                    timeout=CONNECT_TIMEOUT,
+                    security=security,
                     set_as_default=False,
                 )
             else:
@@ -276,7 +298,8 @@ class ClusterEngine(Engine):
                 # profiler samples every worker's stacks 100 times a
                 # second, holding the GIL that the measuring needs
                 self._config = dask.config.set(
-                    {"distributed.worker.profile.enabled": False})
+                    {"distributed.worker.profile.enabled": False}
+                )
                 # for the cluster's lifetime: nannies also start workers
                 # anew, after one died
                 self._main_script = _hide_main_script()
@@ -348,17 +371,20 @@ class ClusterEngine(Engine):
         while True:
             try:
                 with self.client.as_current():
-                    return wait(futures, timeout=POLL_SECONDS,
-                                return_when=return_when)
+                    return wait(
+                        futures, timeout=POLL_SECONDS, return_when=return_when
+                    )
             except TimeoutError:
                 pass
             try:
                 workers = self.client.nthreads(
-                    callback_timeout=CONNECT_TIMEOUT)
+                    callback_timeout=CONNECT_TIMEOUT
+                )
             except TimeoutError:
-                raise TFDPError("the Dask scheduler%s stopped answering" % (
-                    " at %s" % self.scheduler if self.scheduler else ""
-                )) from None
+                raise TFDPError(
+                    "the Dask scheduler%s stopped answering"
+                    % (" at %s" % self.scheduler if self.scheduler else "")
+                ) from None
             if workers:
                 alone_since = None
             elif alone_since is None:
@@ -366,9 +392,14 @@ class ClusterEngine(Engine):
             elif time.monotonic() - alone_since > CONNECT_TIMEOUT:
                 raise TFDPError(
                     "every worker of the Dask %s is gone, and none came back "
-                    "within %d s" % (
-                        "scheduler at %s" % self.scheduler if self.scheduler
-                        else "local cluster", CONNECT_TIMEOUT))
+                    "within %d s"
+                    % (
+                        "scheduler at %s" % self.scheduler
+                        if self.scheduler
+                        else "local cluster",
+                        CONNECT_TIMEOUT,
+                    )
+                )
 
     def _raise_first_error(self, futures):
         # the error of the first failing task in task order, as one
@@ -383,9 +414,14 @@ class ClusterEngine(Engine):
         for task in tasks:
             # named after the function, not the wrapper (the dashboard's
             # and the scheduler's task prefixes)
-            futures.append(self.client.submit(
-                single_threaded, function, task,
-                key="%s-%s" % (function.__name__, uuid.uuid4().hex)))
+            futures.append(
+                self.client.submit(
+                    single_threaded,
+                    function,
+                    task,
+                    key="%s-%s" % (function.__name__, uuid.uuid4().hex),
+                )
+            )
         weights = [1] * len(futures) if weights is None else list(weights)
         total = sum(weights)
         weight_of = {f.key: w for f, w in zip(futures, weights)}
@@ -400,7 +436,8 @@ class ClusterEngine(Engine):
                 for future in sorted(finished, key=lambda f: index_of[f.key]):
                     if future.status == "error":
                         self._raise_first_error(
-                            futures[: index_of[future.key] + 1])
+                            futures[: index_of[future.key] + 1]
+                        )
                     done += weight_of[future.key]
                     if progress is not None:
                         progress(done, total)
@@ -459,8 +496,11 @@ def _hide_main_script():
     # need nothing of it: with its file and module name hidden, a worker
     # imports nothing.
     main = sys.modules.get("__main__")
-    saved = {name: getattr(main, name) for name in ("__file__", "__spec__")
-             if getattr(main, name, None) is not None}
+    saved = {
+        name: getattr(main, name)
+        for name in ("__file__", "__spec__")
+        if getattr(main, name, None) is not None
+    }
     if "__file__" in saved:
         del main.__file__
     if "__spec__" in saved:

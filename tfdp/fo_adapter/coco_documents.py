@@ -85,7 +85,8 @@ def warn_unsupported():
         logger.warning(
             "FiftyOne %s is not in %s, the releases tfdp writes documents "
             "for: loading through fo.Sample objects, which is slower",
-            fo.__version__, FIFTYONE_VERSIONS,
+            fo.__version__,
+            FIFTYONE_VERSIONS,
         )
 
 
@@ -106,8 +107,15 @@ def coco_object(ann):
 
 
 def add_coco_samples(
-    dataset, data, paths, label_field, use_polylines, classes,
-    supercategories, source, progress=None,
+    dataset,
+    data,
+    paths,
+    label_field,
+    use_polylines,
+    classes,
+    supercategories,
+    source,
+    progress=None,
 ):
     """Adds a sample per image of validated COCO data to an empty dataset.
 
@@ -136,20 +144,30 @@ def add_coco_samples(
     for ann in data["annotations"]:
         by_image.setdefault(ann["image_id"], []).append(ann)
     writer = _Writer(
-        dataset, label_field, use_polylines, classes, supercategories,
-        paths[images[0]["file_name"]], images[0]["id"],
+        dataset,
+        label_field,
+        use_polylines,
+        classes,
+        supercategories,
+        paths[images[0]["file_name"]],
+        images[0]["id"],
     )
     update = progress_updates(progress, "Loading")
     update(0, len(images))
     batch, num_labels, num_pixels, done = [], 0, 0, 0
-    with _rle_polygons(images, by_image, use_polylines) as polygons, \
-            ThreadPoolExecutor(max_workers=1) as inserter:
+    with (
+        _rle_polygons(images, by_image, use_polylines) as polygons,
+        ThreadPoolExecutor(max_workers=1) as inserter,
+    ):
         writer.rle_polygons = polygons
         pending = None
         for image in images:
             try:
-                doc = writer.sample(image, paths[image["file_name"]],
-                                    by_image.get(image["id"], ()))
+                doc = writer.sample(
+                    image,
+                    paths[image["file_name"]],
+                    by_image.get(image["id"], ()),
+                )
             except _ConversionError as e:
                 raise TFDPError(
                     "%s: FiftyOne cannot convert annotation %s (image %s): "
@@ -159,8 +177,11 @@ def add_coco_samples(
             labels, pixels = writer.size(doc)
             num_labels += labels
             num_pixels += pixels
-            if (len(batch) >= BATCH_SAMPLES or num_labels >= BATCH_LABELS
-                    or num_pixels >= BATCH_MASK_PIXELS):
+            if (
+                len(batch) >= BATCH_SAMPLES
+                or num_labels >= BATCH_LABELS
+                or num_pixels >= BATCH_MASK_PIXELS
+            ):
                 done += _wait(pending, update, len(images), done)
                 pending = (inserter.submit(writer.insert, batch), len(batch))
                 batch, num_labels, num_pixels = [], 0, 0
@@ -179,7 +200,8 @@ def _rle_polygons(images, by_image, use_polylines):
     # while this one builds the rest
     tasks = [
         (ann["segmentation"], (int(image["width"]), int(image["height"])))
-        for image in images if use_polylines
+        for image in images
+        if use_polylines
         for ann in by_image.get(image["id"], ())
         if isinstance(ann.get("segmentation"), dict)
         and not segmentation.is_empty_segmentation(ann["segmentation"])
@@ -255,11 +277,11 @@ def box_mask(segmentation, bbox, frame_size):
     first, last = left * rows, right * rows
     ends = np.cumsum(runs)
     starts = ends - runs
-    lengths = (np.clip(ends, first, last) - np.clip(starts, first, last))
+    lengths = np.clip(ends, first, last) - np.clip(starts, first, last)
     values = np.arange(len(runs)) % 2 == 1
     columns = np.repeat(values, lengths).reshape(right - left, rows)
     # (rows, box columns) in Fortran order, as pycocotools decodes
-    return columns.T[top:max(bottom, top)]
+    return columns.T[top : max(bottom, top)]
 
 
 class _ConversionError(Exception):
@@ -272,8 +294,16 @@ class _Writer:
     """Documents of samples and labels from templates that FiftyOne makes
     and serialises, and their insertion."""
 
-    def __init__(self, dataset, label_field, use_polylines, classes,
-                 supercategories, first_path, first_id):
+    def __init__(
+        self,
+        dataset,
+        label_field,
+        use_polylines,
+        classes,
+        supercategories,
+        first_path,
+        first_id,
+    ):
         self.dataset = dataset
         self.label_field = label_field
         self.use_polylines = use_polylines
@@ -284,7 +314,9 @@ class _Writer:
         # a label as FiftyOne's COCO conversion makes it, serialised: the
         # keys filled here are replaced, the others kept as they are
         example = fouc.COCOObject(
-            id=0, category_id=0, bbox=[0, 0, 1, 1],
+            id=0,
+            category_id=0,
+            bbox=[0, 0, 1, 1],
             segmentation=[[0, 0, 1, 0, 1, 1]],
         )
         if use_polylines:
@@ -294,15 +326,19 @@ class _Writer:
         else:
             label = example.to_detection((1, 1), load_segmentation=True)
             labels = fol.Detections(detections=[label])
-            self.list_key, filled = "detections", ("label", "bounding_box",
-                                                   "mask")
+            self.list_key, filled = (
+                "detections",
+                ("label", "bounding_box", "mask"),
+            )
         self.label_cls = type(label)
         self.label_template = dict(label.to_mongo())
-        missing = [k for k in ("_id",) + filled
-                   if k not in self.label_template]
+        missing = [
+            k for k in ("_id",) + filled if k not in self.label_template
+        ]
         if missing:
-            raise TypeError("FiftyOne's %s has no %s" % (
-                self.label_cls.__name__, missing))
+            raise TypeError(
+                "FiftyOne's %s has no %s" % (self.label_cls.__name__, missing)
+            )
         self.labels = labels
         self.labels_template = dict(labels.to_mongo())
         self.box_field = fol.Detection._fields["bounding_box"]
@@ -316,7 +352,8 @@ class _Writer:
             **{label_field: labels},
         )
         self.sample_template = {
-            k: v for k, v in sample.to_mongo_dict(include_id=False).items()
+            k: v
+            for k, v in sample.to_mongo_dict(include_id=False).items()
             if v is not None
         }
         self.metadata_template = dict(self.sample_template["metadata"])
@@ -415,7 +452,8 @@ class _Writer:
         if not self.use_polylines:
             for doc in docs:
                 for label in doc.get(self.label_field, {}).get(
-                        self.list_key, ()):
+                    self.list_key, ()
+                ):
                     label["mask"] = self.mask_field.to_mongo(label["mask"])
         now = datetime.datetime.utcnow()
         for doc in docs:

@@ -58,7 +58,9 @@ def read_coco(labels_path, skip_invalid=False):
     """
     data = coco.load_json(labels_path)
     try:
-        shapes = coco.measure(data, source=labels_path, skip_invalid=skip_invalid)
+        shapes = coco.measure(
+            data, source=labels_path, skip_invalid=skip_invalid
+        )
     except InvalidDataError as e:
         raise InvalidDataError(e.source, e.problems, hint=SKIP_HINT) from None
     for warning in shapes.warnings:
@@ -112,22 +114,31 @@ def load_coco_dataset(
     label_field = label_field or "segmentations"
 
     delete_abandoned_loads()
-    temp_name = LOADING_NAME % (socket.gethostname(), os.getpid(),
-                                uuid.uuid4().hex)
+    temp_name = LOADING_NAME % (
+        socket.gethostname(),
+        os.getpid(),
+        uuid.uuid4().hex,
+    )
     dataset = None
     try:
         dataset = fo.Dataset(temp_name)
         if coco_documents.supported():
             classes, supercategories = _class_maps(data)
             coco_documents.add_coco_samples(
-                dataset, data, paths, label_field, use_polylines, classes,
-                supercategories, labels_path, progress=progress,
+                dataset,
+                data,
+                paths,
+                label_field,
+                use_polylines,
+                classes,
+                supercategories,
+                labels_path,
+                progress=progress,
             )
         else:
             coco_documents.warn_unsupported()
             dataset.add_samples(
-                _samples(data, paths, label_field, use_polylines,
-                         labels_path),
+                _samples(data, paths, label_field, use_polylines, labels_path),
                 num_samples=len(data["images"]),
                 progress=progress,
             )
@@ -157,14 +168,18 @@ def load_coco_dataset(
     if folder is None:
         logger.info(
             "no data_path: samples carry the image sizes of %s, and the App "
-            "shows no pixels", labels_path
+            "shows no pixels",
+            labels_path,
         )
     else:
         missing = sum(not os.path.isfile(p) for p in paths.values())
         if missing:
             logger.warning(
                 "%d of %d images are missing from %s; the App shows no "
-                "pixels for them", missing, len(paths), folder
+                "pixels for them",
+                missing,
+                len(paths),
+                folder,
             )
     return dataset
 
@@ -179,8 +194,11 @@ def delete_abandoned_loads():
     host = socket.gethostname()
     for name in fo.list_datasets("tfdp-loading-*"):
         match = _LOADING.match(name)
-        if (match and match.group(1) == host
-                and process_is_gone(int(match.group(2)))):
+        if (
+            match
+            and match.group(1) == host
+            and process_is_gone(int(match.group(2)))
+        ):
             try:
                 fo.delete_dataset(name)
             except ValueError:  # another load deleted it meanwhile
@@ -225,8 +243,9 @@ def _samples(data, paths, label_field, use_polylines, source):
             if is_empty_segmentation(ann.get("segmentation")):
                 continue
             try:
-                label = _label(ann, size, classes, supercategories,
-                               use_polylines)
+                label = _label(
+                    ann, size, classes, supercategories, use_polylines
+                )
             except Exception as e:
                 raise TFDPError(
                     "%s: FiftyOne cannot convert annotation %s (image %s): "
@@ -250,13 +269,18 @@ def _label(ann, size, classes, supercategories, use_polylines):
     obj = coco_documents.coco_object(ann)
     if use_polylines:
         return obj.to_polyline(
-            size, classes_map=classes, supercategory_map=supercategories,
+            size,
+            classes_map=classes,
+            supercategory_map=supercategories,
             include_id=True,
         )
     # a Detection needs a box, and is kept only with its mask
     detection = obj.to_detection(
-        size, classes_map=classes, supercategory_map=supercategories,
-        load_segmentation=True, include_id=True,
+        size,
+        classes_map=classes,
+        supercategory_map=supercategories,
+        load_segmentation=True,
+        include_id=True,
     )
     return detection if detection is not None and detection.has_mask else None
 
@@ -296,8 +320,7 @@ def _check_names(name, label_field):
     if label_field in set(fos.DatasetSampleDocument._fields) | {"coco_id"}:
         raise ValueError(
             "label_field %r is a field of every sample that the loader "
-            "fills itself; choose another, e.g. 'segmentations'"
-            % label_field
+            "fills itself; choose another, e.g. 'segmentations'" % label_field
         )
 
 
@@ -331,9 +354,11 @@ def _image_paths(data, labels_path, folder):
             "image ids mix numbers and strings, which one FiftyOne field "
             "(coco_id) cannot hold"
         )
-    for kind, records in (("image", data["images"]),
-                          ("annotation", data["annotations"]),
-                          ("category", _categories(data))):
+    for kind, records in (
+        ("image", data["images"]),
+        ("annotation", data["annotations"]),
+        ("category", _categories(data)),
+    ):
         for record in records:
             value = record.get("id")
             if type(value) is int and not _INT64_MIN <= value <= _INT64_MAX:
@@ -367,10 +392,12 @@ def _image_paths(data, labels_path, folder):
             )
     if problems:
         raise TFDPError(
-            "%s: %s%s" % (
+            "%s: %s%s"
+            % (
                 labels_path,
                 "; ".join(problems[:5]),
-                " and %d more" % (len(problems) - 5) if len(problems) > 5
+                " and %d more" % (len(problems) - 5)
+                if len(problems) > 5
                 else "",
             )
         )
@@ -442,7 +469,9 @@ def export_kept(
             "num_annotations": len(pruned["annotations"]),
         }
 
-    label_paths, sample_field = run_fields(dataset, run_key, config.label_field)
+    label_paths, sample_field = run_fields(
+        dataset, run_key, config.label_field
+    )
     view = kept.exclude_fields(
         [p for p in list(label_paths) + [sample_field] if dataset.has_field(p)]
     )
@@ -466,7 +495,6 @@ def export_kept(
         "labels_path": labels_path,
         "num_samples": len(kept),
         "num_annotations": kept.count(
-            "%s.%s" % (config.label_field,
-                       label_paths[0].split(".")[1])
+            "%s.%s" % (config.label_field, label_paths[0].split(".")[1])
         ),
     }

@@ -60,7 +60,9 @@ def validate_seed(seed):
         ValueError: if it is not a non-negative integer
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError("seed must be a non-negative integer, not %r" % (seed,))
+        raise ValueError(
+            "seed must be a non-negative integer, not %r" % (seed,)
+        )
     return seed
 
 
@@ -92,7 +94,11 @@ def label_list_path(samples, label_field):
     Raises:
         ValueError: if the field is missing or of another type
     """
-    field = samples.get_field(label_field) if isinstance(label_field, str) else None
+    field = (
+        samples.get_field(label_field)
+        if isinstance(label_field, str)
+        else None
+    )
     if field is None:
         raise ValueError(
             "%s has no field %r; compatible fields: %s"

@@ -183,15 +183,24 @@ def measure_shard(samples, path, sample_ids, start, progress=None):
     """
     is_polylines = path.endswith(".polylines")
     attrs = ["label", "iscrowd", "ignore"]
-    attrs += ["points", "filled"] if is_polylines else [
-        "bounding_box", "mask", "mask_path"
-    ]
+    attrs += (
+        ["points", "filled"]
+        if is_polylines
+        else ["bounding_box", "mask", "mask_path"]
+    )
     fields = ["metadata.width", "metadata.height"]
     fields += ["%s.%s" % (path, a) for a in attrs]
 
     problems = []
     ineligible = collections.Counter()
-    ids, image_index, category, perimeter, area, pixels = [], [], [], [], [], []
+    ids, image_index, category, perimeter, area, pixels = (
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
     positions = []
     list_sizes = []
 
@@ -212,8 +221,7 @@ def measure_shard(samples, path, sample_ids, start, progress=None):
             ):
                 record = dict(zip(attrs, values))
                 try:
-                    reason = _label_reason(record, width, height,
-                                           is_polylines)
+                    reason = _label_reason(record, width, height, is_polylines)
                     if reason is not None:
                         ineligible[reason] += 1
                         continue
@@ -275,9 +283,7 @@ def _measure_on_cluster(engine, samples, path, sample_ids, progress):
         stages,
     )
     starts = range(0, len(sample_ids), SHARD_SIZE)
-    tasks = (
-        (source, path, sample_ids[s : s + SHARD_SIZE], s) for s in starts
-    )
+    tasks = ((source, path, sample_ids[s : s + SHARD_SIZE], s) for s in starts)
     weights = [min(SHARD_SIZE, len(sample_ids) - s) for s in starts]
     handles = engine.map(
         measure_task, tasks, weights=weights, progress=progress
@@ -401,8 +407,13 @@ def _raise_unreadable(samples, path, sample_ids, fields, error):
         except Exception as e:
             raise TFDPError(
                 "%s: the labels %s of sample %s cannot be read: %s: %s"
-                % (collection_name(samples), path, sample_id,
-                   type(e).__name__, e)
+                % (
+                    collection_name(samples),
+                    path,
+                    sample_id,
+                    type(e).__name__,
+                    e,
+                )
             ) from None
     raise error
 
@@ -434,7 +445,11 @@ def check_metadata(samples):
         raise TFDPError(
             "%s: %d samples have no image size and it cannot be computed, "
             "e.g. %s"
-            % (collection_name(samples), len(missing), missing.first().filepath)
+            % (
+                collection_name(samples),
+                len(missing),
+                missing.first().filepath,
+            )
         )
 
 
@@ -477,8 +492,15 @@ def label_instance(record, width, height, is_polylines):
     else:
         empty = record["mask"] is None and not record["mask_path"]
         filled = True
-    return Instance(_flag(record, "iscrowd"), _flag(record, "ignore"), empty,
-                    None, width, height, filled)
+    return Instance(
+        _flag(record, "iscrowd"),
+        _flag(record, "ignore"),
+        empty,
+        None,
+        width,
+        height,
+        filled,
+    )
 
 
 def label_box(record, width, height, is_polylines):
@@ -529,15 +551,22 @@ def _relative_box(box, width, height):
         )
     x, y, w, h = box
     # floats, whose infinities subtract to NaN quietly (numpy's warn)
-    return [float(x * width), float(y * height), float(w * width),
-            float(h * height)]
+    return [
+        float(x * width),
+        float(y * height),
+        float(w * width),
+        float(h * height),
+    ]
 
 
 def _points_box(points, width, height):
     try:
         coords = np.concatenate(
-            [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in points
-             if len(p)]
+            [
+                np.asarray(p, dtype=np.float64).reshape(-1, 2)
+                for p in points
+                if len(p)
+            ]
         )
     except (TypeError, ValueError):
         raise geometry.GeometryError(
@@ -624,7 +653,14 @@ def stored_table(samples, label_field, label_paths):
     fields = [path + ".label", perimeter_path, area_path, pixels_path]
     sample_ids = samples.values("id")
 
-    ids, image_index, category, perimeter, area, pixels = [], [], [], [], [], []
+    ids, image_index, category, perimeter, area, pixels = (
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
     positions, list_sizes = [], []
     for start, label_ids, db_positions, sizes, columns in read_batches(
         samples, path, sample_ids, fields
@@ -677,8 +713,10 @@ def merge_measured(stored, new):
 
     def joined(name, dtype):
         return np.concatenate(
-            [np.asarray(getattr(stored.table, name), dtype=dtype),
-             np.asarray(getattr(new.table, name), dtype=dtype)]
+            [
+                np.asarray(getattr(stored.table, name), dtype=dtype),
+                np.asarray(getattr(new.table, name), dtype=dtype),
+            ]
         )[order]
 
     table = label_table(
@@ -690,6 +728,10 @@ def merge_measured(stored, new):
         joined("pixels", np.int64),
     )
     return MeasuredLabels(
-        stored.sample_ids, table, positions[order], stored.list_sizes,
-        new.ineligible, new.invalid,
+        stored.sample_ids,
+        table,
+        positions[order],
+        stored.list_sizes,
+        new.ineligible,
+        new.invalid,
     )

@@ -77,8 +77,7 @@ def preview_pruning(
     }
 
 
-def retention_curve(samples, run_key="tfdp", method=None,
-                    ratios=CURVE_RATIOS):
+def retention_curve(samples, run_key="tfdp", method=None, ratios=CURVE_RATIOS):
     """What each keep ratio keeps of a run's instances and classes, from
     its stored fields, ranked as :func:`preview_pruning` ranks.
 
@@ -100,8 +99,13 @@ def retention_curve(samples, run_key="tfdp", method=None,
         dict of ``kept`` (a list) and ``total``
     """
     ranking = _rank_views(samples, run_key, 1.0, method)
-    return curve_counts(ranking["stored"].table, ranking["order"],
-                        ranking["num"], ratios, ranking["method"])
+    return curve_counts(
+        ranking["stored"].table,
+        ranking["order"],
+        ranking["num"],
+        ratios,
+        ranking["method"],
+    )
 
 
 def curve_counts(table, order, num_images, ratios, method=None):
@@ -124,8 +128,7 @@ def curve_counts(table, order, num_images, ratios, method=None):
     # the position of each image in the ranking, and so of each instance
     position = np.empty(num_images, dtype=np.int64)
     position[np.asarray(order, dtype=np.int64)] = np.arange(num_images)
-    instance_position = position[np.asarray(table.image_index,
-                                            dtype=np.int64)]
+    instance_position = position[np.asarray(table.image_index, dtype=np.int64)]
     # instances kept by the first c images: a cumulative count
     per_position = np.bincount(instance_position, minlength=num_images)
     kept_instances = np.concatenate([[0], np.cumsum(per_position)])[counts]
@@ -171,8 +174,7 @@ _STORED = collections.OrderedDict()
 _STORED_MAX = 4
 
 
-def _stored_table(dataset, run_key, config, scored, label_paths,
-                  sample_field):
+def _stored_table(dataset, run_key, config, scored, label_paths, sample_field):
     # a run's stored shapes change only when it is scored again, which
     # registers it anew (a new timestamp); samples may be added or deleted,
     # which pruning refuses, and so does the preview
@@ -199,16 +201,25 @@ def _rank_views(samples, run_key, keep_ratio, method):
     config = scored_config(dataset, run_key)
     scored = dataset.load_run_view(run_key)
     label_paths, sample_field = run_fields(scored, run_key, config.label_field)
-    stored = _stored_table(dataset, run_key, config, scored, label_paths,
-                           sample_field)
+    stored = _stored_table(
+        dataset, run_key, config, scored, label_paths, sample_field
+    )
     num = len(stored.sample_ids)
     count = scoring.keep_count(num, keep_ratio=keep_ratio)
     method = scoring.validate_method(method or config.method)
     order, scores = scoring.rank(
         stored.table, num, method, seed=getattr(config, "seed", None) or 0
     )
-    ranking = dict(config=config, scored=scored, num=num, count=count,
-                   method=method, stored=stored, order=order, scores=scores)
+    ranking = dict(
+        config=config,
+        scored=scored,
+        num=num,
+        count=count,
+        method=method,
+        stored=stored,
+        order=order,
+        scores=scores,
+    )
 
     if method == config.method and method != "random":
         # by the stored image scores in the database: a view of any size

@@ -23,11 +23,10 @@ import os
 import socket
 import time
 
-from bson import ObjectId
-from pymongo.errors import DuplicateKeyError
-
 import fiftyone.core.odm as foo
+from bson import ObjectId
 from fiftyone import ViewField as F
+from pymongo.errors import DuplicateKeyError
 
 from tfdp import scoring
 from tfdp import selection as selection_rules
@@ -37,13 +36,13 @@ from tfdp.errors import NothingToScoreError, Problem, TFDPError
 from tfdp.fo_adapter import views, write
 from tfdp.fo_adapter.fields import (
     collection_name,
+    default_tag,
     kept_view_name,
     label_list_path,
     run_fields,
     validate_run_key,
     validate_seed,
     validate_tag,
-    default_tag,
 )
 from tfdp.fo_adapter.labels import (
     check_metadata,
@@ -95,8 +94,13 @@ def dataset_lock(dataset, timeout=600):
         now = datetime.datetime.utcnow()
         try:
             locks.insert_one(
-                {"_id": lock_id, "token": token, "host": host,
-                 "pid": os.getpid(), "since": now}
+                {
+                    "_id": lock_id,
+                    "token": token,
+                    "host": host,
+                    "pid": os.getpid(),
+                    "since": now,
+                }
             )
             break
         except DuplicateKeyError:
@@ -107,8 +111,11 @@ def dataset_lock(dataset, timeout=600):
         if time.monotonic() > deadline:
             raise TFDPError(
                 "dataset %r is locked by another TFDP run (process %s on %s)"
-                % (dataset.name, holder and holder.get("pid"),
-                   holder and holder.get("host"))
+                % (
+                    dataset.name,
+                    holder and holder.get("pid"),
+                    holder and holder.get("host"),
+                )
             )
         time.sleep(0.05)
     try:
@@ -171,7 +178,8 @@ def _check_fields_are_free(dataset, run_key, paths):
     if taken:
         raise TFDPError(
             "dataset %r already has field(s) %s that no TFDP run %r created; "
-            "choose another run_key" % (dataset.name, ", ".join(taken), run_key)
+            "choose another run_key"
+            % (dataset.name, ", ".join(taken), run_key)
         )
     _check_no_undeclared_values(
         dataset, run_key, [p for p in paths if p not in ours]
@@ -204,8 +212,9 @@ def _holder(doc, path):
     values = [doc]
     for key in parents:
         values = [v.get(key) for v in values if isinstance(v, dict)]
-        values = [x for v in values
-                  for x in (v if isinstance(v, list) else [v])]
+        values = [
+            x for v in values for x in (v if isinstance(v, list) else [v])
+        ]
     for value in values:
         if isinstance(value, dict) and attr in value:
             if value is doc:
@@ -218,17 +227,30 @@ def _holder(doc, path):
 # Scoring
 
 
-def validate_compute_args(samples, label_field, method, run_key, skip_invalid,
-                          overwrite, num_workers=1, scheduler=None,
-                          update=False):
+def validate_compute_args(
+    samples,
+    label_field,
+    method,
+    run_key,
+    skip_invalid,
+    overwrite,
+    num_workers=1,
+    scheduler=None,
+    update=False,
+):
     """Checks the arguments of a scoring run before anything is read."""
     scoring.validate_method(method)
     validate_run_key(run_key)
     label_list_path(samples, label_field)
-    for name, value in (("skip_invalid", skip_invalid),
-                        ("overwrite", overwrite), ("update", update)):
+    for name, value in (
+        ("skip_invalid", skip_invalid),
+        ("overwrite", overwrite),
+        ("update", update),
+    ):
         if not isinstance(value, bool):
-            raise ValueError("%s must be True or False, not %r" % (name, value))
+            raise ValueError(
+                "%s must be True or False, not %r" % (name, value)
+            )
     try:
         check_workers(num_workers)
     except ValueError as e:
@@ -264,8 +286,15 @@ def compute_scores(
     See :func:`tfdp.compute_scores`.
     """
     validate_compute_args(
-        samples, label_field, method, run_key, skip_invalid, overwrite,
-        num_workers, scheduler, update,
+        samples,
+        label_field,
+        method,
+        run_key,
+        skip_invalid,
+        overwrite,
+        num_workers,
+        scheduler,
+        update,
     )
     dataset = samples._root_dataset
     all_label_paths, score_field = run_fields(samples, run_key, label_field)
@@ -285,8 +314,15 @@ def compute_scores(
 
     if update:
         measured = _measure_update(
-            samples, label_field, all_label_paths, score_field, updated,
-            skip_invalid, num_workers, scheduler, progress,
+            samples,
+            label_field,
+            all_label_paths,
+            score_field,
+            updated,
+            skip_invalid,
+            num_workers,
+            scheduler,
+            progress,
         )
     else:
         measured = measure_labels(
@@ -301,7 +337,9 @@ def compute_scores(
     if not len(table):
         raise NothingToScoreError(
             "field %r of %s" % (label_field, collection_name(samples)),
-            measured.ineligible, len(measured.invalid), noun="label",
+            measured.ineligible,
+            len(measured.invalid),
+            noun="label",
         )
     columns = dict(
         zip(label_paths, (table.perimeter, table.area, table.pixels))
@@ -365,9 +403,7 @@ def updatable_config(dataset, run_key, label_field):
     Raises:
         TFDPError: if there is no such run
     """
-    if run_key not in dataset.list_runs() or not is_tfdp_run(
-        dataset, run_key
-    ):
+    if run_key not in dataset.list_runs() or not is_tfdp_run(dataset, run_key):
         raise TFDPError(
             "cannot update TFDP run %r of dataset %r: there is no such run; "
             "pass update=False to compute it" % (run_key, dataset.name)
@@ -387,8 +423,17 @@ def updatable_config(dataset, run_key, label_field):
     return config
 
 
-def _measure_update(samples, label_field, label_paths, score_field, config,
-                    skip_invalid, num_workers, scheduler, progress):
+def _measure_update(
+    samples,
+    label_field,
+    label_paths,
+    score_field,
+    config,
+    skip_invalid,
+    num_workers,
+    scheduler,
+    progress,
+):
     # Measures the labels without stored shapes, and the labels of samples
     # the run never scored (they may carry shapes copied from elsewhere);
     # reads the other labels' stored shapes. Ineligible and invalid labels
@@ -420,8 +465,9 @@ def _measure_update(samples, label_field, label_paths, score_field, config,
 # Pruning
 
 
-def validate_prune_args(num_samples, keep_ratio, prune_ratio, keep, method,
-                        tag, seed):
+def validate_prune_args(
+    num_samples, keep_ratio, prune_ratio, keep, method, tag, seed
+):
     """Checks the arguments of a pruning before anything is read.
 
     Returns:
@@ -465,7 +511,9 @@ def check_unchanged(scored, run_key, config, measured, sample_field):
     problem = None
     if num != num_samples:
         problem = "scored %d samples and its samples are now %d" % (
-            num_samples, num)
+            num_samples,
+            num,
+        )
     elif with_score != num:
         problem = (
             "scored %d samples and %d of its samples now have no image "
@@ -474,16 +522,21 @@ def check_unchanged(scored, run_key, config, measured, sample_field):
     else:
         # every label scoring read was scored, ineligible or invalid
         num_labels = (
-            num_instances + sum(config.ineligible.values())
+            num_instances
+            + sum(config.ineligible.values())
             + len(config.invalid)
         )
         now = scored.count(label_list_path(scored, config.label_field))
         if now != num_labels:
             problem = "scored %d labels and its samples now have %d" % (
-                num_labels, now)
+                num_labels,
+                now,
+            )
         elif len(measured.table) != num_instances:
             problem = "scored %d labels and %d of them now have its shapes" % (
-                num_instances, len(measured.table))
+                num_instances,
+                len(measured.table),
+            )
     if problem is not None:
         raise TFDPError(
             "TFDP run %r %s since it scored them; run compute_scores again"
@@ -514,8 +567,13 @@ def prune_samples(
     dataset = samples._root_dataset
     config = scored_config(dataset, run_key)
     method = method or config.method
-    selection_rules.validate_selection(selection, min_per_class, strata, hard_cutoff,
-                              scored=method != "random")
+    selection_rules.validate_selection(
+        selection,
+        min_per_class,
+        strata,
+        hard_cutoff,
+        scored=method != "random",
+    )
     tag = tag or default_tag(run_key)
     view_name = kept_view_name(run_key)
     views.check_names_are_free(dataset, run_key, config, tag, view_name)
@@ -531,9 +589,16 @@ def prune_samples(
     )
     order, image_scores = scoring.rank(table, num, method, seed=seed)
     kept, chosen = selection_rules.select_images(
-        order, image_scores, count, table.image_index, table.category,
-        selection=selection, min_per_class=min_per_class, strata=strata,
-        seed=seed, hard_cutoff=hard_cutoff,
+        order,
+        image_scores,
+        count,
+        table.image_index,
+        table.category,
+        selection=selection,
+        min_per_class=min_per_class,
+        strata=strata,
+        seed=seed,
+        hard_cutoff=hard_cutoff,
     )
     kept_ids = [i for i, k in zip(measured.sample_ids, kept) if k]
     report = retention_report(
@@ -630,21 +695,44 @@ def apply_tfdp(
     """Scores, prunes, tags and records a run. See :func:`tfdp.apply_tfdp`."""
     # every argument is checked before anything is read or written
     validate_compute_args(
-        samples, label_field, method, run_key, skip_invalid, overwrite,
-        num_workers, scheduler,
+        samples,
+        label_field,
+        method,
+        run_key,
+        skip_invalid,
+        overwrite,
+        num_workers,
+        scheduler,
     )
     # the samples scored are the samples pruned: a number to keep beyond
     # them fails now, not after scoring
-    validate_prune_args(None if keep is None else len(samples), keep_ratio,
-                        prune_ratio, keep, None, tag, seed)
-    selection_rules.validate_selection(selection, min_per_class, strata, hard_cutoff,
-                              scored=method != "random")
+    validate_prune_args(
+        None if keep is None else len(samples),
+        keep_ratio,
+        prune_ratio,
+        keep,
+        None,
+        tag,
+        seed,
+    )
+    selection_rules.validate_selection(
+        selection,
+        min_per_class,
+        strata,
+        hard_cutoff,
+        scored=method != "random",
+    )
     dataset = samples._root_dataset
-    old = run_config(dataset, run_key) if (
-        run_key in dataset.list_runs() and is_tfdp_run(dataset, run_key)
-    ) else None
+    old = (
+        run_config(dataset, run_key)
+        if (run_key in dataset.list_runs() and is_tfdp_run(dataset, run_key))
+        else None
+    )
     views.check_names_are_free(
-        dataset, run_key, old, tag or default_tag(run_key),
+        dataset,
+        run_key,
+        old,
+        tag or default_tag(run_key),
         kept_view_name(run_key),
     )
     compute_scores(
@@ -690,7 +778,8 @@ def load_kept_view(samples, run_key="tfdp"):
             % (
                 run_key,
                 dataset.name,
-                " (its last pruning did not finish)" if status == PRUNING
+                " (its last pruning did not finish)"
+                if status == PRUNING
                 else " yet",
             )
         )

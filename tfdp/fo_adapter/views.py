@@ -42,7 +42,8 @@ def check_names_are_free(dataset, run_key, config, tag, view_name):
         count = len(dataset.match_tags(tag))
         if count:
             suggestion = (
-                "choose another run_key" if tag == default_tag(run_key)
+                "choose another run_key"
+                if tag == default_tag(run_key)
                 else "choose another tag, e.g. %r" % default_tag(run_key)
             )
             raise TFDPError(

@@ -10,11 +10,10 @@ instead, through the dataset's sample collection.
 
 import datetime
 
+import fiftyone.core.fields as fof
 import numpy as np
 from bson import ObjectId
 from pymongo import UpdateOne
-
-import fiftyone.core.fields as fof
 
 from tfdp.errors import TFDPError
 
@@ -63,7 +62,9 @@ def declare_fields(dataset, types):
             dataset.add_sample_field(path, ftype)
 
 
-def write_values(dataset, measured, label_columns, sample_field, sample_scores):
+def write_values(
+    dataset, measured, label_columns, sample_field, sample_scores
+):
     """Writes label values and sample scores, one update per sample.
 
     Args:
@@ -90,7 +91,9 @@ def write_values(dataset, measured, label_columns, sample_field, sample_scores):
     bounds = np.searchsorted(table.image_index, np.arange(num_samples + 1))
     positions = measured.positions.tolist()
     sample_scores = (
-        np.asarray(sample_scores).tolist() if sample_scores is not None else None
+        np.asarray(sample_scores).tolist()
+        if sample_scores is not None
+        else None
     )
     collection = dataset._sample_collection
     now = datetime.datetime.utcnow()
