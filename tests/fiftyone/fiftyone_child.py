@@ -58,7 +58,7 @@ def arm(point):
 
     if point == "deleting":
 
-        def delete_some(dataset, config):
+        def delete_some(dataset, config, keep=()):
             views.remove_kept(dataset, config)
             dataset.delete_sample_field(config.fields[0])
             die()
