@@ -75,6 +75,8 @@ bench: setup
 	$(PY) benchmarks/bench_taco.py
 	$(PY) benchmarks/bench_coco_scale.py
 	$(PY) benchmarks/bench_fiftyone.py
+	$(PY) benchmarks/bench_fiftyone_workflow.py
+	$(PY) benchmarks/bench_update.py
 	$(PY) benchmarks/bench_scale.py
 	scripts/setup_browser.sh
 	$(WITH_DEMO_DB) $(PY) benchmarks/bench_panel.py
