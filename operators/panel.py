@@ -302,8 +302,14 @@ class TFDPPanel(foo.Panel):
             other_curve = retention_curve(
                 ctx.dataset, run_key=state["run_key"], method=state["compare"]
             )
-        curve = retention_curve(ctx.dataset, run_key=state["run_key"])
         config = ctx.dataset.get_run_info(state["run_key"]).config
+        # a run pruned with a class guarantee: the curve shows it too
+        chosen = getattr(config, "selection", None) or {}
+        curve = retention_curve(
+            ctx.dataset,
+            run_key=state["run_key"],
+            min_per_class=chosen.get("min_per_class"),
+        )
         state.update(
             message=_notice(ctx, state["run_key"]),
             summary=_summary(preview, other),
@@ -924,6 +930,31 @@ def _curve_plot(curve, other=None, keep_ratio=None):
                     + what
                     + "<extra>"
                     + method
+                    + "</extra>",
+                )
+            )
+    guarantee = curve.get("guarantee") if curve else None
+    if guarantee:
+        label = "at least %d per class" % guarantee["min_per_class"]
+        for what, color in (
+            ("instances", KEPT_COLOR),
+            ("classes", LOST_COLOR),
+        ):
+            total = curve[what]["total"] or 1
+            kept = guarantee[what]
+            traces.append(
+                dict(
+                    type="scatter",
+                    mode="lines",
+                    x=curve["ratios"],
+                    # no point where the guarantee does not fit the budget
+                    y=[None if k is None else 100 * k / total for k in kept],
+                    name="%s kept (%s)" % (what, label),
+                    line=dict(color=color, dash="dot"),
+                    hovertemplate="keep %{x:.2f}: %{y:.1f} % "
+                    + what
+                    + "<extra>"
+                    + label
                     + "</extra>",
                 )
             )

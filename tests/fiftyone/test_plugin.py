@@ -1281,3 +1281,43 @@ def test_prune_form_offers_the_selection_choices(dataset):
         dataset, keep_ratio=0.5, selection="stratified", strata=10, seed=2
     )
     assert len(tfdp.load_kept_view(dataset)) == 64
+
+
+def test_the_curve_shows_a_class_guarantee(dataset):
+    from tfdp import scoring, selection
+    from tfdp.fo_adapter.preview import _rank_views, retention_curve
+
+    tfdp.compute_scores(dataset, FIELD)
+    curve = retention_curve(dataset, min_per_class=1)
+    ranking = _rank_views(dataset, "tfdp", 1.0, None)
+    table, order = ranking["stored"].table, ranking["order"]
+    guarantee = curve["guarantee"]
+    needed = selection.class_guarantee(
+        order, table.image_index, table.category, 1
+    ).sum()
+    assert guarantee["needed"] == needed
+    for i, ratio in enumerate(curve["ratios"]):
+        count = scoring.keep_count(128, keep_ratio=ratio)
+        if count < needed:  # refused there, as prune_samples refuses it
+            assert guarantee["instances"][i] is None
+            with pytest.raises(ValueError, match="needs %d images" % needed):
+                tfdp.prune_samples(dataset, keep_ratio=ratio, min_per_class=1)
+            continue
+        # what prune_samples keeps with the guarantee at that ratio
+        tfdp.prune_samples(dataset, keep_ratio=ratio, min_per_class=1)
+        report = tfdp.get_run_info(dataset)["report"]
+        assert guarantee["instances"][i] == report["instances"]["after"]
+        assert (
+            guarantee["classes"][i]
+            == curve["classes"]["total"]
+            == sum(c["after"] > 0 for c in report["classes"])
+        )
+
+    # the panel draws it for a run pruned with the guarantee
+    panel = _operator("tfdp_panel")
+    state = {}
+    panel.on_load(_panel_event(dataset, state))
+    ctx = _panel_change(panel, dataset, state, keep_ratio=0.8)
+    names = [t["name"] for t in _panel_data(ctx)["curve"]]
+    assert "instances kept (at least 1 per class)" in names
+    assert "classes kept (at least 1 per class)" in names

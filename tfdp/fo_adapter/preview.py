@@ -5,7 +5,7 @@ import collections
 
 import numpy as np
 
-from tfdp import scoring
+from tfdp import scoring, selection
 from tfdp.fo_adapter.fields import run_fields
 from tfdp.fo_adapter.labels import stored_table
 from tfdp.fo_adapter.records import scored_config
@@ -77,7 +77,13 @@ def preview_pruning(
     }
 
 
-def retention_curve(samples, run_key="tfdp", method=None, ratios=CURVE_RATIOS):
+def retention_curve(
+    samples,
+    run_key="tfdp",
+    method=None,
+    ratios=CURVE_RATIOS,
+    min_per_class=None,
+):
     """What each keep ratio keeps of a run's instances and classes, from
     its stored fields, ranked as :func:`preview_pruning` ranks.
 
@@ -92,6 +98,8 @@ def retention_curve(samples, run_key="tfdp", method=None, ratios=CURVE_RATIOS):
         run_key ("tfdp"): the run
         method (None): the ranking method, the run's by default
         ratios (CURVE_RATIOS): the keep ratios
+        min_per_class (None): also count what a class guarantee of this
+            many images keeps (see :func:`curve_counts`)
 
     Returns:
         a dict with ``method``, ``ratios``, and per ratio the number of
@@ -105,10 +113,13 @@ def retention_curve(samples, run_key="tfdp", method=None, ratios=CURVE_RATIOS):
         ranking["num"],
         ratios,
         ranking["method"],
+        min_per_class=min_per_class,
     )
 
 
-def curve_counts(table, order, num_images, ratios, method=None):
+def curve_counts(
+    table, order, num_images, ratios, method=None, min_per_class=None
+):
     """The counts of :func:`retention_curve` for a ranking.
 
     Args:
@@ -117,6 +128,10 @@ def curve_counts(table, order, num_images, ratios, method=None):
         num_images: how many images the collection has
         ratios: the keep ratios
         method (None): the ranking's method, returned as is
+        min_per_class (None): also count, under ``guarantee``, the
+            instances and classes kept with this class guarantee
+            (:func:`tfdp.selection.class_guarantee`); None at the ratios
+            whose budget it does not fit
 
     Returns:
         a dict as :func:`retention_curve` returns
@@ -143,12 +158,42 @@ def curve_counts(table, order, num_images, ratios, method=None):
         np.minimum.at(first, inverse, instance_position)
         kept_classes = np.searchsorted(np.sort(first), counts, side="left")
 
-    return {
+    result = {
         "method": method,
         "ratios": list(ratios),
         "images": counts.tolist(),
         "instances": {"kept": kept_instances.tolist(), "total": len(table)},
         "classes": {"kept": kept_classes.tolist(), "total": num_classes},
+    }
+    if min_per_class:
+        result["guarantee"] = _guarantee_counts(
+            table, order, counts, num_classes, min_per_class
+        )
+    return result
+
+
+def _guarantee_counts(table, order, counts, num_classes, min_per_class):
+    # per ratio, what the guaranteed selection keeps: every class, and the
+    # instances of its images; None where the guarantee exceeds the budget
+    guaranteed = selection.class_guarantee(
+        order, table.image_index, table.category, min_per_class
+    )
+    needed = int(guaranteed.sum())
+    images = np.asarray(table.image_index, dtype=np.int64)
+    instances, classes = [], []
+    for count in counts.tolist():
+        if count < needed:
+            instances.append(None)
+            classes.append(None)
+            continue
+        kept = selection.select_top(order, count, guaranteed)
+        instances.append(int(kept[images].sum()))
+        classes.append(num_classes)
+    return {
+        "min_per_class": min_per_class,
+        "needed": needed,
+        "instances": instances,
+        "classes": classes,
     }
 
 
