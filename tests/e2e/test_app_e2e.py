@@ -427,6 +427,13 @@ def _panel_after_deletion(page, dataset):
     page.get_by_role("button", name="Apply pruning").click()
     page.get_by_text("13 samples", exact=True).wait_for()
     assert dataset.count_sample_tags() == {"tfdp:keep": 13}
+    # the prune's last word, then its saved view selected by name: a view
+    # chosen before that would be replaced by it
+    page.get_by_text(
+        "TFDP run 'tfdp': kept 13 of 128 samples (cb-scs), tagged "
+        "'tfdp:keep', saved view 'tfdp-kept'"
+    ).wait_for()
+    page.wait_for_timeout(3000)
 
     # the pruned-away samples, lowest scores first
     page.get_by_role("button", name="Show pruned-away samples").click()
