@@ -284,12 +284,14 @@ def _scheduled_run_appears(page, dataset):
 
 
 def _apply_says_what_it_did(page, dataset):
-    summary = page.locator("p", has_text="cb-scs: keeps ").first
-    kept = re.search(r"keeps (\d+) of 128", summary.inner_text()).group(1)
     page.get_by_role("button", name="Apply pruning").click()
-    page.get_by_text(
-        "TFDP run 'cb': kept %s of 128 samples (cb-scs)" % kept, exact=False
-    ).first.wait_for()
+    # the operator's one line; the ratio is the panel's as the App sent it,
+    # which a loaded machine may still be updating
+    note = page.get_by_text(
+        re.compile(r"TFDP run 'cb': kept \d+ of 128 samples \(cb-scs\)")
+    ).first
+    note.wait_for()
+    kept = re.search(r"kept (\d+) of 128", note.inner_text()).group(1)
     page.get_by_text("%s samples" % kept, exact=True).wait_for()
     # a second apply would replace this one's tag and saved view: said
     page.get_by_text(
