@@ -275,6 +275,23 @@ def _choose_run(page, run_key):
     return listed
 
 
+def _show_run(page, run_key, summary):
+    """Chooses a run in the panel until its summary shows: the App mounts
+    the panel's inputs anew on a render, and a choice made during one is
+    lost (the user chooses again)."""
+    for _ in range(2):
+        _choose_run(page, run_key)
+        try:
+            page.locator("p", has_text=summary).first.wait_for(
+                timeout=TIMEOUT_MS // 3
+            )
+            return
+        except playwright.TimeoutError:
+            page.keyboard.press("Escape")
+    _choose_run(page, run_key)
+    _summary(page, summary)
+
+
 def _panel(page, dataset):
     # the panel starts from the run on screen, tfdp2, which kept 20: the
     # nearest step is 0.15

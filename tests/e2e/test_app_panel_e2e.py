@@ -23,6 +23,7 @@ from test_app_e2e import (
     _field,
     _no_traceback,
     _schedule,
+    _show_run,
     _step,
     _summary,
     app_browser,
@@ -92,8 +93,7 @@ def _class_rows(plot):
 def _compare_then_switch(page, dataset):
     # issue 21: a cb-scs run compared with si-scs, then the si-scs run
     plots = _plots(page)
-    _choose_run(page, "cb")
-    _summary(page, "cb-scs: keeps 90 of 128 images")
+    _show_run(page, "cb", "cb-scs: keeps 90 of 128 images")
     listed = _choose_compare(page, "no comparison", "si-scs")
     assert "cb-scs" not in listed  # the run's own method is not offered
     page.get_by_text(
@@ -103,7 +103,7 @@ def _compare_then_switch(page, dataset):
         lambda: "kept (si-scs)" in _legends(plots.nth(1)), "the comparison"
     )
 
-    _choose_run(page, "si")
+    _show_run(page, "si", "si-scs: keeps 90 of 128 images")
     expected = [
         c["name"]
         for c in preview_pruning(dataset, run_key="si", keep_ratio=0.7)[
