@@ -134,6 +134,19 @@ def _step(page, key):
     raise AssertionError("the slider did not move from %s" % before)
 
 
+def _slide_to(page, value):
+    """Steps the slider until it shows ``value``: the App may put back an
+    older state after a step, so count the steps by what is shown."""
+    label = page.locator(".MuiSlider-valueLabelLabel").first
+    for _ in range(20):
+        shown = float(label.inner_text().strip())
+        if abs(shown - value) < 1e-9:
+            return
+        _step(page, "ArrowLeft" if shown > value else "ArrowRight")
+        page.wait_for_timeout(300)
+    raise AssertionError("the slider did not reach %s" % value)
+
+
 def _summary(page, text):
     page.locator("p", has_text=text).first.wait_for()
 

@@ -24,7 +24,7 @@ from test_app_e2e import (
     _no_traceback,
     _schedule,
     _show_run,
-    _step,
+    _slide_to,
     _summary,
     app_browser,
     playwright,
@@ -150,8 +150,7 @@ def _compare_then_switch(page, dataset):
 
 def _lost_classes_and_curve(page, dataset):
     # si-scs at 0.5: the classes that lose every instance, by name
-    for _ in range(4):
-        _step(page, "ArrowLeft")
+    _slide_to(page, 0.5)
     _summary(page, "si-scs: keeps 64 of 128 images")
     preview = preview_pruning(dataset, run_key="si", keep_ratio=0.5)
     lost = [c for c in preview["classes"] if c["after"] == 0]
