@@ -423,7 +423,9 @@ def _forms_follow_the_run_on_screen(page, dataset):
     page.get_by_text("tfdp2-kept", exact=True).wait_for()
     page.get_by_text("20 of 128 samples (keep 20)", exact=True).wait_for()
     page.get_by_text("Retention:", exact=False).first.wait_for()
-    page.keyboard.press("Escape")
+    # the output's own button: a key pressed while the App renders is lost
+    page.get_by_role("button", name="Close", exact=True).click()
+    page.get_by_text("Retention:", exact=False).first.wait_for(state="hidden")
 
     # delete the run on screen: the grid goes back to the dataset
     app_browser.open_operator(page, "TFDP: delete run")
