@@ -1,4 +1,4 @@
-"""The naive TFDP computation, written straight from TFDP.md.
+"""The naive TFDP computation, written straight from docs/method.md.
 
 Every instance is rasterised on a full-size canvas of its image, as the
 authors' code does (contours found, pixels never summed), and RLE is decoded
@@ -17,7 +17,7 @@ from pycocotools import mask as mask_utils
 
 
 def eligible(ann, width, height):
-    """TFDP.md section 1."""
+    """docs/method.md, section 1."""
     if ann.get("iscrowd") or ann.get("ignore"):
         return False
     seg = ann.get("segmentation")
@@ -121,7 +121,7 @@ def image_scores(data, rows, method):
 
 
 def prune(data, keep_ratio, method="cb-scs", rows=None):
-    """The pruned dict, per TFDP.md section 4."""
+    """The pruned dict, per docs/method.md, section 4."""
     if rows is None:
         rows = shapes(data)
     by_image = image_scores(data, rows, method)
