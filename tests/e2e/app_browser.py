@@ -160,3 +160,33 @@ def wait_until(condition, what, seconds=60):
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for %s" % what)
         time.sleep(0.5)
+
+
+def apply_pruning(page, run_key, method, num_samples, attempts=3):
+    """Clicks the panel's *Apply pruning* until the prune operator says what
+    it kept, and returns that number.
+
+    The App mounts the panel anew on a render and can answer a click with
+    the state from before it: then the operator does not run, nothing is
+    tagged and the user clicks again. The ratio is the panel's as the App
+    sent it, which a loaded machine may still be updating.
+    """
+    import re
+
+    from playwright.sync_api import TimeoutError
+
+    pattern = r"TFDP run '%s': kept (\d+) of %d samples \(%s\)" % (
+        re.escape(run_key),
+        num_samples,
+        re.escape(method),
+    )
+    note = page.get_by_text(re.compile(pattern)).first
+    for attempt in range(attempts):
+        page.get_by_role("button", name="Apply pruning").click()
+        try:
+            note.wait_for(timeout=20_000)
+            break
+        except TimeoutError:
+            if attempt == attempts - 1:
+                raise
+    return int(re.search(pattern, note.inner_text()).group(1))

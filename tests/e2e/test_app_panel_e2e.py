@@ -10,7 +10,6 @@ the panel's buttons each saying what they did. Screenshots go to out/e2e/.
 """
 
 import os
-import re
 import time
 
 import pytest
@@ -283,15 +282,9 @@ def _scheduled_run_appears(page, dataset):
 
 
 def _apply_says_what_it_did(page, dataset):
-    page.get_by_role("button", name="Apply pruning").click()
-    # the operator's one line; the ratio is the panel's as the App sent it,
-    # which a loaded machine may still be updating
-    note = page.get_by_text(
-        re.compile(r"TFDP run 'cb': kept \d+ of 128 samples \(cb-scs\)")
-    ).first
-    note.wait_for()
-    kept = re.search(r"kept (\d+) of 128", note.inner_text()).group(1)
-    page.get_by_text("%s samples" % kept, exact=True).wait_for()
+    kept = app_browser.apply_pruning(page, "cb", "cb-scs", 128)
+    page.get_by_text("%d samples" % kept, exact=True).wait_for()
+    assert dataset.count_sample_tags().get("cb:keep") == kept
     # a second apply would replace this one's tag and saved view: said
     page.get_by_text(
         "replaces this run's tag 'cb:keep' and saved view 'cb-kept'",
