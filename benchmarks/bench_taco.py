@@ -7,6 +7,14 @@ of its image, finds its contours (no pixel sum), scores CB-SCS and writes
 the same CSV as ``tfdp score``.
 Both CSVs must agree: ids and shapes exactly, scores to 1e-12.
 
+The floor is what the work is bound by, OpenCV's contour tracing: one
+process that reads the file with ``json`` (it holds ``Infinity``, which
+orjson refuses) and, for each eligible polygon
+instance, fills its parts on a crop of its box (clipped to the image) and
+traces the crop's external contours; no scoring, nothing written. Its
+speed-up over the authors' way is as far as a faster pipeline around the
+same OpenCV calls can go on one core.
+
 Then the time of ``tfdp score`` is split: interpreter start and imports,
 reading the JSON, measuring, scoring and writing.
 
@@ -34,7 +42,35 @@ from common import (
 )
 
 TACO = require_data(DATA + "/taco-unofficial/annotations_unofficial.json")
-GOAL = 20
+
+# the floor: JSON read, then only the crops filled and traced
+FLOOR = """
+import sys
+import json
+import cv2, numpy as np
+sys.path.insert(0, %r)
+from naive import eligible
+with open(%r) as f:
+    data = json.load(f)
+images = {im["id"]: im for im in data["images"]}
+for ann in data["annotations"]:
+    image = images[ann["image_id"]]
+    width, height = image["width"], image["height"]
+    seg = ann.get("segmentation")
+    if not isinstance(seg, list) or not eligible(ann, width, height):
+        continue
+    parts = [np.array(p).reshape(-1, 2).astype(np.int32) for p in seg if p]
+    points = np.concatenate(parts)
+    x0, y0 = np.maximum(points.min(axis=0), 0).tolist()
+    x1 = min(int(points[:, 0].max()), width - 1)
+    y1 = min(int(points[:, 1].max()), height - 1)
+    if x0 > x1 or y0 > y1:
+        continue
+    crop = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=np.uint8)
+    for part in parts:
+        cv2.fillPoly(crop, [part], 1, cv2.LINE_8, 0, (-x0, -y0))
+    cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+"""
 
 PHASES = """
 import time
@@ -135,6 +171,14 @@ def main():
         naive_s, naive_mb, naive_cpu = run_process(
             python("-c", naive_code), cpu=True
         )
+        print("floor, OpenCV's fill and contour tracing on crops ...")
+        floor_s, floor_mb, floor_cpu = min(
+            run_process(
+                python("-c", FLOOR % (os.path.join(ROOT, "tests"), TACO)),
+                cpu=True,
+            )
+            for _ in range(3)
+        )
         print("tfdp score again ...", flush=True)
         runs += ours(5)
         ours_s, ours_mb, _ = sorted(runs)[len(runs) // 2]  # the median
@@ -168,6 +212,10 @@ def main():
         % (naive_s, naive_cpu, naive_mb)
     )
     print(
+        "| floor: crops filled and traced (best of 3) "
+        "| %.2f | %.2f | %.0f |" % (floor_s, floor_cpu, floor_mb)
+    )
+    print(
         "| tfdp score (median of 11) | %.2f | %.2f | %.0f |"
         % (ours_s, ours_cpu, ours_mb)
     )
@@ -175,12 +223,20 @@ def main():
     print("tfdp score's 11 runs: %.2f to %.2f s" % ours_range)
     print()
     print(
-        "speed-up: %.1fx (goal: at least %dx) %s; in CPU time %.1fx"
+        "speed-up over the authors' way: floor %.1fx, tfdp score %.1fx "
+        "(in CPU time: floor %.1fx, tfdp score %.1fx)"
         % (
+            naive_s / floor_s,
             naive_s / ours_s,
-            GOAL,
-            "met" if naive_s / ours_s >= GOAL else "NOT MET",
+            naive_cpu / floor_cpu,
             naive_cpu / ours_cpu,
+        )
+    )
+    print(
+        "tfdp score / floor: %.2fx the time (goal: at most 1.1x) %s"
+        % (
+            ours_s / floor_s,
+            "met" if ours_s <= 1.1 * floor_s else "NOT MET",
         )
     )
     print("same scores: %s" % same)

@@ -51,6 +51,14 @@ CONNECT_TIMEOUT = 15
 #: Seconds between two looks at a cluster's workers while tasks run
 POLL_SECONDS = 1.0
 
+#: Local workers' glibc serves mask crops (up to 8192 x 8192) from its heap
+#: and keeps that much free: with Dask's default, which trims the heap after
+#: each task, every crop faults its pages in again
+WORKER_ENVIRON = {
+    "MALLOC_TRIM_THRESHOLD_": 64 * 2**20,
+    "MALLOC_MMAP_THRESHOLD_": 64 * 2**20,
+}
+
 
 def single_threaded(function, *args):
     """Runs ``function(*args)`` with OpenCV on the calling thread only.
@@ -298,7 +306,14 @@ class ClusterEngine(Engine):
                 # profiler samples every worker's stacks 100 times a
                 # second, holding the GIL that the measuring needs
                 self._config = dask.config.set(
-                    {"distributed.worker.profile.enabled": False}
+                    {
+                        "distributed.worker.profile.enabled": False,
+                        **{
+                            "distributed.nanny.pre-spawn-environ."
+                            + name: value
+                            for name, value in WORKER_ENVIRON.items()
+                        },
+                    }
                 )
                 # for the cluster's lifetime: nannies also start workers
                 # anew, after one died
