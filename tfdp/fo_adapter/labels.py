@@ -14,6 +14,7 @@ the labels, so that values are written back where they were read.
 
 import collections
 import contextlib
+import itertools
 
 import cv2
 import fiftyone.core.view as fov
@@ -24,6 +25,7 @@ from tfdp.eligibility import NO_BBOX, Instance, ineligible_reason
 from tfdp.errors import InvalidDataError, Problem, TFDPError
 from tfdp.fo_adapter import coco_documents
 from tfdp.fo_adapter.fields import collection_name, label_list_path
+from tfdp.jsonio import NUMBER_TYPES
 from tfdp.runner import RESULTS_PER_REQUEST
 
 #: Samples read per batch: one batch of masks is in memory at a time
@@ -211,46 +213,58 @@ def measure_shard(samples, path, sample_ids, start, progress=None):
         if progress is not None:
             progress(first, total)
         list_sizes.extend(sizes)
-        for offset, row in enumerate(zip(label_ids, db_positions, *columns)):
+        # every label of the batch: (sample index in the shard, label id,
+        # position, record), and its image's (width, height)
+        labels, image_sizes = [], []
+        for index, row in enumerate(
+            zip(label_ids, db_positions, *columns), first
+        ):
             sample_labels, sample_positions, width, height = row[:4]
             if not sample_labels:
                 continue
-            sample_id = sample_ids[first + offset]
             for label_id, position, *values in zip(
                 sample_labels, sample_positions, *row[4:]
             ):
-                record = dict(zip(attrs, values))
-                try:
-                    reason = _label_reason(record, width, height, is_polylines)
-                    if reason is not None:
-                        ineligible[reason] += 1
-                        continue
-                    shape = _measure_label(record, width, height, is_polylines)
-                except geometry.GeometryError as e:
-                    problems.append(
-                        Problem(
-                            "label",
-                            label_id,
-                            sample_id,
-                            "position %d of %s: %s" % (position, path, e),
-                        )
-                    )
-                    continue
-                except MemoryError:
+                labels.append(
+                    (index, label_id, position, dict(zip(attrs, values)))
+                )
+                image_sizes.append((width, height))
+        measured = (
+            _measure_polylines(labels, image_sizes) if is_polylines else None
+        )
+        if measured is None:
+            measured = _measure_each(labels, image_sizes, is_polylines)
+        for (index, label_id, position, record), result in zip(
+            labels, measured
+        ):
+            if isinstance(result, str):
+                ineligible[result] += 1
+                continue
+            if isinstance(result, geometry.GeometryError):
+                if str(result) == geometry.OUT_OF_MEMORY:
                     # not malformed: skipping it would change the result
                     raise TFDPError(
                         "out of memory measuring label %s of sample %s"
-                        % (label_id, sample_id)
-                    ) from None
-                ids.append(label_id)
-                image_index.append(start + first + offset)
-                positions.append(position)
-                category.append(
-                    "" if record["label"] is None else str(record["label"])
+                        % (label_id, sample_ids[index])
+                    )
+                problems.append(
+                    Problem(
+                        "label",
+                        label_id,
+                        sample_ids[index],
+                        "position %d of %s: %s" % (position, path, result),
+                    )
                 )
-                perimeter.append(shape.perimeter)
-                area.append(shape.area)
-                pixels.append(shape.pixels)
+                continue
+            ids.append(label_id)
+            image_index.append(start + index)
+            positions.append(position)
+            category.append(
+                "" if record["label"] is None else str(record["label"])
+            )
+            perimeter.append(result.perimeter)
+            area.append(result.area)
+            pixels.append(result.pixels)
 
     if progress is not None:
         progress(total, total)
@@ -621,6 +635,130 @@ def _measure_label(record, width, height, is_polylines):
                 "cannot read mask_path %s" % record["mask_path"]
             )
     return geometry.bitmap_shape(_binary_mask(mask))
+
+
+def _measure_each(labels, image_sizes, is_polylines):
+    # per label: its ineligibility reason, its Shape or the GeometryError
+    # that says why it cannot be measured
+    results = []
+    for (_, _, _, record), (width, height) in zip(labels, image_sizes):
+        try:
+            reason = _label_reason(record, width, height, is_polylines)
+            results.append(
+                reason
+                if reason is not None
+                else _measure_label(record, width, height, is_polylines)
+            )
+        except geometry.GeometryError as e:
+            results.append(e)
+        except MemoryError:
+            results.append(geometry.GeometryError(geometry.OUT_OF_MEMORY))
+    return results
+
+
+def _measure_polylines(labels, image_sizes):
+    """What :func:`_measure_each` returns for polylines, computed over the
+    flat arrays of the batch's points: the same boxes, rules, pixel
+    coordinates and OpenCV calls, without numpy's work per label.
+
+    Returns None when any label's points are not lists of ``[x, y]``
+    numbers, all finite and within range once in pixels:
+    :func:`_measure_each` then names the label.
+    """
+    results = []
+    candidates = []  # (index in labels, instance) of those with points
+    for i, ((_, _, _, record), (width, height)) in enumerate(
+        zip(labels, image_sizes)
+    ):
+        try:
+            instance = label_instance(record, width, height, True)
+        except geometry.GeometryError as e:
+            results.append(e)
+            continue
+        reason = ineligible_reason(instance)
+        results.append(reason)
+        if reason == NO_BBOX:
+            candidates.append((i, instance))
+    if not candidates:
+        return results
+
+    arrays = _relative_point_arrays(
+        [labels[i][3]["points"] for i, _ in candidates]
+    )
+    if arrays is None:
+        return None
+    coords, part_count, part_length = arrays
+    points_per_label = np.add.reduceat(
+        part_length // 2, np.cumsum(part_count) - part_count
+    )
+    if not np.isfinite(coords).all() or not (points_per_label > 0).all():
+        return None
+    scale = np.array([image_sizes[i] for i, _ in candidates], dtype=np.float64)
+    first_point = np.cumsum(points_per_label) - points_per_label
+    points = coords.reshape(-1, 2)
+    # as _points_box: the relative bounds, then scaled
+    low = np.minimum.reduceat(points, first_point) * scale
+    high = np.maximum.reduceat(points, first_point) * scale
+    eligible = np.zeros(len(candidates), dtype=bool)
+    for k, ((i, instance), (x0, y0), (x1, y1)) in enumerate(
+        zip(candidates, low.tolist(), high.tolist())
+    ):
+        box = [x0, y0, x1 - x0, y1 - y0]
+        results[i] = ineligible_reason(instance._replace(bbox=box))
+        eligible[k] = results[i] is None
+    if not eligible.any():
+        return results
+
+    # as absolute_parts and polygon_parts: scaled, rounded to 1e-6 and
+    # truncated toward zero
+    pixels = np.round(points * np.repeat(scale, points_per_label, axis=0), 6)[
+        np.repeat(eligible, points_per_label)
+    ]
+    if not geometry.coords_in_range(pixels):
+        return None
+    measured = [i for (i, _), keep in zip(candidates, eligible) if keep]
+    shapes = geometry.polygon_array_shapes(
+        pixels.astype(np.int32).ravel(),
+        part_count[eligible],
+        part_length[np.repeat(eligible, part_count)],
+        [image_sizes[i][0] for i in measured],
+        [image_sizes[i][1] for i in measured],
+    )
+    for i, shape in zip(measured, shapes):
+        results[i] = shape
+    return results
+
+
+def _relative_point_arrays(points_list):
+    # (coords, part_count, part_length) of polylines' points, as
+    # geometry.polygon_arrays gives them for COCO polygons; None unless
+    # every label's points are lists of lists of [x, y] numbers
+    if not _LIST_TYPE.issuperset(map(type, points_list)):
+        return None
+    parts = list(itertools.chain.from_iterable(points_list))
+    if not _LIST_TYPE.issuperset(map(type, parts)):
+        return None
+    pairs = list(itertools.chain.from_iterable(parts))
+    if not _LIST_TYPE.issuperset(map(type, pairs)) or any(
+        len(pair) != 2 for pair in pairs
+    ):
+        return None
+    if not NUMBER_TYPES.issuperset(
+        map(type, itertools.chain.from_iterable(pairs))
+    ):
+        return None
+    try:
+        coords = np.fromiter(
+            itertools.chain.from_iterable(pairs), np.float64, 2 * len(pairs)
+        )
+    except OverflowError:
+        return None
+    part_count = np.fromiter(map(len, points_list), np.int64, len(points_list))
+    part_length = 2 * np.fromiter(map(len, parts), np.int64, len(parts))
+    return coords, part_count, part_length
+
+
+_LIST_TYPE = frozenset((list,))
 
 
 def _binary_mask(mask):
