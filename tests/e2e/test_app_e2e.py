@@ -135,16 +135,23 @@ def _step(page, key):
 
 
 def _slide_to(page, value):
-    """Steps the slider until it shows ``value``: the App may put back an
-    older state after a step, so count the steps by what is shown."""
+    """Steps the slider until it shows ``value`` and stays there: the App
+    may put back an older state after a step (a ratio passed on the way),
+    so count the steps by what is shown, and look again after a while."""
     label = page.locator(".MuiSlider-valueLabelLabel").first
-    for _ in range(20):
+    settled = 0
+    for _ in range(30):
         shown = float(label.inner_text().strip())
         if abs(shown - value) < 1e-9:
-            return
+            settled += 1
+            if settled == 3:
+                return
+            page.wait_for_timeout(1000)
+            continue
+        settled = 0
         _step(page, "ArrowLeft" if shown > value else "ArrowRight")
         page.wait_for_timeout(300)
-    raise AssertionError("the slider did not reach %s" % value)
+    raise AssertionError("the slider did not stay at %s" % value)
 
 
 def _summary(page, text):
