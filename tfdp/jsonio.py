@@ -18,6 +18,7 @@ floats (it writes ``null``), floats under 1e-4 (``1e-5`` rather than
 output where one of those may occur is written by the standard library.
 """
 
+import contextlib
 import gc
 import json
 import re
@@ -78,20 +79,32 @@ def loads(raw):
     view = memoryview(raw)
     if raw[:3] == _UTF8_BOM:
         view = view[3:]
+    try:
+        with gc_paused():
+            try:
+                value = orjson.loads(view)
+            except orjson.JSONDecodeError as e:
+                if not _stdlib_can_read(e):
+                    raise JSONError(_decode_message(e)) from None
+                return _stdlib_loads(view)
+            if _has_wide_integer(view):
+                return _stdlib_loads(view)
+            return value
+    finally:
+        view.release()
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Pauses the cyclic garbage collector while many acyclic objects are
+    built (a parsed document, decoded database records): it would scan them
+    again and again, each time more of them, for nothing. Reference counting
+    still frees them."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        try:
-            value = orjson.loads(view)
-        except orjson.JSONDecodeError as e:
-            if not _stdlib_can_read(e):
-                raise JSONError(_decode_message(e)) from None
-            return _stdlib_loads(view)
-        if _has_wide_integer(view):
-            return _stdlib_loads(view)
-        return value
+        yield
     finally:
-        view.release()
         if enabled:
             gc.enable()
 

@@ -20,12 +20,11 @@ import cv2
 import fiftyone.core.view as fov
 import numpy as np
 
-from tfdp import geometry, scoring
+from tfdp import geometry, jsonio, scoring
 from tfdp.eligibility import NO_BBOX, Instance, ineligible_reason
 from tfdp.errors import InvalidDataError, Problem, TFDPError
 from tfdp.fo_adapter import coco_documents
 from tfdp.fo_adapter.fields import collection_name, label_list_path
-from tfdp.jsonio import NUMBER_TYPES
 from tfdp.runner import RESULTS_PER_REQUEST
 
 #: Samples read per batch: one batch of masks is in memory at a time
@@ -207,64 +206,68 @@ def measure_shard(samples, path, sample_ids, start, progress=None):
     list_sizes = []
 
     total = len(sample_ids)
-    for first, label_ids, db_positions, sizes, columns in read_batches(
-        samples, path, sample_ids, fields
-    ):
-        if progress is not None:
-            progress(first, total)
-        list_sizes.extend(sizes)
-        # every label of the batch: (sample index in the shard, label id,
-        # position, record), and its image's (width, height)
-        labels, image_sizes = [], []
-        for index, row in enumerate(
-            zip(label_ids, db_positions, *columns), first
+    # the decoded batches are many small lists: see jsonio.gc_paused
+    with jsonio.gc_paused():
+        for first, label_ids, db_positions, sizes, columns in read_batches(
+            samples, path, sample_ids, fields
         ):
-            sample_labels, sample_positions, width, height = row[:4]
-            if not sample_labels:
-                continue
-            for label_id, position, *values in zip(
-                sample_labels, sample_positions, *row[4:]
+            if progress is not None:
+                progress(first, total)
+            list_sizes.extend(sizes)
+            # every label of the batch: (sample index in the shard, label id,
+            # position, record), and its image's (width, height)
+            labels, image_sizes = [], []
+            for index, row in enumerate(
+                zip(label_ids, db_positions, *columns), first
             ):
-                labels.append(
-                    (index, label_id, position, dict(zip(attrs, values)))
-                )
-                image_sizes.append((width, height))
-        measured = (
-            _measure_polylines(labels, image_sizes) if is_polylines else None
-        )
-        if measured is None:
-            measured = _measure_each(labels, image_sizes, is_polylines)
-        for (index, label_id, position, record), result in zip(
-            labels, measured
-        ):
-            if isinstance(result, str):
-                ineligible[result] += 1
-                continue
-            if isinstance(result, geometry.GeometryError):
-                if str(result) == geometry.OUT_OF_MEMORY:
-                    # not malformed: skipping it would change the result
-                    raise TFDPError(
-                        "out of memory measuring label %s of sample %s"
-                        % (label_id, sample_ids[index])
+                sample_labels, sample_positions, width, height = row[:4]
+                if not sample_labels:
+                    continue
+                for label_id, position, *values in zip(
+                    sample_labels, sample_positions, *row[4:]
+                ):
+                    labels.append(
+                        (index, label_id, position, dict(zip(attrs, values)))
                     )
-                problems.append(
-                    Problem(
-                        "label",
-                        label_id,
-                        sample_ids[index],
-                        "position %d of %s: %s" % (position, path, result),
-                    )
-                )
-                continue
-            ids.append(label_id)
-            image_index.append(start + index)
-            positions.append(position)
-            category.append(
-                "" if record["label"] is None else str(record["label"])
+                    image_sizes.append((width, height))
+            measured = (
+                _measure_polylines(labels, image_sizes)
+                if is_polylines
+                else None
             )
-            perimeter.append(result.perimeter)
-            area.append(result.area)
-            pixels.append(result.pixels)
+            if measured is None:
+                measured = _measure_each(labels, image_sizes, is_polylines)
+            for (index, label_id, position, record), result in zip(
+                labels, measured
+            ):
+                if isinstance(result, str):
+                    ineligible[result] += 1
+                    continue
+                if isinstance(result, geometry.GeometryError):
+                    if str(result) == geometry.OUT_OF_MEMORY:
+                        # not malformed: skipping it would change the result
+                        raise TFDPError(
+                            "out of memory measuring label %s of sample %s"
+                            % (label_id, sample_ids[index])
+                        )
+                    problems.append(
+                        Problem(
+                            "label",
+                            label_id,
+                            sample_ids[index],
+                            "position %d of %s: %s" % (position, path, result),
+                        )
+                    )
+                    continue
+                ids.append(label_id)
+                image_index.append(start + index)
+                positions.append(position)
+                category.append(
+                    "" if record["label"] is None else str(record["label"])
+                )
+                perimeter.append(result.perimeter)
+                area.append(result.area)
+                pixels.append(result.pixels)
 
     if progress is not None:
         progress(total, total)
@@ -743,7 +746,7 @@ def _relative_point_arrays(points_list):
         len(pair) != 2 for pair in pairs
     ):
         return None
-    if not NUMBER_TYPES.issuperset(
+    if not jsonio.NUMBER_TYPES.issuperset(
         map(type, itertools.chain.from_iterable(pairs))
     ):
         return None

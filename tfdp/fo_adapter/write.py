@@ -15,6 +15,7 @@ import numpy as np
 from bson import ObjectId
 from pymongo import UpdateOne
 
+from tfdp import jsonio
 from tfdp.errors import TFDPError
 
 #: Samples per bulk write
@@ -99,27 +100,30 @@ def write_values(
     now = datetime.datetime.utcnow()
 
     changed = 0
-    for start in range(0, num_samples, BATCH_SIZE):
-        ops = []
-        for index in range(start, min(start + BATCH_SIZE, num_samples)):
-            update = {}
-            query = {"_id": ObjectId(measured.sample_ids[index])}
-            first, last = bounds[index], bounds[index + 1]
-            if last > first and list_path is not None:
-                # positions are only valid for the list that was read
-                query[list_path] = {"$size": int(measured.list_sizes[index])}
-                for i in range(first, last):
-                    prefix = "%s.%d." % (list_path, positions[i])
-                    for attr, column in zip(attrs, columns):
-                        update[prefix + attr] = column[i]
-            if sample_scores is not None:
-                update[sample_field] = sample_scores[index]
-            if update:
-                update["last_modified_at"] = now
-                ops.append(UpdateOne(query, {"$set": update}))
-        if ops:
-            result = collection.bulk_write(ops, ordered=False)
-            changed += len(ops) - result.matched_count
+    with jsonio.gc_paused():  # one update document per sample
+        for start in range(0, num_samples, BATCH_SIZE):
+            ops = []
+            for index in range(start, min(start + BATCH_SIZE, num_samples)):
+                update = {}
+                query = {"_id": ObjectId(measured.sample_ids[index])}
+                first, last = bounds[index], bounds[index + 1]
+                if last > first and list_path is not None:
+                    # positions are only valid for the list that was read
+                    query[list_path] = {
+                        "$size": int(measured.list_sizes[index])
+                    }
+                    for i in range(first, last):
+                        prefix = "%s.%d." % (list_path, positions[i])
+                        for attr, column in zip(attrs, columns):
+                            update[prefix + attr] = column[i]
+                if sample_scores is not None:
+                    update[sample_field] = sample_scores[index]
+                if update:
+                    update["last_modified_at"] = now
+                    ops.append(UpdateOne(query, {"$set": update}))
+            if ops:
+                result = collection.bulk_write(ops, ordered=False)
+                changed += len(ops) - result.matched_count
 
     dataset.reload()  # in-memory samples see the new values
     if changed:
