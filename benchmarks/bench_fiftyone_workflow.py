@@ -22,7 +22,10 @@ At each size, in a private database, each in its own process:
   rate (images per second) times the number of images, an extrapolation,
   marked as such;
 - ``tfdp prune FILE -o OUT --keep-ratio 0.7`` on the same file, as the
-  command runs by default.
+  command runs by default;
+- at the small size, ``compute_scores`` again in a fresh dataset with the
+  cyclic garbage collector left running, to show what
+  ``tfdp.jsonio.gc_paused`` buys.
 
 Usage: python benchmarks/bench_fiftyone_workflow.py [--sizes 92,915]
 """
@@ -84,6 +87,24 @@ try:
     report = step("export_kept", lambda: tfdp.export_kept(
         dataset, out, overwrite=True))
     assert report["num_samples"] == round(0.7 * len(dataset)), report
+finally:
+    dataset.delete()
+"""
+
+# compute_scores with the cyclic garbage collector left running, to show
+# what tfdp.jsonio.gc_paused buys
+GC_RUNNING = r"""
+import contextlib, sys, time
+import tfdp
+from tfdp import jsonio
+
+dataset = tfdp.load_coco_dataset(
+    sys.argv[1], name="tfdp-bench-gc", overwrite=True, progress=False)
+try:
+    jsonio.gc_paused = contextlib.nullcontext
+    start = time.perf_counter()
+    tfdp.compute_scores(dataset, "segmentations", progress=False)
+    print("SECONDS %f" % (time.perf_counter() - start))
 finally:
     dataset.delete()
 """
@@ -182,6 +203,17 @@ def bench(copies, env, mongod_pid, importer):
             )
 
         if importer:
+            print("compute_scores, the collector running ...", flush=True)
+            out = subprocess.run(
+                python("-c", GC_RUNNING, path),
+                env=env,
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
+            ).stdout
+            row["gc_running"] = float(out.split("SECONDS")[1])
+            print("  %.1f s" % row["gc_running"], flush=True)
+
             print("FiftyOne's importer ...", flush=True)
             out = subprocess.run(
                 python("-c", IMPORTER, path),
@@ -267,6 +299,18 @@ def report(rows):
                 "" if "importer" in row else " (extrapolated)",
             )
         )
+    for row in rows:
+        if "gc_running" in row:
+            print(
+                "- {:,} images: compute_scores {:.1f} s with the garbage "
+                "collector paused (jsonio.gc_paused), {:.1f} s with it "
+                "running: {:.2f}x the time".format(
+                    row["images"],
+                    row["steps"][1]["seconds"],
+                    row["gc_running"],
+                    row["steps"][1]["seconds"] / row["gc_running"],
+                )
+            )
     if len(rows) > 1:
         small, large = rows[0], rows[-1]
         t1 = sum(s["seconds"] for s in small["steps"])

@@ -201,3 +201,21 @@ def test_the_fallback_refuses_deep_texts_cleanly():
     ):
         jsonio.loads(deeper)
     assert sys.getrecursionlimit() == limit
+
+
+def test_gc_paused_restores_the_collector_as_it_found_it():
+    import gc
+
+    assert gc.isenabled()
+    with pytest.raises(KeyError):
+        with jsonio.gc_paused():
+            assert not gc.isenabled()
+            raise KeyError("x")
+    assert gc.isenabled()  # also after an error
+    gc.disable()
+    try:
+        with jsonio.gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # a caller that paused it keeps it so
+    finally:
+        gc.enable()
