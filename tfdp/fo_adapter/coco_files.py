@@ -56,13 +56,17 @@ def read_coco(labels_path, skip_invalid=False):
         InvalidDataError: if records are malformed and ``skip_invalid`` is
             False
     """
-    data = coco.load_json(labels_path)
-    try:
-        shapes = coco.measure(
-            data, source=labels_path, skip_invalid=skip_invalid
-        )
-    except InvalidDataError as e:
-        raise InvalidDataError(e.source, e.problems, hint=SKIP_HINT) from None
+    # one document of millions of objects: see jsonio.gc_paused
+    with jsonio.gc_paused():
+        data = coco.load_json(labels_path)
+        try:
+            shapes = coco.measure(
+                data, source=labels_path, skip_invalid=skip_invalid
+            )
+        except InvalidDataError as e:
+            raise InvalidDataError(
+                e.source, e.problems, hint=SKIP_HINT
+            ) from None
     for warning in shapes.warnings:
         logger.warning("%s: %s", labels_path, warning)
     if not shapes.num_images:
