@@ -15,6 +15,10 @@ from tfdp import scoring, selection
 from tfdp.engine import SCHEDULER_ENV, default_workers
 from tfdp.fo_adapter.fields import compatible_label_fields, validate_run_key
 
+#: Seconds the App is given to take in a change of the view it shows, or
+#: of the dataset's saved views, before the next step relies on it
+SAVED_VIEW_WAIT = 1.5
+
 METHOD_LABELS = {
     "cb-scs": "CB-SCS (class-balanced, the paper's method)",
     "si-scs": "SI-SCS (scale-invariant)",

@@ -1,6 +1,7 @@
 """Operators that show, export and delete TFDP runs."""
 
 import os
+import time
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
@@ -9,6 +10,7 @@ import tfdp
 from tfdp.fo_adapter import coco_files
 
 from .common import (
+    SAVED_VIEW_WAIT,
     call_operator,
     current_view_run,
     existing_run_key_input,
@@ -340,6 +342,7 @@ class DeleteRun(foo.Operator):
             # leave the run's samples first: the App fails on a saved view
             # it shows that no longer exists
             yield ctx.ops.set_view(view=ctx.dataset.view())
+            time.sleep(SAVED_VIEW_WAIT)
         tfdp.delete_run(ctx.dataset, run_key=run_key)
         yield ctx.trigger("reload_dataset")
         yield finish(ctx, "Deleted TFDP run %r: %s" % (run_key, deleted))

@@ -10,6 +10,7 @@ from tfdp.fo_adapter.fields import default_tag
 from tfdp.fo_adapter.records import UNFINISHED
 
 from .common import (
+    SAVED_VIEW_WAIT,
     amount_from_params,
     amount_input,
     call_operator,
@@ -30,10 +31,6 @@ from .common import (
     workers_from_params,
     workers_input,
 )
-
-#: seconds the App is given to learn of a new saved view before it is
-#: selected by name
-SAVED_VIEW_WAIT = 1.5
 
 
 class ComputeScores(foo.Operator):
