@@ -203,27 +203,17 @@ def bench(copies, env, mongod_pid, importer):
             )
 
         if importer:
-            print("compute_scores, the collector running ...", flush=True)
-            out = subprocess.run(
-                python("-c", GC_RUNNING, path),
-                env=env,
-                check=True,
-                stdout=subprocess.PIPE,
-                text=True,
-            ).stdout
-            row["gc_running"] = float(out.split("SECONDS")[1])
-            print("  %.1f s" % row["gc_running"], flush=True)
-
-            print("FiftyOne's importer ...", flush=True)
-            out = subprocess.run(
-                python("-c", IMPORTER, path),
-                env=env,
-                check=True,
-                stdout=subprocess.PIPE,
-                text=True,
-            ).stdout
-            row["importer"] = float(out.split("SECONDS")[1])
-            print("  %.1f s" % row["importer"], flush=True)
+            for key, what, script in (
+                (
+                    "gc_running",
+                    "compute_scores, the collector running",
+                    GC_RUNNING,
+                ),
+                ("importer", "FiftyOne's importer", IMPORTER),
+            ):
+                print("%s ..." % what, flush=True)
+                row[key] = _timed_script(script, path, env)
+                print("  %.1f s" % row[key], flush=True)
 
         print("tfdp prune ...", flush=True)
         seconds, mb = run_process(
@@ -241,6 +231,18 @@ def bench(copies, env, mongod_pid, importer):
         row["cli"] = (seconds, mb)
         print("  %.1f s, peak RSS %.0f MiB" % row["cli"], flush=True)
     return row
+
+
+def _timed_script(script, path, env):
+    # the seconds a script prints as "SECONDS <s>" about its own timed part
+    out = subprocess.run(
+        python("-c", script, path),
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    return float(out.split("SECONDS")[1])
 
 
 def report(rows):

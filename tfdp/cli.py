@@ -4,13 +4,12 @@ folders."""
 import argparse
 import contextlib
 import functools
-import gc
 import os
 import signal
 import sys
 import threading
 
-from tfdp import coco, inputs, score_tables, scoring, selection
+from tfdp import coco, inputs, jsonio, score_tables, scoring, selection
 from tfdp._version import __version__
 from tfdp.engine import (
     CLUSTER_INSTALL,
@@ -228,12 +227,9 @@ _running = None
 
 @contextlib.contextmanager
 def _command_process(args, written):
-    # One document of millions of acyclic objects: the cyclic garbage
-    # collector would scan them again and again for nothing. SIGINT and
-    # SIGTERM raise, so that temporary files are removed on the way out.
+    # One document of millions of objects (see jsonio.gc_paused). SIGINT
+    # and SIGTERM raise, so that temporary files are removed on the way out.
     global _running
-    gc_enabled = gc.isenabled()
-    gc.disable()
     main_thread = threading.current_thread() is threading.main_thread()
     _running = (args, written)
     if main_thread:
@@ -242,13 +238,12 @@ def _command_process(args, written):
             for signum in (signal.SIGINT, signal.SIGTERM)
         }
     try:
-        yield
+        with jsonio.gc_paused():
+            yield
     finally:
         if main_thread:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-        if gc_enabled:
-            gc.enable()
 
 
 def _signalled(signum, frame):
