@@ -91,7 +91,7 @@ class CocoShapes(object):
 # Reading
 
 
-def load_json(path):
+def load_json(path, digest=None):
     """Loads a COCO-format JSON file.
 
     The text is read losslessly (see :mod:`tfdp.jsonio`): integers beyond 64
@@ -100,6 +100,8 @@ def load_json(path):
 
     Args:
         path: the file
+        digest (None): a :mod:`hashlib` object, updated with the bytes
+            parsed (those of the file when it was read)
 
     Returns:
         the parsed dict
@@ -109,14 +111,14 @@ def load_json(path):
             nested too deeply, or not a COCO-format object with ``images``
             and ``annotations`` lists
     """
-    data = read_json(path)
+    data = read_json(path, digest)
     check_structure(data, path)
     return data
 
 
-def read_json(path):
+def read_json(path, digest=None):
     """Parses a JSON file losslessly, whatever it holds (see
-    :func:`load_json`).
+    :func:`load_json`, and its ``digest``).
 
     Raises:
         TFDPError: if the file is missing, unreadable, not UTF-8 JSON or
@@ -132,6 +134,8 @@ def read_json(path):
     except OSError as e:
         raise TFDPError("%s: cannot read: %s" % (path, e.strerror)) from None
 
+    if digest is not None:
+        digest.update(raw)
     try:
         data = jsonio.loads(raw)
     except jsonio.JSONError as e:

@@ -315,6 +315,41 @@ def test_lossless_export_equals_the_command(polylines, tmp_path):
     assert len(json.loads(out.read_text())["images"]) == 5
 
 
+def test_export_validates_only_a_source_that_changed(
+    polylines, tmp_path, monkeypatch
+):
+    # the bytes the load validated are exported from without measuring
+    # them again; other bytes at the source's path are validated, as the
+    # load would validate them
+    data = json.load(open(COCO_SAMPLE))
+    source = tmp_path / "source.json"
+    source.write_text(json.dumps(data))
+    info = polylines.info[coco_files.SOURCE_INFO_KEY]
+    info["labels_path"] = str(source)
+    info["sha256"] = coco_files.read_coco(str(source))[2]
+    polylines.save()
+    polylines.apply_tfdp(FIELD, keep_ratio=0.7)
+    expected = tmp_path / "expected.json"
+    tfdp.export_kept(polylines, str(expected))
+
+    measure = coco.measure
+    calls = []
+    monkeypatch.setattr(
+        coco, "measure", lambda *a, **k: calls.append(1) or measure(*a, **k)
+    )
+    same = tmp_path / "same.json"
+    assert tfdp.export_kept(polylines, str(same))["mode"] == "lossless"
+    assert same.read_bytes() == expected.read_bytes()
+    assert calls == []
+
+    data["annotations"][0]["segmentation"] = [[0, 0, 1]]  # an odd polygon
+    source.write_text(json.dumps(data))
+    with pytest.raises(InvalidDataError, match="annotation"):
+        tfdp.export_kept(polylines, str(tmp_path / "changed.json"))
+    assert calls == [1]
+    assert not (tmp_path / "changed.json").exists()
+
+
 def test_fiftyone_export_without_source(masks, tmp_path):
     masks.info.pop(coco_files.SOURCE_INFO_KEY)
     masks.save()

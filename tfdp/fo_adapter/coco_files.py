@@ -8,6 +8,7 @@ temporary dataset name that is renamed only once complete: a failed load
 leaves no dataset behind.
 """
 
+import hashlib
 import logging
 import os
 import re
@@ -48,17 +49,29 @@ def read_coco(labels_path, skip_invalid=False):
         skip_invalid (False): skip malformed records rather than raise
 
     Returns:
-        a tuple ``(data, shapes)`` of the parsed dict and its
-        :class:`tfdp.coco.CocoShapes`
+        a tuple ``(data, shapes, sha256)``: the parsed dict, its
+        :class:`tfdp.coco.CocoShapes`, and the SHA-256 (hex) of the bytes
+        parsed
 
     Raises:
         TFDPError: if the file cannot be read
         InvalidDataError: if records are malformed and ``skip_invalid`` is
             False
     """
+    data, sha256 = _read(labels_path)
+    return data, _validate(data, labels_path, skip_invalid), sha256
+
+
+def _read(labels_path):
+    digest = hashlib.sha256()
     # one document of millions of objects: see jsonio.gc_paused
     with jsonio.gc_paused():
-        data = coco.load_json(labels_path)
+        data = coco.load_json(labels_path, digest)
+    return data, digest.hexdigest()
+
+
+def _validate(data, labels_path, skip_invalid):
+    with jsonio.gc_paused():
         try:
             shapes = coco.measure(
                 data, source=labels_path, skip_invalid=skip_invalid
@@ -78,7 +91,7 @@ def read_coco(labels_path, skip_invalid=False):
                 % (labels_path, len(shapes.invalid))
             )
         raise TFDPError("%s: no images to load" % labels_path)
-    return data, shapes
+    return shapes
 
 
 def valid_data(data, shapes):
@@ -111,7 +124,7 @@ def load_coco_dataset(
             "overwrite=True" % name
         )
 
-    data, shapes = read_coco(labels_path, skip_invalid=skip_invalid)
+    data, shapes, sha256 = read_coco(labels_path, skip_invalid=skip_invalid)
     if shapes.invalid:
         data = valid_data(data, shapes)
     paths = _image_paths(data, labels_path, folder)
@@ -153,6 +166,9 @@ def load_coco_dataset(
             "id_field": "coco_id",
             "label_field": fields[0] if fields else None,
             "skip_invalid": bool(shapes.invalid),
+            # the bytes validated here: an export from the same bytes
+            # needs no second validation
+            "sha256": sha256,
         }
         dataset.save()
         if name is not None and fo.dataset_exists(name):
@@ -186,6 +202,18 @@ def load_coco_dataset(
                 folder,
             )
     return dataset
+
+
+def _source_records(source_path, source):
+    # The source's data, the ids of its valid images and the positions of
+    # its annotations to leave out. The bytes that the load validated,
+    # without skipping anything, are not validated again; any other bytes
+    # are, as the load would
+    data, sha256 = _read(source_path)
+    if sha256 == source.get("sha256") and not source.get("skip_invalid"):
+        return data, {image["id"] for image in data["images"]}, ()
+    shapes = _validate(data, source_path, bool(source.get("skip_invalid")))
+    return data, set(shapes.image_ids), shapes.skipped_annotations
 
 
 def delete_abandoned_loads():
@@ -445,23 +473,20 @@ def export_kept(
         "coco_id" if dataset.has_field("coco_id") else None
     )
     if source_path and id_field:
-        data, shapes = read_coco(
-            source_path, skip_invalid=bool(source.get("skip_invalid"))
-        )
+        data, image_ids, skipped = _source_records(source_path, source)
         kept_ids = kept.values(id_field)
         if None in kept_ids:
             raise TFDPError(
                 "%d kept samples have no %r; cannot export them from %s"
                 % (kept_ids.count(None), id_field, source_path)
             )
-        known = set(shapes.image_ids)
-        missing = [i for i in kept_ids if i not in known]
+        missing = [i for i in kept_ids if i not in image_ids]
         if missing:
             raise TFDPError(
                 "%s has no image with id %s, which kept samples carry in %r"
                 % (source_path, sorted(set(missing))[:5], id_field)
             )
-        pruned = coco.prune(data, kept_ids, shapes.skipped_annotations)
+        pruned = coco.prune(data, kept_ids, skipped)
         outputs.write_json(
             pruned, labels_path, overwrite=overwrite, hint=OVERWRITE_HINT
         )
