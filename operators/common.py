@@ -36,9 +36,12 @@ AMOUNT_LABELS = {
 DEFAULT_KEEP_RATIO = 0.7
 
 
-def heavy_operator_config(name, label, description):
+def heavy_operator_config(
+    name, label, description, delegated_by_default=False
+):
     """The config of an operator that reads or writes a whole collection:
-    a dynamic form, progress as a generator, immediate or delegated."""
+    a dynamic form, progress as a generator, immediate or delegated
+    (the form's default choice if ``delegated_by_default``)."""
     return foo.OperatorConfig(
         name=name,
         label=label,
@@ -47,6 +50,7 @@ def heavy_operator_config(name, label, description):
         execute_as_generator=True,
         allow_immediate_execution=True,
         allow_delegated_execution=True,
+        default_choice_to_delegated=delegated_by_default,
     )
 
 

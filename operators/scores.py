@@ -40,7 +40,7 @@ class ComputeScores(foo.Operator):
             "compute_scores",
             "TFDP: compute scores",
             # the App lists operators by the first letter of their
-            # description: C, K, O, S, V, W follow the workflow
+            # description: A, C, K, O, S, T, U follow the workflow
             "Compute shape scores: measure every instance mask and store "
             "perimeter, area, pixels and score on each label, and the "
             "image score on each sample",

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import fiftyone as fo
 import fiftyone.operators as foo
 import pytest
 from coco_sample import coco_sample_fixture, run_values
@@ -23,6 +24,7 @@ pytestmark = requires_shared_data
 
 PLUGIN = "@tfdp/tfdp"
 OPERATORS = [
+    "load_coco_dataset",
     "compute_scores",
     "prune",
     "export_kept",
@@ -493,6 +495,7 @@ def test_operators_are_listed_in_workflow_order():
     # the App's operator browser sorts by the first character of each
     # description (then by registration order): the workflow, delete last
     workflow = [
+        "load_coco_dataset",
         "compute_scores",
         "prune",
         "open_panel",
@@ -507,6 +510,71 @@ def test_operators_are_listed_in_workflow_order():
 
     manifest = yaml.safe_load(open(os.path.join(ROOT, "fiftyone.yml")))
     assert manifest["operators"] == workflow
+
+
+@pytest.mark.parametrize("delegate", [False, True])
+def test_load_coco_dataset_operator(delegate):
+    name = "tfdp-test-op-load-%s" % delegate
+    images = os.path.join(os.path.dirname(COCO_SAMPLE), "images")
+    result = _operator("load_coco_dataset")(
+        COCO_SAMPLE, data_path=images, name=name, delegate=delegate
+    )
+    assert result.error is None
+    try:
+        if delegate:
+            assert not fo.dataset_exists(name)  # queued, not run yet
+            results = DelegatedOperationService().execute_queued_operations(
+                operator="%s/load_coco_dataset" % PLUGIN
+            )
+            assert results and all(r.error is None for r in results)
+        loaded = fo.load_dataset(name)
+        assert loaded.persistent  # it outlives the process that loads it
+        expected = tfdp.load_coco_dataset(
+            COCO_SAMPLE, data_path=images, name=name + "-api"
+        )
+        try:
+            assert loaded.values("filepath") == expected.values("filepath")
+            assert loaded.values(
+                "segmentations.polylines.points"
+            ) == expected.values("segmentations.polylines.points")
+            assert loaded.info == expected.info
+        finally:
+            expected.delete()
+    finally:
+        if fo.dataset_exists(name):
+            fo.delete_dataset(name)
+
+
+def test_load_coco_dataset_form(tmp_path):
+    def form(**params):
+        ctx = ExecutionContext(
+            request_params=dict(params=params), executor=Executor()
+        )
+        return _operator("load_coco_dataset").resolve_input(ctx)
+
+    props = form().type.properties
+    assert props["labels_path"].required and not props["labels_path"].invalid
+    assert "overwrite" not in props
+    props = form(labels_path="instances.json").type.properties
+    assert props["labels_path"].error_message == "give an absolute path"
+    props = form(labels_path=str(tmp_path / "none.json")).type.properties
+    assert props["labels_path"].error_message == "no such file"
+    props = form(labels_path=COCO_SAMPLE, data_path="images").type.properties
+    assert not props["labels_path"].invalid
+    assert props["data_path"].error_message == "give an absolute path"
+
+    # the default name is the file's; a taken name must be replaced on
+    # purpose
+    taken = fo.Dataset("instances")
+    try:
+        props = form(labels_path=COCO_SAMPLE).type.properties
+        assert props["exists_guard"].invalid
+        props = form(labels_path=COCO_SAMPLE, overwrite=True).type.properties
+        assert "exists_guard" not in props
+        props = form(labels_path=COCO_SAMPLE, name="other").type.properties
+        assert "overwrite" not in props
+    finally:
+        taken.delete()
 
 
 def test_export_requires_json_and_shows_its_result(dataset, tmp_path):
