@@ -416,8 +416,9 @@ def load_coco_dataset(
 
     The file is validated first with the same checks as ``tfdp prune``, and
     a failed load leaves no dataset behind. Makes the samples that
-    FiftyOne's COCO importer makes, keeping the COCO ids of images (``coco_id``) and annotations
-    (a ``coco_id`` label attribute), and records the source file in
+    FiftyOne's COCO importer makes, keeping the COCO ids of images
+    (``coco_id``) and annotations (a ``coco_id`` label attribute), and
+    records the source file in
     ``dataset.info`` so that :func:`export_kept` writes the source records
     losslessly. With ``use_polylines=True`` (the default), polygons are kept
     as vertices and scores equal ``tfdp score`` on the source file.
