@@ -29,6 +29,7 @@ pytestmark = requires_shared_data
 ARTIFACTS = os.path.join(ROOT, "out", "e2e")
 TIMEOUT_MS = 60_000
 WORKFLOW = [
+    "TFDP: load COCO dataset",
     "TFDP: compute scores",
     "TFDP: prune",
     "TFDP: open panel",
