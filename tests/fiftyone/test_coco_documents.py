@@ -309,16 +309,78 @@ def test_batches_make_the_same_documents(tmp_path, monkeypatch):
     )
 
 
+def test_masks_made_in_other_processes_or_here_are_the_same(monkeypatch):
+    # in small tasks and chunks, by the process pool and, where processes
+    # cannot be forked, in the inserting thread
+    monkeypatch.setattr(coco_documents, "MASK_TASK_LABELS", 7)
+    monkeypatch.setattr(coco_documents, "MASK_CHUNK_PIXELS", 5000)
+    pooled = tfdp.load_coco_dataset(
+        COCO_SAMPLE, name=_name(), progress=False, use_polylines=False
+    )
+    monkeypatch.setattr(
+        coco_documents.multiprocessing,
+        "get_all_start_methods",
+        lambda: ["spawn"],
+    )
+    here = tfdp.load_coco_dataset(
+        COCO_SAMPLE, name=_name(), progress=False, use_polylines=False
+    )
+    try:
+        assert _documents(here) == _documents(pooled)
+    finally:
+        here.delete()
+    slow = _slow(
+        monkeypatch,
+        COCO_SAMPLE,
+        name=_name(),
+        progress=False,
+        use_polylines=False,
+    )
+    _check_same(pooled, slow)
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_a_mask_that_cannot_be_made_is_named(monkeypatch, fork):
+    # validated masks are always made; were one not, the error names its
+    # annotation and image, and no dataset is left
+    data = json.load(open(COCO_SAMPLE))
+    bad = data["annotations"][100]
+    box_masks = coco_documents.box_masks
+
+    def failing(segmentations, boxes, frame_sizes):
+        if bad["bbox"] in boxes:
+            raise ValueError("no mask")
+        return box_masks(segmentations, boxes, frame_sizes)
+
+    monkeypatch.setattr(coco_documents, "box_masks", failing)
+    if not fork:
+        monkeypatch.setattr(
+            coco_documents.multiprocessing,
+            "get_all_start_methods",
+            lambda: ["spawn"],
+        )
+    before = set(fo.list_datasets())
+    with pytest.raises(tfdp.TFDPError) as e:
+        tfdp.load_coco_dataset(
+            COCO_SAMPLE, progress=False, use_polylines=False
+        )
+    assert str(e.value) == (
+        "%s: FiftyOne cannot convert annotation %s (image %s): no mask"
+        % (COCO_SAMPLE, bad["id"], bad["image_id"])
+    )
+    assert set(fo.list_datasets()) == before
+
+
 def test_a_failed_insert_leaves_no_dataset(tmp_path, monkeypatch):
     before = set(fo.list_datasets())
     monkeypatch.setattr(coco_documents, "BATCH_SAMPLES", 10)
     calls = []
 
-    def insert(self, docs):
+    def insert(self, docs, *args):
         calls.append(len(docs))
         if len(calls) == 3:
             raise ValueError("refused by the database")
-        return original(self, docs)
+        return original(self, docs, *args)
 
     original = coco_documents._Writer.insert
     monkeypatch.setattr(coco_documents._Writer, "insert", insert)

@@ -24,6 +24,7 @@ import contextlib
 import datetime
 import logging
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import fiftyone as fo
@@ -55,6 +56,13 @@ FIFTYONE_VERSIONS = ">=1.22,<1.23"
 BATCH_SAMPLES = 1000
 BATCH_LABELS = 1000
 BATCH_MASK_PIXELS = 2**24
+
+#: Masks are decoded together up to this many pixels of their boxes'
+#: columns (one mask may have more)
+MASK_CHUNK_PIXELS = 2**24
+
+#: Masks are made in tasks of this many labels
+MASK_TASK_LABELS = 250
 
 _SCALARS = (str, int, float, bool, type(None))
 _warned = []
@@ -157,6 +165,7 @@ def add_coco_samples(
     batch, num_labels, num_pixels, done = [], 0, 0, 0
     with (
         _rle_polygons(images, by_image, use_polylines) as polygons,
+        _mask_makers(use_polylines) as mask_makers,
         ThreadPoolExecutor(max_workers=1) as inserter,
     ):
         writer.rle_polygons = polygons
@@ -169,10 +178,7 @@ def add_coco_samples(
                     by_image.get(image["id"], ()),
                 )
             except _ConversionError as e:
-                raise TFDPError(
-                    "%s: FiftyOne cannot convert annotation %s (image %s): "
-                    "%s" % (source, e.ann.get("id"), image["id"], e.error)
-                ) from None
+                raise _conversion_error(source, e) from None
             batch.append(doc)
             labels, pixels = writer.size(doc)
             num_labels += labels
@@ -182,14 +188,26 @@ def add_coco_samples(
                 or num_labels >= BATCH_LABELS
                 or num_pixels >= BATCH_MASK_PIXELS
             ):
+                masks = writer.start_masks(batch, mask_makers)
                 done += _wait(pending, update, len(images), done)
-                pending = (inserter.submit(writer.insert, batch), len(batch))
+                pending = (
+                    inserter.submit(writer.insert, batch, masks, source),
+                    len(batch),
+                )
                 batch, num_labels, num_pixels = [], 0, 0
+        masks = writer.start_masks(batch, mask_makers)
         done += _wait(pending, update, len(images), done)
         if batch:
-            writer.insert(batch)
+            writer.insert(batch, masks, source)
             update(done + len(batch), len(images))
     dataset.reload()
+
+
+def _conversion_error(source, e):
+    return TFDPError(
+        "%s: FiftyOne cannot convert annotation %s (image %s): %s"
+        % (source, e.ann.get("id"), e.ann.get("image_id"), e.error)
+    )
 
 
 @contextlib.contextmanager
@@ -218,6 +236,37 @@ def _rle_polygons(images, by_image, use_polylines):
         tracer.shutdown(cancel_futures=True)
 
 
+@contextlib.contextmanager
+def _mask_makers(use_polylines):
+    # Masks are made and serialised in other processes, one per core: most
+    # of a mask load's work, which holds the GIL. None where processes
+    # cannot be forked: they are made in the inserting thread
+    if use_polylines or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    makers = ProcessPoolExecutor(
+        max_workers=len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count() or 1,
+        mp_context=multiprocessing.get_context("fork"),
+    )
+    try:
+        yield makers
+    finally:
+        makers.shutdown(cancel_futures=True)
+
+
+def _serialised_masks(items):
+    # the masks of (segmentation, bbox, frame size) items as FiftyOne
+    # stores them; None if one fails, which the caller then names
+    try:
+        masks = box_masks(*zip(*items))
+    except Exception:
+        return None
+    to_mongo = fol.Detection._fields["mask"].to_mongo
+    return [to_mongo(mask) for mask in masks]
+
+
 def _polygons(task):
     segmentation, frame_size = task
     return fouc._get_polygons_for_segmentation(segmentation, frame_size, None)
@@ -233,55 +282,121 @@ def _wait(pending, update, total, done):
     return size
 
 
-def box_mask(segmentation, bbox, frame_size):
-    """The mask of a segmentation within its box, as FiftyOne's importer
-    makes a ``Detection.mask``.
+def box_masks(segmentations, boxes, frame_sizes):
+    """The masks of segmentations within their boxes, as FiftyOne's
+    importer makes ``Detection.mask``.
 
     FiftyOne's ``_coco_segmentation_to_mask`` decodes the whole image and
-    crops it to the box; this makes the same run-length encoding with the
-    same pycocotools calls and decodes only the box's columns, into an
-    array of the same shape, type and memory layout (which decide the bytes
-    that FiftyOne serialises).
+    crops it to the box; this makes the same run-length encodings with the
+    same pycocotools calls and decodes only the boxes' columns, many masks
+    at once, into arrays of the same shapes, type and memory layout (which
+    decide the bytes that FiftyOne serialises).
 
     Args:
-        segmentation: a validated COCO segmentation: polygons, or
-            compressed or uncompressed RLE
-        bbox: the ``[x, y, width, height]`` box, in pixels
-        frame_size: the image's ``(width, height)``
+        segmentations: validated COCO segmentations: polygons that
+            ``fiftyone.utils.coco._normalize_coco_segmentation`` leaves
+            non-empty, or compressed or uncompressed RLE
+        boxes: their ``[x, y, width, height]`` boxes, in pixels
+        frame_sizes: their images' ``(width, height)``
 
     Returns:
-        a boolean array, or None for polygons that are all empty
+        a list of boolean arrays
+
+    Raises:
+        GeometryError: if a segmentation's counts are malformed (which one
+            is not said)
     """
-    x, y, w, h = bbox
+    rles = [
+        _image_rle(segmentation, size)
+        for segmentation, size in zip(segmentations, frame_sizes)
+    ]
+    strings = [
+        c.encode("ascii") if isinstance(c, str) else c
+        for c in (rle["counts"] for rle in rles)
+    ]
+    runs, bounds = geometry.decode_compressed_counts(strings)
+    shapes = np.array([rle["size"] for rle in rles], dtype=np.int64)
+    shapes = shapes.reshape(len(rles), 2)
+    num_runs = np.diff(bounds)
+    # each string's run ends, from its own start
+    ends = np.cumsum(runs)
+    ends -= np.repeat(np.concatenate(([0], ends))[bounds[:-1]], num_runs)
+    totals = np.zeros(len(rles), dtype=np.int64)
+    covered = num_runs > 0
+    totals[covered] = ends[bounds[1:][covered] - 1]
+    if (totals != shapes.prod(axis=1)).any():
+        raise geometry.GeometryError("RLE counts do not cover their size")
+
+    # each mask's slice, as numpy takes it: negative and reversed bounds
+    # included; its box's columns are one span of its column-major runs
+    rows, cols = shapes.T.tolist()
+    crops = []
+    for (x, y, w, h), height, width in zip(boxes, rows, cols):
+        top, bottom, _ = slice(int(round(y)), int(round(y + h))).indices(
+            height
+        )
+        left, right, _ = slice(int(round(x)), int(round(x + w))).indices(width)
+        crops.append((top, max(bottom, top), left, max(right, left)))
+    crop = np.array(crops, dtype=np.int64).reshape(len(crops), 4)
+    first, last = crop[:, 2] * shapes[:, 0], crop[:, 3] * shapes[:, 0]
+    first_of_run = np.repeat(first, num_runs)
+    last_of_run = np.repeat(last, num_runs)
+    lengths = np.minimum(ends, last_of_run) - np.maximum(
+        ends - runs, first_of_run
+    )
+    np.maximum(lengths, 0, out=lengths)
+    local = np.arange(runs.size) - np.repeat(bounds[:-1], num_runs)
+    values = local % 2 == 1
+
+    masks = []
+    spans = (last - first).tolist()
+    start = 0
+    while start < len(rles):
+        # at most MASK_CHUNK_PIXELS decoded at once, or one mask
+        stop, size = start + 1, spans[start]
+        while stop < len(rles) and size + spans[stop] <= MASK_CHUNK_PIXELS:
+            size += spans[stop]
+            stop += 1
+        flat = np.repeat(
+            values[bounds[start] : bounds[stop]],
+            lengths[bounds[start] : bounds[stop]],
+        )
+        offset = 0
+        for i in range(start, stop):
+            top, bottom, left, right = crops[i]
+            columns = flat[offset : offset + spans[i]].reshape(
+                right - left, rows[i]
+            )
+            # (rows, box columns) in Fortran order, as pycocotools decodes
+            masks.append(columns.T[top:bottom])
+            offset += spans[i]
+        start = stop
+    return masks
+
+
+def _image_rle(segmentation, frame_size):
+    # the compressed RLE of the whole image, as FiftyOne's importer makes it
     width, height = frame_size
     if isinstance(segmentation, list):
-        segmentation = fouc._normalize_coco_segmentation(segmentation)
-        if len(segmentation) == 0:
-            return None
-        rle = mask_utils.merge(
+        return mask_utils.merge(
             mask_utils.frPyObjects(segmentation, height, width)
         )
-    elif isinstance(segmentation["counts"], list):
-        rle = mask_utils.frPyObjects(segmentation, height, width)
-    else:
-        rle = segmentation
-    rows, cols = rle["size"]
-    runs = geometry.rle_counts(rle["counts"], rows, cols)
+    if isinstance(segmentation["counts"], list):
+        return mask_utils.frPyObjects(segmentation, height, width)
+    return segmentation
 
-    # the whole mask's slice, as numpy takes it: negative and reversed
-    # bounds included
-    top, bottom, _ = slice(int(round(y)), int(round(y + h))).indices(rows)
-    left, right, _ = slice(int(round(x)), int(round(x + w))).indices(cols)
-    right = max(right, left)
-    # the runs are column-major: the box's columns are one span of them
-    first, last = left * rows, right * rows
-    ends = np.cumsum(runs)
-    starts = ends - runs
-    lengths = np.clip(ends, first, last) - np.clip(starts, first, last)
-    values = np.arange(len(runs)) % 2 == 1
-    columns = np.repeat(values, lengths).reshape(right - left, rows)
-    # (rows, box columns) in Fortran order, as pycocotools decodes
-    return columns.T[top : max(bottom, top)]
+
+class _Mask:
+    """What a label's mask is made from, until it is made (see
+    :meth:`_Writer.start_masks`)."""
+
+    __slots__ = ("ann", "item", "pixels")
+
+    def __init__(self, ann, segmentation, bbox, frame_size):
+        self.ann = ann
+        self.item = (segmentation, bbox, frame_size)
+        # about the box's, to bound a batch's memory
+        self.pixels = max(bbox[2], 0) * max(bbox[3], 0)
 
 
 class _ConversionError(Exception):
@@ -342,7 +457,6 @@ class _Writer:
         self.labels = labels
         self.labels_template = dict(labels.to_mongo())
         self.box_field = fol.Detection._fields["bounding_box"]
-        self.mask_field = fol.Detection._fields["mask"]
 
         # a sample as Dataset.add_samples serialises it
         sample = fo.Sample(
@@ -401,7 +515,7 @@ class _Writer:
         labels = field[self.list_key] if field else ()
         if self.use_polylines:
             return len(labels), 0
-        return len(labels), sum(label["mask"].size for label in labels)
+        return len(labels), sum(label["mask"].pixels for label in labels)
 
     def label(self, ann, size):
         obj = coco_object(ann)
@@ -422,17 +536,18 @@ class _Writer:
             # a Detection needs a box, and is kept only with its mask
             if obj.bbox is None:
                 return None
-            mask = box_mask(obj.segmentation, obj.bbox, size)
-            if mask is None:
-                return None
+            segmentation = obj.segmentation
+            if isinstance(segmentation, list):
+                segmentation = fouc._normalize_coco_segmentation(segmentation)
+                if not segmentation:
+                    return None
             width, height = size
             x, y, w, h = obj.bbox
             doc["bounding_box"] = self.box_field.to_mongo(
                 [x / width, y / height, w / width, h / height]
             )
-            # serialised by insert(), in the inserting thread: compression
-            # releases the GIL while the next batch is built
-            doc["mask"] = mask
+            # made a batch at a time: start_masks()
+            doc["mask"] = _Mask(ann, segmentation, obj.bbox, size)
         for key, value in attributes.items():
             if not isinstance(value, _SCALARS):
                 # lists and dicts as FiftyOne converts them, errors included
@@ -440,7 +555,62 @@ class _Writer:
             doc[key] = value
         return doc
 
-    def insert(self, docs):
+    def start_masks(self, docs, makers):
+        """Starts making the masks that the documents' labels wait for.
+
+        Args:
+            docs: documents of samples
+            makers: a process pool, or None to make them in
+                :meth:`insert`
+
+        Returns:
+            a list of ``(labels, future or None)``
+        """
+        if self.use_polylines:
+            return []
+        labels = [
+            label
+            for doc in docs
+            for label in doc.get(self.label_field, {}).get(self.list_key, ())
+        ]
+        tasks = []
+        for start in range(0, len(labels), MASK_TASK_LABELS):
+            chunk = labels[start : start + MASK_TASK_LABELS]
+            items = [m.item for m in (label["mask"] for label in chunk)]
+            tasks.append(
+                (
+                    chunk,
+                    None
+                    if makers is None
+                    else makers.submit(_serialised_masks, items),
+                )
+            )
+        return tasks
+
+    def _finish_masks(self, tasks, source):
+        for labels, future in tasks:
+            waiting = [label["mask"] for label in labels]
+            if future is None:
+                masks = _serialised_masks([m.item for m in waiting])
+            else:
+                masks = future.result()
+            if masks is None:
+                # one at a time, to name the annotation that fails
+                for m in waiting:
+                    try:
+                        box_masks(*zip(m.item))
+                    except Exception as e:
+                        raise _conversion_error(
+                            source, _ConversionError(m.ann, e)
+                        ) from None
+                raise TFDPError("%s: masks could not be made" % source)
+            for label, mask in zip(labels, masks):
+                label["mask"] = mask
+
+    def insert(self, docs, masks, source):
+        """Inserts the documents, once their masks from
+        :meth:`start_masks` are made."""
+        self._finish_masks(masks, source)
         if not self.label_field_declared and any(
             self.label_field in doc for doc in docs
         ):
@@ -449,12 +619,6 @@ class _Writer:
                 **foou.get_implied_field_kwargs(self.labels),
             )
             self.label_field_declared = True
-        if not self.use_polylines:
-            for doc in docs:
-                for label in doc.get(self.label_field, {}).get(
-                    self.list_key, ()
-                ):
-                    label["mask"] = self.mask_field.to_mongo(label["mask"])
         now = datetime.datetime.utcnow()
         for doc in docs:
             doc["_dataset_id"] = self.dataset_id
