@@ -92,3 +92,28 @@ def test_stratified_keeps_exactly_the_count():
 def test_stratified_arguments_are_checked(strata, hard_cutoff, message):
     with pytest.raises(ValueError, match=message):
         selection.select_stratified([1.0, 2.0], 1, strata, 0, hard_cutoff)
+
+
+@pytest.mark.parametrize(
+    "hard_cutoff, num, removed",
+    [
+        # halves round up, as the keep and prune ratios do (docs/method.md)
+        (0.5, 5, 3),  # 2.5 of 5
+        (0.1, 5, 1),  # 0.5 of 5
+        (0.3, 5, 2),  # 1.5 of 5
+        (0.29, 5, 1),
+        # read as an exact decimal: 14.5, not 14.499999999999998
+        (0.145, 100, 15),
+    ],
+)
+def test_stratified_hard_cutoff_rounds_halves_up(hard_cutoff, num, removed):
+    scores = np.arange(num, dtype=float)
+    # the images left after the cutoff are the lowest scores
+    kept = selection.select_stratified(
+        scores, num - removed, strata=1, hard_cutoff=hard_cutoff
+    )
+    assert kept.tolist() == [True] * (num - removed) + [False] * removed
+    with pytest.raises(ValueError, match="leaves %d images" % (num - removed)):
+        selection.select_stratified(
+            scores, num - removed + 1, strata=1, hard_cutoff=hard_cutoff
+        )
