@@ -294,14 +294,30 @@ def keep_count(num_images, keep_ratio=None, prune_ratio=None, keep=None):
     if num_images is None:
         return None
 
-    # round half up
-    count = int(ratio * num_images + Fraction(1, 2)) if num_images else 0
+    count = ratio_count(ratio, num_images)
     if num_images and not count:
         raise KeepsNothingError(
             "%s keeps no image of the %d: keep at least one"
             % (phrase, num_images)
         )
     return count
+
+
+def ratio_count(ratio, num_images):
+    """``round(ratio * num_images)``, the ratio read as an exact decimal
+    (a float's shortest form) and halves rounded up: 0.5 of 5 is 3, 0.145
+    of 100 is 15.
+
+    Args:
+        ratio: a number, or a :class:`fractions.Fraction`
+        num_images: a count
+
+    Returns:
+        an int
+    """
+    if not isinstance(ratio, Fraction):
+        ratio = Fraction(str(ratio))
+    return int(ratio * num_images + Fraction(1, 2))
 
 
 def _exact_ratio(value):

@@ -13,9 +13,9 @@ Each returns a boolean array over the images in input order;
 Python API and the App take them.
 """
 
-from fractions import Fraction
-
 import numpy as np
+
+from tfdp.scoring import ratio_count
 
 #: the selection rules, by name
 SELECTIONS = ("top", "stratified")
@@ -219,7 +219,8 @@ def select_stratified(scores, count, strata=50, seed=0, hard_cutoff=0.0):
     validate_stratified(strata, hard_cutoff)
     scores = np.asarray(scores, dtype=np.float64)
     order = np.argsort(-scores, kind="stable")
-    pool = order[cutoff_count(hard_cutoff, len(scores)) :]
+    # halves rounded up, as keep and prune ratios
+    pool = order[ratio_count(hard_cutoff, len(scores)) :]
     if count > len(pool):
         raise ValueError(
             "a hard cutoff of %s leaves %d images, fewer than the %d to keep"
@@ -244,13 +245,6 @@ def select_stratified(scores, count, strata=50, seed=0, hard_cutoff=0.0):
         kept[rng.choice(group, size=take, replace=False)] = True
         budget -= take
     return kept
-
-
-def cutoff_count(hard_cutoff, num_images):
-    """How many images a hard cutoff removes: ``round(hard_cutoff * N)``,
-    the fraction read as an exact decimal and halves rounded up, as keep and
-    prune ratios are (0.5 of 5 images removes 3)."""
-    return int(Fraction(str(hard_cutoff)) * num_images + Fraction(1, 2))
 
 
 def validate_stratified(strata, hard_cutoff):
