@@ -942,3 +942,62 @@ def test_clusters_listen_on_loopback_only(loopback_scheduler):
         }
     assert {pid for pid, _ in listening} == pids
     assert {ip for _, ip in listening} == {"127.0.0.1"}
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_documented_loopback_recipe_listens_on_loopback_only(tmp_path):
+    """docs/scale.md's `dask scheduler` and `dask worker` lines, as written
+    (on free ports rather than 8786 and 8787): every process they start,
+    and its HTTP server, listens on 127.0.0.1 only."""
+    import shlex
+
+    from distributed import Client
+    from loopback import DASK, end, start
+    from shared_data import ROOT
+
+    psutil = pytest.importorskip("psutil")
+    with open(os.path.join(ROOT, "docs", "scale.md")) as f:
+        text = f.read()
+    section = text.split("## A loopback cluster", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if line.startswith("dask ")]
+    assert [line.split()[1] for line in lines] == [
+        "scheduler",
+        "worker",
+        "worker",
+    ]
+    ports = {"8786": str(_free_port()), "8787": str(_free_port())}
+    processes = []
+    with open(tmp_path / "dask.log", "w") as log:
+        try:
+            for line in lines:
+                for documented, free in ports.items():
+                    line = line.replace(documented, free)
+                args = shlex.split(line.rstrip(" &"))
+                processes.append(start([DASK] + args[1:], log))
+                if len(processes) == 1:
+                    time.sleep(1)  # the workers retry until it listens
+            address = "tcp://127.0.0.1:%s" % ports["8786"]
+            with Client(address, timeout=60) as client:
+                client.wait_for_workers(2, timeout=60)
+                pids = (
+                    {client.run_on_scheduler(os.getpid)}
+                    | set(client.run(os.getpid).values())
+                    | set(client.run(os.getpid, nanny=True).values())
+                )
+            listening = {
+                (c.pid, c.laddr.ip)
+                for c in psutil.net_connections("tcp")
+                if c.status == psutil.CONN_LISTEN and c.pid in pids
+            }
+        finally:
+            for process in reversed(processes):
+                end(process)
+    assert len(pids) == 5
+    assert {pid for pid, _ in listening} == pids
+    assert {ip for _, ip in listening} == {"127.0.0.1"}, listening
