@@ -1001,3 +1001,36 @@ def test_the_documented_loopback_recipe_listens_on_loopback_only(tmp_path):
     assert len(pids) == 5
     assert {pid for pid, _ in listening} == pids
     assert {ip for _, ip in listening} == {"127.0.0.1"}, listening
+
+
+def test_a_worker_of_another_version_that_joins_later_is_refused(
+    tmp_path, capsys, monkeypatch, voc_folder
+):
+    """A worker that was not there when the versions were checked (it
+    joined during the run, as an adaptive cluster's do; here the check at
+    the start is left out) runs a whole tfdp of another version: its first
+    task is refused, naming it; exit 1, no output."""
+    import shutil
+
+    from tfdp.engine import cluster
+
+    other = tmp_path / "other"
+    shutil.copytree(
+        os.path.dirname(tfdp.__file__),
+        other / "tfdp",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (other / "tfdp" / "_version.py").write_text("__version__ = '0.0.9'\n")
+    monkeypatch.setattr(cluster, "_check_versions", lambda client: None)
+    with private_cluster(tmp_path, [other]) as (address, joined):
+        out = tmp_path / "a.csv"
+        status = run("score", voc_folder, "-o", out, "--scheduler", address)
+    err = capsys.readouterr().err
+    assert status == 1, err
+    [worker] = joined
+    assert (
+        "the Dask worker at %s runs tfdp 0.0.9, and this process tfdp %s"
+        % (worker, tfdp.__version__)
+    ) in err, err
+    assert "Traceback" not in err
+    assert not out.exists()
