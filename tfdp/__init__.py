@@ -316,7 +316,8 @@ def export_kept(
     Raises:
         OutputExistsError: if the file exists and ``overwrite`` is False
         TFDPError: if the run has no kept samples, or the file is the
-            source COCO file (however it is spelled, links included)
+            source COCO file, given or recorded (however it is spelled,
+            links included)
     """
     from tfdp.fo_adapter import coco_files
 

@@ -321,6 +321,12 @@ def _read_record(path):
             "image file_name %s climbs out of its folder (an absolute path "
             "or a '..' part)" % jsonio.brief(name)
         )
+    if name.rsplit("/", 1)[-1] in ("", "."):
+        # "." in a list for tar -T would take the whole folder
+        raise _BadFile(
+            "image file_name %s names a folder, not a file"
+            % jsonio.brief(name)
+        )
     image = dict(image, width=width, height=height)
     return image, annotations
 

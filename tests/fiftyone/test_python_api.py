@@ -142,6 +142,18 @@ def test_export_kept_never_writes_over_its_source(tmp_path):
             )
         assert "is the input file" in str(raised.value)
         assert other.read_bytes() == before
+        # and the recorded source, whatever source is given: later exports
+        # would read the subset as the source
+        for spelling in (source, tmp_path / "link.json"):
+            with pytest.raises(tfdp.TFDPError) as raised:
+                tfdp.export_kept(
+                    dataset,
+                    str(spelling),
+                    overwrite=True,
+                    source_path=str(other),
+                )
+            assert "is the input file" in str(raised.value)
+        assert source.read_bytes() == before
         out = tfdp.export_kept(dataset, str(tmp_path / "kept.json"))
         assert out["num_samples"] == 5
     finally:

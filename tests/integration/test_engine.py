@@ -942,3 +942,95 @@ def test_clusters_listen_on_loopback_only(loopback_scheduler):
         }
     assert {pid for pid, _ in listening} == pids
     assert {ip for _, ip in listening} == {"127.0.0.1"}
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_documented_loopback_recipe_listens_on_loopback_only(tmp_path):
+    """docs/scale.md's `dask scheduler` and `dask worker` lines, as written
+    (on free ports rather than 8786 and 8787): every process they start,
+    and its HTTP server, listens on 127.0.0.1 only."""
+    import shlex
+
+    from distributed import Client
+    from loopback import DASK, end, start
+    from shared_data import ROOT
+
+    psutil = pytest.importorskip("psutil")
+    with open(os.path.join(ROOT, "docs", "scale.md")) as f:
+        text = f.read()
+    section = text.split("## A loopback cluster", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if line.startswith("dask ")]
+    assert [line.split()[1] for line in lines] == [
+        "scheduler",
+        "worker",
+        "worker",
+    ]
+    ports = {"8786": str(_free_port()), "8787": str(_free_port())}
+    processes = []
+    with open(tmp_path / "dask.log", "w") as log:
+        try:
+            for line in lines:
+                for documented, free in ports.items():
+                    line = line.replace(documented, free)
+                args = shlex.split(line.rstrip(" &"))
+                processes.append(start([DASK] + args[1:], log))
+                if len(processes) == 1:
+                    time.sleep(1)  # the workers retry until it listens
+            address = "tcp://127.0.0.1:%s" % ports["8786"]
+            with Client(address, timeout=60) as client:
+                client.wait_for_workers(2, timeout=60)
+                pids = (
+                    {client.run_on_scheduler(os.getpid)}
+                    | set(client.run(os.getpid).values())
+                    | set(client.run(os.getpid, nanny=True).values())
+                )
+            listening = {
+                (c.pid, c.laddr.ip)
+                for c in psutil.net_connections("tcp")
+                if c.status == psutil.CONN_LISTEN and c.pid in pids
+            }
+        finally:
+            for process in reversed(processes):
+                end(process)
+    assert len(pids) == 5
+    assert {pid for pid, _ in listening} == pids
+    assert {ip for _, ip in listening} == {"127.0.0.1"}, listening
+
+
+def test_a_worker_of_another_version_that_joins_later_is_refused(
+    tmp_path, capsys, monkeypatch, voc_folder
+):
+    """A worker that was not there when the versions were checked (it
+    joined during the run, as an adaptive cluster's do; here the check at
+    the start is left out) runs a whole tfdp of another version: its first
+    task is refused, naming it; exit 1, no output."""
+    import shutil
+
+    from tfdp.engine import cluster
+
+    other = tmp_path / "other"
+    shutil.copytree(
+        os.path.dirname(tfdp.__file__),
+        other / "tfdp",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (other / "tfdp" / "_version.py").write_text("__version__ = '0.0.9'\n")
+    monkeypatch.setattr(cluster, "_check_versions", lambda client: None)
+    with private_cluster(tmp_path, [other]) as (address, joined):
+        out = tmp_path / "a.csv"
+        status = run("score", voc_folder, "-o", out, "--scheduler", address)
+    err = capsys.readouterr().err
+    assert status == 1, err
+    [worker] = joined
+    assert (
+        "the Dask worker at %s runs tfdp 0.0.9, and this process tfdp %s"
+        % (worker, tfdp.__version__)
+    ) in err, err
+    assert "Traceback" not in err
+    assert not out.exists()

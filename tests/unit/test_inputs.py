@@ -610,3 +610,27 @@ def test_a_file_name_that_climbs_out_of_its_folder_is_malformed(
         "1.jpg",
         "images/..x/a..b.jpg",
     ]
+
+
+def test_a_file_name_that_names_a_folder_is_malformed(tmp_path, capsys):
+    # the kept list is meant for tar -T: "." there would take the whole
+    # folder of images
+    names = [".", "images/.", "images/", "./"]
+    records = [sa1b_record(i, [sa1b_mask(1)]) for i in range(len(names) + 1)]
+    for record, name in zip(records[1:], names):
+        record["image"]["file_name"] = name
+    folder = sa1b_folder(tmp_path, records)
+    kept = tmp_path / "kept.txt"
+    assert run("prune", folder, "-o", kept, "--keep-ratio", "1") == 1
+    err = capsys.readouterr().err
+    for i, name in enumerate(names, 1):
+        assert (
+            'image %s: image file_name "%s" names a folder, not a file'
+            % (folder / ("sa_%d.json" % i), name)
+        ) in err
+    assert not kept.exists()
+    assert (
+        run("prune", folder, "-o", kept, "--keep-ratio", "1", "--skip-invalid")
+        == 0
+    )
+    assert kept.read_text().splitlines() == ["0.jpg"]

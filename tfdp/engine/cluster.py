@@ -18,6 +18,7 @@ another worker, from the task alone.
 import asyncio
 import contextlib
 import importlib.util
+import itertools
 import logging
 import multiprocessing.resource_tracker
 import signal
@@ -73,6 +74,38 @@ def single_threaded(function, *args):
 # sent to the workers by value (a lambda), so that a worker whose tfdp is
 # missing, broken or of another version answers rather than fails to load it
 _worker_version = lambda: __import__("tfdp").__version__  # noqa: E731
+
+#: The ``name`` of the ImportError a task raises on a worker of another tfdp
+_OTHER_VERSION = "tfdp-other-version"
+
+
+def _versioned():
+    # a task's wrapper, sent by value (a function defined in a function)
+    # with every task: a worker that joins after _check_versions, as an
+    # adaptive cluster's do, runs no task of another tfdp version. It
+    # raises only builtins, which any worker can send back
+    def versioned(version, wrap, function, *args):
+        from tfdp._version import __version__ as theirs
+
+        if theirs != version:
+            from distributed import get_worker
+
+            raise ImportError(
+                "the Dask worker at %s runs tfdp %s, and this process tfdp "
+                "%s: every worker needs the same version"
+                % (get_worker().address, theirs, version),
+                name=_OTHER_VERSION,
+            )
+        if wrap:
+            from tfdp.engine.cluster import single_threaded
+
+            return single_threaded(function, *args)
+        return function(*args)
+
+    return versioned
+
+
+_versioned_task = _versioned()
 
 
 @contextlib.contextmanager
@@ -162,6 +195,8 @@ def _cluster_errors_named():
     except FutureCancelledError as e:
         raise TFDPError("the Dask cluster went away: %s" % e) from None
     except ImportError as e:
+        if e.name == _OTHER_VERSION:
+            raise TFDPError(str(e)) from None
         raise TFDPError(_NOT_INSTALLED % e) from None
 
 
@@ -431,7 +466,9 @@ class ClusterEngine(Engine):
             # and the scheduler's task prefixes)
             futures.append(
                 self.client.submit(
-                    single_threaded,
+                    _versioned_task,
+                    __version__,
+                    True,
                     function,
                     task,
                     key="%s-%s" % (function.__name__, uuid.uuid4().hex),
@@ -460,11 +497,17 @@ class ClusterEngine(Engine):
 
     def apply(self, function, handles, arguments=None):
         if arguments is None:
-            return [
-                self.client.submit(function, h, pure=False) for h in handles
-            ]
+            arguments = itertools.repeat(())
         return [
-            self.client.submit(function, h, *a, pure=False)
+            self.client.submit(
+                _versioned_task,
+                __version__,
+                False,
+                function,
+                h,
+                *a,
+                key="%s-%s" % (function.__name__, uuid.uuid4().hex),
+            )
             for h, a in zip(handles, arguments)
         ]
 

@@ -2,6 +2,7 @@
 
 import concurrent.futures
 import contextlib
+import threading
 
 import cv2
 
@@ -68,16 +69,33 @@ class LocalEngine(Engine):
         return iter(handles)
 
 
+#: Runs of :func:`opencv_single_threaded` under way in this process, and
+#: OpenCV's thread count from before the first of them
+_single_threaded = {"runs": 0, "previous": None}
+_single_threaded_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def opencv_single_threaded():
     """OpenCV on the calling thread only, for the time of a run.
 
     OpenCV spreads some calls over a pool of its own threads; the engines
     are the only parallelism, so that one thread means one core.
+
+    The setting is the process's: runs that overlap in threads (tasks on a
+    ``dask worker`` of several threads) share it, the first sets it and
+    the last puts back what the first found, so that the process is left
+    as it was.
     """
-    previous = cv2.getNumThreads()
-    cv2.setNumThreads(1)
+    with _single_threaded_lock:
+        if not _single_threaded["runs"]:
+            _single_threaded["previous"] = cv2.getNumThreads()
+            cv2.setNumThreads(1)
+        _single_threaded["runs"] += 1
     try:
         yield
     finally:
-        cv2.setNumThreads(previous)
+        with _single_threaded_lock:
+            _single_threaded["runs"] -= 1
+            if not _single_threaded["runs"]:
+                cv2.setNumThreads(_single_threaded["previous"])

@@ -460,12 +460,14 @@ def export_kept(
             % (run_key, num_kept, len(kept), config.tag)
         )
     source = dataset.info.get(SOURCE_INFO_KEY) or {}
-    source_path = source_path or source.get("labels_path")
+    recorded = source.get("labels_path")
+    source_path = source_path or recorded
     # as the command does: the source is never replaced by a subset of
-    # itself, which later exports would read as the source
+    # itself, which later exports would read as the source; nor is the
+    # recorded source when another is given
     outputs.check_outputs(
         [labels_path],
-        inputs=[source_path] if source_path else [],
+        inputs=[p for p in dict.fromkeys((source_path, recorded)) if p],
         overwrite=overwrite,
         hint=OVERWRITE_HINT,
     )
