@@ -12,6 +12,7 @@ from tfdp import scoring
 from tfdp.fo_adapter.preview import (
     preview_pruning,
     pruned_away_view,
+    recorded_selection,
     retention_curve,
 )
 
@@ -176,13 +177,17 @@ class TFDPPanel(foo.Panel):
         if not self._guarded(ctx, self._sync):
             return
         # the operator says what it did; then the panel shows the kept
-        # samples and what a next apply would replace
+        # samples and what a next apply would replace. The ratio is the
+        # panel's; the rest is the run's last pruning, as previewed
+        config = ctx.dataset.get_run_info(ctx.panel.state.run_key).config
         ctx.prompt(
             "@tfdp/tfdp/prune",
             params=dict(
                 run_key=ctx.panel.state.run_key,
                 amount="keep_ratio",
                 keep_ratio=ctx.panel.state.keep_ratio,
+                seed=getattr(config, "seed", None) or 0,
+                **recorded_selection(config, config.method),
             ),
             skip_prompt=True,
             on_success=self.applied,
@@ -714,8 +719,9 @@ def _lost(preview):
 def _summary_line(preview):
     images = preview["images"]
     instances = preview["instances"]
-    text = "**%s: keeps %d of %d images (%s)** · %d of %d instances (%s)" % (
+    text = "**%s%s: keeps %d of %d images (%s)** · %d of %d instances (%s)" % (
         preview["method"],
+        _choices_phrase(preview["selection"]),
         images["after"],
         images["before"],
         _percent(images),
@@ -739,6 +745,21 @@ def _summary_line(preview):
             % (worst["name"], worst["after"], worst["before"], _percent(worst))
         )
     return text
+
+
+def _choices_phrase(choices):
+    # the selection choices of the run's last pruning, which the preview
+    # and Apply keep
+    if choices.get("selection") == "stratified":
+        return ", stratified (%d strata%s)" % (
+            choices["strata"],
+            ", hard cutoff %s" % choices["hard_cutoff"]
+            if choices["hard_cutoff"]
+            else "",
+        )
+    if choices.get("min_per_class"):
+        return ", at least %d per class" % choices["min_per_class"]
+    return ""
 
 
 def _classes_title(preview):

@@ -859,14 +859,14 @@ def test_panel_plots_read_at_a_glance(dataset):
 
 def test_retention_curve_counts_what_select_keeps_at_each_ratio(dataset):
     from tfdp import scoring
-    from tfdp.fo_adapter.preview import _rank_views, retention_curve
+    from tfdp.fo_adapter.preview import _rank, retention_curve
 
     tfdp.compute_scores(dataset, FIELD)
     for method in ("cb-scs", "si-scs", "scs", "random"):
         curve = retention_curve(dataset, method=method)
         assert curve["method"] == method
         assert curve["ratios"] == [round(0.05 * k, 2) for k in range(1, 21)]
-        ranking = _rank_views(dataset, "tfdp", 1.0, method)
+        ranking = _rank(dataset, "tfdp", 1.0, method)
         table, order = ranking["stored"].table, ranking["order"]
         classes = set(table.category.tolist())
         assert curve["instances"]["total"] == len(table) == 929
@@ -1091,7 +1091,7 @@ def test_panel_buttons_go_through_the_operators(dataset):
     (prompt,) = _prompts(ctx)
     assert prompt["operator_uri"].endswith("/prune")
     assert prompt["params"] == dict(
-        run_key="tfdp", amount="keep_ratio", keep_ratio=0.7
+        run_key="tfdp", amount="keep_ratio", keep_ratio=0.7, seed=0
     )
     assert prompt["skip_prompt"]
     assert prompt["on_success"].endswith("#applied")
@@ -1108,6 +1108,49 @@ def test_panel_buttons_go_through_the_operators(dataset):
         "*Apply pruning* replaces this run's tag "
         "'tfdp:keep' and saved view 'tfdp-kept'"
     )
+
+
+@pytest.mark.parametrize(
+    "choices, phrase",
+    [
+        (dict(min_per_class=1), "at least 1 per class"),
+        (
+            dict(selection="stratified", strata=5, hard_cutoff=0.1, seed=3),
+            "stratified (5 strata, hard cutoff 0.1)",
+        ),
+    ],
+)
+def test_panel_previews_and_applies_the_runs_selection(
+    dataset, choices, phrase
+):
+    # the panel's ratio, with the choices of the run's last pruning: what
+    # it previews is what Apply keeps
+    tfdp.compute_scores(dataset, FIELD)
+    tfdp.prune_samples(dataset, keep_ratio=0.7, **choices)
+    panel = _operator("tfdp_panel")
+    state = {}
+    panel.on_load(_panel_event(dataset, state))
+    _panel_change(panel, dataset, state, keep_ratio=0.6)
+    assert "cb-scs, %s: keeps 77 of 128 images" % phrase in state["summary"]
+    preview = preview_pruning(dataset, keep_ratio=0.6)
+
+    ctx = _panel_event(dataset, state)
+    panel.apply(ctx)
+    (prompt,) = _prompts(ctx)
+    result = foo.execute_operator(
+        prompt["operator_uri"], dict(dataset=dataset), params=prompt["params"]
+    )
+    assert result.error is None
+    kept = tfdp.load_kept_view(dataset)
+    assert kept.values("id") == preview["kept_view"].values("id")
+    report = tfdp.get_run_info(dataset)["report"]
+    assert report["instances"] == preview["instances"]
+    assert report["selection"]["selection"] == choices.get("selection", "top")
+    expected = tfdp.prune_samples(dataset, keep_ratio=0.6, **choices)
+    assert set(kept.values("id")) == set(expected.values("id"))
+    assert set(preview["removed_view"].values("id")) == set(
+        dataset.values("id")
+    ) - set(kept.values("id"))
 
 
 def test_prune_warns_only_of_what_it_replaces(dataset):
@@ -1353,11 +1396,11 @@ def test_prune_form_offers_the_selection_choices(dataset):
 
 def test_the_curve_shows_a_class_guarantee(dataset):
     from tfdp import scoring, selection
-    from tfdp.fo_adapter.preview import _rank_views, retention_curve
+    from tfdp.fo_adapter.preview import _rank, retention_curve
 
     tfdp.compute_scores(dataset, FIELD)
     curve = retention_curve(dataset, min_per_class=1)
-    ranking = _rank_views(dataset, "tfdp", 1.0, None)
+    ranking = _rank(dataset, "tfdp", 1.0, None)
     table, order = ranking["stored"].table, ranking["order"]
     guarantee = curve["guarantee"]
     needed = selection.class_guarantee(

@@ -20,7 +20,8 @@ def preview_pruning(
     samples, run_key="tfdp", keep_ratio=0.7, method=None, bins=30
 ):
     """What keeping a fraction of a run's samples would keep, computed from
-    its stored fields, without writing anything.
+    its stored fields, without writing anything, with the selection choices
+    of its last pruning (see :func:`recorded_selection`).
 
     The run's stored perimeters, areas and pixel counts are read once and
     kept in memory until the run changes, so that each further preview (any
@@ -40,14 +41,19 @@ def preview_pruning(
         a dict with ``images``, ``instances`` and ``sizes`` counts (as in
         :func:`tfdp.report.retention_report`), ``classes`` (worst retention
         first), ``histogram`` (``counts``, ``edges``), ``cutoff`` (the
-        lowest kept score), ``method``, and the ``kept_view`` and
+        lowest kept score), ``method``, ``selection`` (the choices made, as
+        :func:`recorded_selection` gives them), and the ``kept_view`` and
         ``removed_view`` (lowest scores first)
+
+    Raises:
+        ValueError: if the choices do not fit the ratio (a class guarantee
+            that needs more images than it keeps)
     """
-    ranking = _rank_views(samples, run_key, keep_ratio, method)
+    ranking = _rank(samples, run_key, keep_ratio, method)
     stored = ranking["stored"]
     count = ranking["count"]
     scores = ranking["scores"]
-    kept = scoring.select(ranking["order"], count)
+    kept, choices, kept_view, removed_view = _select(ranking)
     report = retention_report(
         stored.table, kept, lambda name: (name, name), ranking["method"]
     )
@@ -57,7 +63,7 @@ def preview_pruning(
         hist_counts, edges = np.histogram(scores, bins=bins)
         histogram = {"counts": hist_counts.tolist(), "edges": edges.tolist()}
         if count:
-            cutoff = float(scores[ranking["order"][count - 1]])
+            cutoff = float(scores[kept].min())
 
     return {
         "run_key": run_key,
@@ -72,9 +78,25 @@ def preview_pruning(
         "sizes": report["sizes"],
         "histogram": histogram,
         "cutoff": cutoff,
-        "removed_view": ranking["removed"],
-        "kept_view": ranking["kept"],
+        "selection": choices,
+        "removed_view": removed_view,
+        "kept_view": kept_view,
     }
+
+
+def recorded_selection(config, method):
+    """The selection choices of a run's last pruning that a ranking by
+    ``method`` can make, as keyword arguments of
+    :func:`tfdp.prune_samples`: ``{}`` for the paper's rule (and for a
+    stratified selection under ``"random"``, which has no scores)."""
+    chosen = dict(getattr(config, "selection", None) or {})
+    if chosen.get("selection") == "stratified":
+        if method == "random":
+            return {}
+        return {k: chosen[k] for k in ("selection", "strata", "hard_cutoff")}
+    if chosen.get("min_per_class"):
+        return dict(selection="top", min_per_class=chosen["min_per_class"])
+    return {}
 
 
 def retention_curve(
@@ -106,7 +128,7 @@ def retention_curve(
         ``images`` kept, and the ``instances`` and ``classes`` kept, each a
         dict of ``kept`` (a list) and ``total``
     """
-    ranking = _rank_views(samples, run_key, 1.0, method)
+    ranking = _rank(samples, run_key, 1.0, method)
     return curve_counts(
         ranking["stored"].table,
         ranking["order"],
@@ -211,7 +233,7 @@ def pruned_away_view(samples, run_key="tfdp", keep_ratio=0.7, method=None):
     Returns:
         a :class:`fiftyone.core.view.DatasetView`
     """
-    return _rank_views(samples, run_key, keep_ratio, method)["removed"]
+    return _select(_rank(samples, run_key, keep_ratio, method))[3]
 
 
 #: Stored tables of recent runs: {(dataset id, run key): (stamp, table)}
@@ -241,7 +263,7 @@ def _stored_table(dataset, run_key, config, scored, label_paths, sample_field):
     return stored
 
 
-def _rank_views(samples, run_key, keep_ratio, method):
+def _rank(samples, run_key, keep_ratio, method):
     dataset = samples._root_dataset
     config = scored_config(dataset, run_key)
     scored = dataset.load_run_view(run_key)
@@ -255,9 +277,10 @@ def _rank_views(samples, run_key, keep_ratio, method):
     order, scores = scoring.rank(
         stored.table, num, method, seed=getattr(config, "seed", None) or 0
     )
-    ranking = dict(
+    return dict(
         config=config,
         scored=scored,
+        sample_field=sample_field,
         num=num,
         count=count,
         method=method,
@@ -266,19 +289,42 @@ def _rank_views(samples, run_key, keep_ratio, method):
         scores=scores,
     )
 
-    if method == config.method and method != "random":
+
+def _select(ranking):
+    # the kept images of a ranking, with the run's recorded choices, and
+    # the views of the kept and the removed samples
+    config, method, count = (
+        ranking["config"],
+        ranking["method"],
+        ranking["count"],
+    )
+    choices = recorded_selection(config, method)
+    table, order = ranking["stored"].table, ranking["order"]
+    kept, _ = selection.select_images(
+        order,
+        ranking["scores"],
+        count,
+        table.image_index,
+        table.category,
+        seed=getattr(config, "seed", None) or 0,
+        **choices,
+    )
+    scored = ranking["scored"]
+    if not choices and method == config.method and method != "random":
         # by the stored image scores in the database: a view of any size
         # stays two stages, not a list of ids
-        ranking.update(
-            kept=scored.sort_by([(sample_field, -1), ("_id", 1)]).limit(count),
-            removed=scored.sort_by([(sample_field, 1), ("_id", -1)]).limit(
-                num - count
-            ),
+        sample_field = ranking["sample_field"]
+        kept_view = scored.sort_by([(sample_field, -1), ("_id", 1)]).limit(
+            count
+        )
+        removed_view = scored.sort_by([(sample_field, 1), ("_id", -1)]).limit(
+            ranking["num"] - count
         )
     else:
-        ranked = [stored.sample_ids[i] for i in order]
-        ranking.update(
-            kept=scored.select(ranked[:count]),
-            removed=scored.select(ranked[count:][::-1], ordered=True),
+        in_order = kept[order]
+        ranked = np.asarray(ranking["stored"].sample_ids, dtype=object)[order]
+        kept_view = scored.select(ranked[in_order].tolist(), ordered=True)
+        removed_view = scored.select(
+            ranked[~in_order][::-1].tolist(), ordered=True
         )
-    return ranking
+    return kept, choices, kept_view, removed_view
