@@ -1152,6 +1152,12 @@ def test_panel_previews_and_applies_the_runs_selection(
         dataset.values("id")
     ) - set(kept.values("id"))
 
+    if "min_per_class" in choices:
+        # a ratio the guarantee does not fit: said, as prune would say it
+        _panel_change(panel, dataset, state, keep_ratio=0.05)
+        assert "needs" in state["message"]
+        assert "keep at least" in state["message"]
+
 
 def test_prune_warns_only_of_what_it_replaces(dataset):
     def warning(name, **params):
