@@ -62,7 +62,7 @@ BATCH_MASK_PIXELS = 2**24
 MASK_CHUNK_PIXELS = 2**24
 
 #: Masks are made in tasks of this many labels
-MASK_TASK_LABELS = 250
+MASK_TASK_LABELS = 100
 
 _SCALARS = (str, int, float, bool, type(None))
 _warned = []
@@ -168,7 +168,7 @@ def add_coco_samples(
         _mask_makers(use_polylines) as mask_makers,
         ThreadPoolExecutor(max_workers=1) as inserter,
     ):
-        writer.rle_polygons = polygons
+        writer.rle_polygons, writer.mask_makers = polygons, mask_makers
         pending = None
         for image in images:
             try:
@@ -188,14 +188,14 @@ def add_coco_samples(
                 or num_labels >= BATCH_LABELS
                 or num_pixels >= BATCH_MASK_PIXELS
             ):
-                masks = writer.start_masks(batch, mask_makers)
+                masks = writer.take_mask_tasks()
                 done += _wait(pending, update, len(images), done)
                 pending = (
                     inserter.submit(writer.insert, batch, masks, source),
                     len(batch),
                 )
                 batch, num_labels, num_pixels = [], 0, 0
-        masks = writer.start_masks(batch, mask_makers)
+        masks = writer.take_mask_tasks()
         done += _wait(pending, update, len(images), done)
         if batch:
             writer.insert(batch, masks, source)
@@ -388,7 +388,7 @@ def _image_rle(segmentation, frame_size):
 
 class _Mask:
     """What a label's mask is made from, until it is made (see
-    :meth:`_Writer.start_masks`)."""
+    :meth:`_Writer.take_mask_tasks`)."""
 
     __slots__ = ("ann", "item", "pixels")
 
@@ -425,6 +425,9 @@ class _Writer:
         self.classes = classes
         self.supercategories = supercategories
         self.rle_polygons = None  # an iterator: the points of RLE masks
+        # a process pool, or None to make masks in insert()
+        self.mask_makers = None
+        self.waiting, self.mask_tasks = [], []  # labels, their masks' tasks
 
         # a label as FiftyOne's COCO conversion makes it, serialised: the
         # keys filled here are replaced, the others kept as they are
@@ -456,7 +459,6 @@ class _Writer:
             )
         self.labels = labels
         self.labels_template = dict(labels.to_mongo())
-        self.box_field = fol.Detection._fields["bounding_box"]
 
         # a sample as Dataset.add_samples serialises it
         sample = fo.Sample(
@@ -543,11 +545,16 @@ class _Writer:
                     return None
             width, height = size
             x, y, w, h = obj.bbox
-            doc["bounding_box"] = self.box_field.to_mongo(
-                [x / width, y / height, w / width, h / height]
-            )
-            # made a batch at a time: start_masks()
+            # what the field's to_mongo makes (FloatField: float(value)),
+            # without mongoengine's lookups for every value
+            doc["bounding_box"] = [
+                float(x / width),
+                float(y / height),
+                float(w / width),
+                float(h / height),
+            ]
             doc["mask"] = _Mask(ann, segmentation, obj.bbox, size)
+            self._wait_for_mask(doc)
         for key, value in attributes.items():
             if not isinstance(value, _SCALARS):
                 # lists and dicts as FiftyOne converts them, errors included
@@ -555,36 +562,29 @@ class _Writer:
             doc[key] = value
         return doc
 
-    def start_masks(self, docs, makers):
-        """Starts making the masks that the documents' labels wait for.
+    def _wait_for_mask(self, label):
+        # the masks are made MASK_TASK_LABELS at a time, as soon as that
+        # many wait: the makers start while the batch is being built
+        self.waiting.append(label)
+        if len(self.waiting) >= MASK_TASK_LABELS:
+            self._start_masks()
 
-        Args:
-            docs: documents of samples
-            makers: a process pool, or None to make them in
-                :meth:`insert`
+    def _start_masks(self):
+        if not self.waiting:
+            return
+        items = [label["mask"].item for label in self.waiting]
+        future = None
+        if self.mask_makers is not None:
+            future = self.mask_makers.submit(_serialised_masks, items)
+        self.mask_tasks.append((self.waiting, future))
+        self.waiting = []
 
-        Returns:
-            a list of ``(labels, future or None)``
-        """
-        if self.use_polylines:
-            return []
-        labels = [
-            label
-            for doc in docs
-            for label in doc.get(self.label_field, {}).get(self.list_key, ())
-        ]
-        tasks = []
-        for start in range(0, len(labels), MASK_TASK_LABELS):
-            chunk = labels[start : start + MASK_TASK_LABELS]
-            items = [m.item for m in (label["mask"] for label in chunk)]
-            tasks.append(
-                (
-                    chunk,
-                    None
-                    if makers is None
-                    else makers.submit(_serialised_masks, items),
-                )
-            )
+    def take_mask_tasks(self):
+        """The making of the masks of the samples built since the last
+        call, started: a list of ``(labels, future or None)`` for
+        :meth:`insert`."""
+        self._start_masks()
+        tasks, self.mask_tasks = self.mask_tasks, []
         return tasks
 
     def _finish_masks(self, tasks, source):
@@ -609,7 +609,7 @@ class _Writer:
 
     def insert(self, docs, masks, source):
         """Inserts the documents, once their masks from
-        :meth:`start_masks` are made."""
+        :meth:`take_mask_tasks` are made."""
         self._finish_masks(masks, source)
         if not self.label_field_declared and any(
             self.label_field in doc for doc in docs
