@@ -87,3 +87,50 @@ def test_quick_start_runs_as_written(tmp_path):
     assert len(sessions) >= 3
     for command, expected in sessions:
         _check_output(command, expected, run(command))
+
+
+def _python_page_script(text):
+    # docs/python.md's examples that run (not the signatures), in the
+    # page's order, with each shown value printed: `print(x)  # shown` and
+    # an expression followed by a `# shown` line
+    script, shown = [], []
+    for lang, lines in _blocks(text):
+        code = "\n".join(lines)
+        runs = code.startswith("import") or re.search(r"\bdataset\b", code)
+        # signatures name their arguments, such as `samples`
+        if lang != "python" or not runs or re.search(r"\bsamples\b", code):
+            continue
+        for number, line in enumerate(lines):
+            after = lines[number + 1] if number + 1 < len(lines) else ""
+            expression = r"[\w.]+[(\[].*[)\]]"
+            match = re.fullmatch(r"(%s)  # (.*)" % expression, line)
+            if match:
+                line, value = match.groups()
+                if not line.startswith("print("):
+                    line = "print(%s)" % line
+                shown.append(value)
+            elif after.startswith("# ") and re.fullmatch(expression, line):
+                line = "print(%s)" % line
+                shown.append(after[2:])
+            script.append(line)
+    return "\n".join(script) + "\n", shown
+
+
+def test_the_python_page_runs_as_written(tmp_path):
+    with open(os.path.join(ROOT, "docs", "python.md"), encoding="utf-8") as f:
+        script, shown = _python_page_script(f.read())
+    assert "get_operator" in script and len(shown) >= 4
+    os.symlink(os.path.join(ROOT, "data"), tmp_path / "data")
+    (tmp_path / "page.py").write_text(script)
+    result = subprocess.run(
+        [sys.executable, "page.py"],
+        cwd=tmp_path,
+        env=dict(os.environ, FIFTYONE_SHOW_PROGRESS_BARS="false"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = iter(result.stdout.splitlines())
+    for value in shown:
+        assert any(line == value for line in lines), (value, result.stdout)
