@@ -1,6 +1,5 @@
-"""The repository speaks to its users, not about its own history: no
-"today", "yesterday" or "the day before" in any tracked text, and no
-timings of the machine it was written on in code comments."""
+"""The repository speaks to its users, not about its own history: none of
+the diary words below in any tracked text."""
 
 import re
 import subprocess
