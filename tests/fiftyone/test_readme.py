@@ -134,3 +134,32 @@ def test_the_python_page_runs_as_written(tmp_path):
     lines = iter(result.stdout.splitlines())
     for value in shown:
         assert any(line == value for line in lines), (value, result.stdout)
+
+
+def test_the_database_wrapper_silences_the_notice_about_its_mongod(tmp_path):
+    # the README runs scripts in the project's database with
+    # scripts/database.py, whose mongod 6.0 FiftyOne would warn about on
+    # every start; a value the user set is kept
+    show = "import os; print(os.environ.get('FIFTYONE_DATABASE_VALIDATION'))"
+    for given, expected in ((None, "false"), ("true", "true")):
+        env = dict(os.environ)
+        env.pop("FIFTYONE_DATABASE_VALIDATION", None)
+        if given is not None:
+            env["FIFTYONE_DATABASE_VALIDATION"] = given
+        result = subprocess.run(
+            [
+                sys.executable,
+                os.path.join(ROOT, "scripts", "database.py"),
+                str(tmp_path / "db"),
+                "--",
+                sys.executable,
+                "-c",
+                show,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.stdout.strip() == expected
