@@ -163,3 +163,50 @@ def test_the_database_wrapper_silences_the_notice_about_its_mongod(tmp_path):
         )
         assert result.returncode == 0, result.stderr[-3000:]
         assert result.stdout.strip() == expected
+
+
+def _in_order(shown, actual):
+    # the shown lines, between "..." (left-out output), each chunk in one
+    # piece and the chunks in order
+    chunks = [[]]
+    for line in shown:
+        if line.strip() == "...":
+            chunks.append([])
+        elif line.strip() or chunks[-1]:
+            chunks[-1].append(line)
+    for chunk in chunks:
+        while chunk and not chunk[-1].strip():
+            chunk.pop()
+    start = 0
+    for chunk in filter(None, chunks):
+        for i in range(start, len(actual) - len(chunk) + 1):
+            if actual[i : i + len(chunk)] == chunk:
+                start = i + len(chunk)
+                break
+        else:
+            return False
+    return True
+
+
+def test_make_demo_prints_what_the_readme_shows(tmp_path, monkeypatch, capsys):
+    import demo
+    import fiftyone as fo
+
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    shown = next(
+        lines
+        for lang, lines in _blocks(text)
+        if lines and lines[0].startswith("== FiftyOne: load")
+    )
+    monkeypatch.chdir(ROOT)  # where make runs it
+    monkeypatch.setattr(demo, "OUT", str(tmp_path / "demo"))
+    monkeypatch.setattr(sys, "argv", ["demo.py"])
+    monkeypatch.setattr(fo.config, "show_progress_bars", False)
+    assert demo.main() == 0
+    printed = capsys.readouterr().out.splitlines()
+
+    def timeless(lines):
+        return [re.sub(r"\(\d+\.\ds\)$", "(N s)", line) for line in lines]
+
+    assert _in_order(timeless(shown), timeless(printed)), "\n".join(printed)
