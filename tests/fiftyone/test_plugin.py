@@ -591,6 +591,14 @@ def test_export_requires_json_and_shows_its_result(dataset, tmp_path):
     shown = messages[-1].body
     assert shown.operator_uri.endswith("show_output")
     written = json.loads(out.read_text())
+    # what it wrote, in one line
+    notified = messages[-2].body
+    assert notified.operator_uri.endswith("notify")
+    assert notified.params == {
+        "message": "Wrote 90 samples and %d annotations to %s (lossless)"
+        % (len(written["annotations"]), out),
+        "variant": "success",
+    }
     assert shown.params["results"] == {
         "mode": "lossless",
         "labels_path": str(out),

@@ -87,3 +87,126 @@ def test_quick_start_runs_as_written(tmp_path):
     assert len(sessions) >= 3
     for command, expected in sessions:
         _check_output(command, expected, run(command))
+
+
+def _python_page_script(text):
+    # docs/python.md's examples that run (not the signatures), in the
+    # page's order, with each shown value printed: `print(x)  # shown` and
+    # an expression followed by a `# shown` line
+    script, shown = [], []
+    for lang, lines in _blocks(text):
+        code = "\n".join(lines)
+        runs = code.startswith("import") or re.search(r"\bdataset\b", code)
+        # signatures name their arguments, such as `samples`
+        if lang != "python" or not runs or re.search(r"\bsamples\b", code):
+            continue
+        for number, line in enumerate(lines):
+            after = lines[number + 1] if number + 1 < len(lines) else ""
+            expression = r"[\w.]+[(\[].*[)\]]"
+            match = re.fullmatch(r"(%s)  # (.*)" % expression, line)
+            if match:
+                line, value = match.groups()
+                if not line.startswith("print("):
+                    line = "print(%s)" % line
+                shown.append(value)
+            elif after.startswith("# ") and re.fullmatch(expression, line):
+                line = "print(%s)" % line
+                shown.append(after[2:])
+            script.append(line)
+    return "\n".join(script) + "\n", shown
+
+
+def test_the_python_page_runs_as_written(tmp_path):
+    with open(os.path.join(ROOT, "docs", "python.md"), encoding="utf-8") as f:
+        script, shown = _python_page_script(f.read())
+    assert "get_operator" in script and len(shown) >= 4
+    os.symlink(os.path.join(ROOT, "data"), tmp_path / "data")
+    (tmp_path / "page.py").write_text(script)
+    result = subprocess.run(
+        [sys.executable, "page.py"],
+        cwd=tmp_path,
+        env=dict(os.environ, FIFTYONE_SHOW_PROGRESS_BARS="false"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = iter(result.stdout.splitlines())
+    for value in shown:
+        assert any(line == value for line in lines), (value, result.stdout)
+
+
+def test_the_database_wrapper_silences_the_notice_about_its_mongod(tmp_path):
+    # the README runs scripts in the project's database with
+    # scripts/database.py, whose mongod 6.0 FiftyOne would warn about on
+    # every start; a value the user set is kept
+    show = "import os; print(os.environ.get('FIFTYONE_DATABASE_VALIDATION'))"
+    for given, expected in ((None, "false"), ("true", "true")):
+        env = dict(os.environ)
+        env.pop("FIFTYONE_DATABASE_VALIDATION", None)
+        if given is not None:
+            env["FIFTYONE_DATABASE_VALIDATION"] = given
+        result = subprocess.run(
+            [
+                sys.executable,
+                os.path.join(ROOT, "scripts", "database.py"),
+                str(tmp_path / "db"),
+                "--",
+                sys.executable,
+                "-c",
+                show,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.stdout.strip() == expected
+
+
+def _in_order(shown, actual):
+    # the shown lines, between "..." (left-out output), each chunk in one
+    # piece and the chunks in order
+    chunks = [[]]
+    for line in shown:
+        if line.strip() == "...":
+            chunks.append([])
+        elif line.strip() or chunks[-1]:
+            chunks[-1].append(line)
+    for chunk in chunks:
+        while chunk and not chunk[-1].strip():
+            chunk.pop()
+    start = 0
+    for chunk in filter(None, chunks):
+        for i in range(start, len(actual) - len(chunk) + 1):
+            if actual[i : i + len(chunk)] == chunk:
+                start = i + len(chunk)
+                break
+        else:
+            return False
+    return True
+
+
+def test_make_demo_prints_what_the_readme_shows(tmp_path, monkeypatch, capsys):
+    import demo
+    import fiftyone as fo
+
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    shown = next(
+        lines
+        for lang, lines in _blocks(text)
+        if lines and lines[0].startswith("== FiftyOne: load")
+    )
+    monkeypatch.chdir(ROOT)  # where make runs it
+    monkeypatch.setattr(demo, "OUT", str(tmp_path / "demo"))
+    monkeypatch.setattr(sys, "argv", ["demo.py"])
+    monkeypatch.setattr(fo.config, "show_progress_bars", False)
+    assert demo.main() == 0
+    printed = capsys.readouterr().out.splitlines()
+
+    def timeless(lines):
+        return [re.sub(r"\(\d+\.\ds\)$", "(N s)", line) for line in lines]
+
+    assert _in_order(timeless(shown), timeless(printed)), "\n".join(printed)

@@ -285,6 +285,17 @@ def test_missing_file(tmp_path, capsys):
         (["--keep-ratio", "nan"], "'nan' is not a ratio between 0 and 1"),
         (["--keep", "-1"], "'-1' is not a positive integer"),
         (["--keep", "0"], "'0' is not a positive integer"),
+        # the message Python and the App give, with the value as typed
+        (
+            ["--keep-ratio", "0"],
+            "--keep-ratio: a keep ratio of 0 keeps no image: keep at least "
+            "one",
+        ),
+        (
+            ["--prune-ratio", "1"],
+            "--prune-ratio: a prune ratio of 1 keeps no image: keep at least",
+        ),
+        (["--keep-ratio", "0.00"], "a keep ratio of 0.00 keeps no image"),
         (
             ["--keep-ratio", "0.5", "--seed", "-5"],
             "argument --seed: '-5' is not a non-negative integer",
