@@ -227,6 +227,29 @@ def existing_run_key_input(ctx, inputs, description):
     return run_key if run_key in runs else None
 
 
+def replace_input(ctx, inputs, label, warning, error):
+    """A *Replace* box for something that exists; until it is ticked, a
+    warning and a hidden invalid input keep the form from executing.
+
+    Args:
+        ctx: the execution context
+        inputs: the form's :class:`fiftyone.operators.types.Object`
+        label: the box's label
+        warning: what the warning says
+        error: the hidden input's error
+    """
+    inputs.bool("overwrite", default=False, label=label)
+    if not ctx.params.get("overwrite", False):
+        inputs.view("exists", types.Warning(label=warning))
+        inputs.str(
+            "exists_guard",
+            invalid=True,
+            required=True,
+            view=types.HiddenView(),
+            error_message=error,
+        )
+
+
 def unavailable(inputs, name, reason, message):
     """Shows an error in the form and blocks execution."""
     inputs.view("no_" + name, types.Error(label=message))

@@ -8,7 +8,12 @@ import fiftyone.operators.types as types
 
 import tfdp
 
-from .common import finish, heavy_operator_config, run_with_progress
+from .common import (
+    finish,
+    heavy_operator_config,
+    replace_input,
+    run_with_progress,
+)
 
 
 class LoadCocoDataset(foo.Operator):
@@ -96,24 +101,14 @@ class LoadCocoDataset(foo.Operator):
             ),
         )
         if name and fo.dataset_exists(name):
-            inputs.bool(
-                "overwrite", default=False, label="Replace the dataset"
+            replace_input(
+                ctx,
+                inputs,
+                "Replace the dataset",
+                "Dataset %r exists: tick 'Replace' to delete it and load "
+                "the file in its place" % name,
+                "dataset exists",
             )
-            if not ctx.params.get("overwrite", False):
-                inputs.view(
-                    "exists",
-                    types.Warning(
-                        label="Dataset %r exists: tick 'Replace' to delete "
-                        "it and load the file in its place" % name
-                    ),
-                )
-                inputs.str(
-                    "exists_guard",
-                    invalid=True,
-                    required=True,
-                    view=types.HiddenView(),
-                    error_message="dataset exists",
-                )
 
         inputs.str(
             "label_field",

@@ -16,6 +16,7 @@ from .common import (
     existing_run_key_input,
     finish,
     heavy_operator_config,
+    replace_input,
     run_outputs,
     run_with_progress,
     unavailable,
@@ -94,24 +95,13 @@ class ExportKept(foo.Operator):
             error_message=error or "",
         )
         if labels_path and error is None and os.path.exists(labels_path):
-            inputs.bool(
-                "overwrite", default=False, label="Replace the existing file"
+            replace_input(
+                ctx,
+                inputs,
+                "Replace the existing file",
+                "%s exists: tick 'Replace' to overwrite it" % labels_path,
+                "file exists",
             )
-            if not ctx.params.get("overwrite", False):
-                inputs.view(
-                    "exists",
-                    types.Warning(
-                        label="%s exists: tick 'Replace' to "
-                        "overwrite it" % labels_path
-                    ),
-                )
-                inputs.str(
-                    "exists_guard",
-                    invalid=True,
-                    required=True,
-                    view=types.HiddenView(),
-                    error_message="file exists",
-                )
 
         source = ctx.dataset.info.get(coco_files.SOURCE_INFO_KEY) or {}
         inputs.str(

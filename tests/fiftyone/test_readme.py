@@ -5,28 +5,12 @@ import re
 import subprocess
 import sys
 
+from doc_blocks import blocks as page_blocks
+from doc_blocks import sessions as page_sessions
+from doc_blocks import shown_in_order
 from shared_data import ROOT
 
 BIN = os.path.dirname(sys.executable)
-
-
-def _blocks(text):
-    # (language, lines) of each fenced block
-    return [
-        (match.group(1), match.group(2).splitlines())
-        for match in re.finditer(r"```(\w*)\n(.*?)```", text, re.S)
-    ]
-
-
-def _sessions(lines):
-    # [(command, expected output lines)] of a console block
-    sessions = []
-    for line in lines:
-        if line.startswith("$ "):
-            sessions.append((line[2:], []))
-        elif sessions:
-            sessions[-1][1].append(line)
-    return sessions
 
 
 def _check_output(command, expected, actual):
@@ -40,7 +24,7 @@ def _check_output(command, expected, actual):
 
 def test_quick_start_runs_as_written(tmp_path):
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
-        blocks = _blocks(f.read())
+        blocks = page_blocks(f.read())
     os.symlink(os.path.join(ROOT, "data"), tmp_path / "data")
     env = dict(
         os.environ,
@@ -74,7 +58,7 @@ def test_quick_start_runs_as_written(tmp_path):
         for lang, lines in blocks
         if lines and lines[0].endswith("python quickstart.py")
     )
-    [(_, expected)] = _sessions(shown)
+    [(_, expected)] = page_sessions(shown)
     _check_output("quickstart.py", expected, run("python quickstart.py"))
 
     # the command line, which compares its output with the Python export
@@ -83,7 +67,7 @@ def test_quick_start_runs_as_written(tmp_path):
         for lang, lines in blocks
         if lines and lines[0].startswith("$ tfdp prune data/coco2017-sample")
     )
-    sessions = _sessions(console)
+    sessions = page_sessions(console)
     assert len(sessions) >= 3
     for command, expected in sessions:
         _check_output(command, expected, run(command))
@@ -94,7 +78,7 @@ def _python_page_script(text):
     # page's order, with each shown value printed: `print(x)  # shown` and
     # an expression followed by a `# shown` line
     script, shown = [], []
-    for lang, lines in _blocks(text):
+    for lang, lines in page_blocks(text):
         code = "\n".join(lines)
         runs = code.startswith("import") or re.search(r"\bdataset\b", code)
         # signatures name their arguments, such as `samples`
@@ -165,29 +149,6 @@ def test_the_database_wrapper_silences_the_notice_about_its_mongod(tmp_path):
         assert result.stdout.strip() == expected
 
 
-def _in_order(shown, actual):
-    # the shown lines, between "..." (left-out output), each chunk in one
-    # piece and the chunks in order
-    chunks = [[]]
-    for line in shown:
-        if line.strip() == "...":
-            chunks.append([])
-        elif line.strip() or chunks[-1]:
-            chunks[-1].append(line)
-    for chunk in chunks:
-        while chunk and not chunk[-1].strip():
-            chunk.pop()
-    start = 0
-    for chunk in filter(None, chunks):
-        for i in range(start, len(actual) - len(chunk) + 1):
-            if actual[i : i + len(chunk)] == chunk:
-                start = i + len(chunk)
-                break
-        else:
-            return False
-    return True
-
-
 def test_make_demo_prints_what_the_readme_shows(tmp_path, monkeypatch, capsys):
     import demo
     import fiftyone as fo
@@ -196,7 +157,7 @@ def test_make_demo_prints_what_the_readme_shows(tmp_path, monkeypatch, capsys):
         text = f.read()
     shown = next(
         lines
-        for lang, lines in _blocks(text)
+        for lang, lines in page_blocks(text)
         if lines and lines[0].startswith("== FiftyOne: load")
     )
     monkeypatch.chdir(ROOT)  # where make runs it
@@ -209,4 +170,6 @@ def test_make_demo_prints_what_the_readme_shows(tmp_path, monkeypatch, capsys):
     def timeless(lines):
         return [re.sub(r"\(\d+\.\ds\)$", "(N s)", line) for line in lines]
 
-    assert _in_order(timeless(shown), timeless(printed)), "\n".join(printed)
+    assert shown_in_order(timeless(shown), timeless(printed)), "\n".join(
+        printed
+    )
