@@ -165,7 +165,10 @@ def add_coco_samples(
     batch, num_labels, num_pixels, done = [], 0, 0, 0
     with (
         _rle_polygons(images, by_image, use_polylines) as polygons,
-        _mask_makers(use_polylines) as mask_makers,
+        # masks are most of a mask load's work, which holds the GIL: they
+        # are made and serialised in other processes (or, where none can
+        # be forked, in the inserting thread)
+        _forked_pool(not use_polylines) as mask_makers,
         ThreadPoolExecutor(max_workers=1) as inserter,
     ):
         writer.rle_polygons, writer.mask_makers = polygons, mask_makers
@@ -214,7 +217,7 @@ def _conversion_error(source, e):
 def _rle_polygons(images, by_image, use_polylines):
     # FiftyOne traces and simplifies the contours of RLE masks (crowds) to
     # make polylines: with COCO's 1% of crowds, more work than all the other
-    # labels. Another process traces them, in the order they are needed,
+    # labels. Other processes trace them, in the order they are needed,
     # while this one builds the rest
     tasks = [
         (ann["segmentation"], (int(image["width"]), int(image["height"])))
@@ -224,36 +227,30 @@ def _rle_polygons(images, by_image, use_polylines):
         if isinstance(ann.get("segmentation"), dict)
         and not segmentation.is_empty_segmentation(ann["segmentation"])
     ]
-    if not tasks or "fork" not in multiprocessing.get_all_start_methods():
-        yield map(_polygons, tasks)
-        return
-    tracer = ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("fork")
-    )
-    try:
-        yield tracer.map(_polygons, tasks, chunksize=8)
-    finally:
-        tracer.shutdown(cancel_futures=True)
+    with _forked_pool(bool(tasks)) as tracers:
+        if tracers is None:
+            yield map(_polygons, tasks)
+        else:
+            yield tracers.map(_polygons, tasks, chunksize=8)
 
 
 @contextlib.contextmanager
-def _mask_makers(use_polylines):
-    # Masks are made and serialised in other processes, one per core: most
-    # of a mask load's work, which holds the GIL. None where processes
-    # cannot be forked: they are made in the inserting thread
-    if use_polylines or "fork" not in multiprocessing.get_all_start_methods():
+def _forked_pool(needed=True):
+    # One process per core, forked: it has the parsed data and FiftyOne
+    # already. None where processes cannot be forked, or are not needed
+    if not needed or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
-    makers = ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=len(os.sched_getaffinity(0))
         if hasattr(os, "sched_getaffinity")
         else os.cpu_count() or 1,
         mp_context=multiprocessing.get_context("fork"),
     )
     try:
-        yield makers
+        yield pool
     finally:
-        makers.shutdown(cancel_futures=True)
+        pool.shutdown(cancel_futures=True)
 
 
 def _serialised_masks(items):
