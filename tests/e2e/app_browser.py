@@ -164,7 +164,8 @@ def wait_until(condition, what, seconds=60):
 
 def apply_pruning(page, run_key, method, num_samples, attempts=3):
     """Clicks the panel's *Apply pruning* until the prune operator says what
-    it kept, and returns that number.
+    it kept, and returns that number and the operator's whole line, read
+    while the App shows it (a notification goes after a few seconds).
 
     The App mounts the panel anew on a render and can answer a click with
     the state from before it: then the operator does not run, nothing is
@@ -189,4 +190,5 @@ def apply_pruning(page, run_key, method, num_samples, attempts=3):
         except TimeoutError:
             if attempt == attempts - 1:
                 raise
-    return int(re.search(pattern, note.inner_text()).group(1))
+    text = note.inner_text()
+    return int(re.search(pattern, text).group(1)), text

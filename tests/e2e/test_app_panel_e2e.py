@@ -282,7 +282,7 @@ def _scheduled_run_appears(page, dataset):
 
 
 def _apply_says_what_it_did(page, dataset):
-    kept = app_browser.apply_pruning(page, "cb", "cb-scs", 128)
+    kept, _ = app_browser.apply_pruning(page, "cb", "cb-scs", 128)
     page.get_by_text("%d samples" % kept, exact=True).wait_for()
     assert dataset.count_sample_tags().get("cb:keep") == kept
     # a second apply would replace this one's tag and saved view: said
