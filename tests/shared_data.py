@@ -4,6 +4,7 @@ repository (see its README). Modules that read them set
 skipped with a reason that names it."""
 
 import os
+import subprocess
 
 import pytest
 
@@ -30,3 +31,11 @@ REAL_FILES = {
     "taco": TACO,
     "panoptic": PANOPTIC,
 }
+
+
+def tracked_files():
+    """The paths, relative to the repository, of the files git tracks."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    return [name for name in listed.split("\0") if name]

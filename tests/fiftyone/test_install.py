@@ -13,7 +13,7 @@ import zipfile
 
 import fiftyone.constants as foc
 import pytest
-from shared_data import ROOT
+from shared_data import ROOT, tracked_files
 
 # what a user runs once the plugin and its requirements are installed
 SCRIPT = """
@@ -45,18 +45,8 @@ print(json.dumps(dict(
 
 def _zip_of_the_repository(path):
     # as GitHub serves a branch: one top folder holding the tracked files
-    files = (
-        subprocess.run(
-            ["git", "ls-files", "-z"],
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in filter(None, files):
+        for name in tracked_files():
             source = os.path.join(ROOT, name)
             if os.path.isfile(source):
                 archive.write(source, "tfdp-fiftyone-main/" + name)

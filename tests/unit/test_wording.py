@@ -2,9 +2,8 @@
 the diary words below in any tracked text."""
 
 import re
-import subprocess
 
-from shared_data import ROOT
+from shared_data import ROOT, tracked_files
 
 DIARY = re.compile(
     r"\btoday\b|\btoday's\b|\byesterday\b|\bthe day before\b|"
@@ -14,19 +13,9 @@ DIARY = re.compile(
 
 
 def _tracked_text_files():
-    names = (
-        subprocess.run(
-            ["git", "ls-files", "-z"],
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
     return [
         n
-        for n in names
+        for n in tracked_files()
         if n.endswith((".py", ".md", ".sh", ".yml", ".toml", "Makefile"))
     ]
 
