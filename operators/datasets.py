@@ -80,7 +80,7 @@ class LoadCocoDataset(foo.Operator):
             label="COCO file",
             description="An absolute path to the JSON file",
             required=True,
-            **_error(_file_error(labels_path)),
+            **_error(_path_error(labels_path, os.path.isfile, "no such file")),
         )
         data_path = ctx.params.get("data_path") or ""
         inputs.str(
@@ -88,7 +88,7 @@ class LoadCocoDataset(foo.Operator):
             label="Images folder (optional)",
             description="An absolute path; without it, samples carry the "
             "file's image sizes and the App shows no pixels",
-            **_error(_folder_error(data_path)),
+            **_error(_path_error(data_path, os.path.isdir, "no such folder")),
         )
 
         name = dataset_name(ctx.params)
@@ -172,24 +172,13 @@ def dataset_name(params):
     return params.get("name") or default_name(params.get("labels_path"))
 
 
-def _file_error(path):
+def _path_error(path, exists, missing):
+    # what is wrong with an absolute path the form asks for, if anything
     if not path:
         return None
     if not os.path.isabs(path):
         return "give an absolute path"
-    if not os.path.isfile(path):
-        return "no such file"
-    return None
-
-
-def _folder_error(path):
-    if not path:
-        return None
-    if not os.path.isabs(path):
-        return "give an absolute path"
-    if not os.path.isdir(path):
-        return "no such folder"
-    return None
+    return None if exists(path) else missing
 
 
 def _error(message):
