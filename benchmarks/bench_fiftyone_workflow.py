@@ -27,6 +27,10 @@ At each size, in a private database, each in its own process:
   cyclic garbage collector left running, to show what
   ``tfdp.jsonio.gc_paused`` buys.
 
+The small size's workflow and command run once more after the full size:
+this machine's speed drifts over minutes, and the growth from the small
+size to the full one is given against both small runs.
+
 Masks (``Detection.mask``, rasterised from polygons and RLE) cost far more
 to load than polylines, in either loader: they are compared on a smaller
 file, ``--mask-copies`` copies (1,280 images by default), each loader in
@@ -185,8 +189,12 @@ def main():
             bench(copies, env, mongod_pid, importer=(i == 0))
             for i, copies in enumerate(sizes)
         ]
+        again = None
+        if len(sizes) > 1:
+            print("the smallest size again:", flush=True)
+            again = bench(sizes[0], env, mongod_pid, importer=False)
         masks = bench_masks(args.mask_copies, env)
-    report(rows)
+    report(rows, again)
     report_masks(masks)
 
 
@@ -297,7 +305,7 @@ def _timed_script(script, path, env, *args):
     return float(out.split("SECONDS")[1])
 
 
-def report(rows):
+def report(rows, again=None):
     rate = None
     print()
     print(load())
@@ -370,11 +378,26 @@ def report(rows):
         t1 = sum(s["seconds"] for s in small["steps"])
         t2 = sum(s["seconds"] for s in large["steps"])
         print(
-            "- workflow from {:,} to {:,} images: time x{:.2f} (images "
+            "- {:,} images again, after the full size: workflow {:.1f} s "
+            "({}), `tfdp prune` {:.1f} s".format(
+                again["images"],
+                sum(s["seconds"] for s in again["steps"]),
+                ", ".join(
+                    "{} {:.1f}".format(s["step"], s["seconds"])
+                    for s in again["steps"]
+                ),
+                again["cli"][0],
+            )
+        )
+        t1_again = sum(s["seconds"] for s in again["steps"])
+        print(
+            "- workflow from {:,} to {:,} images: time x{:.2f} against the "
+            "first small run, x{:.2f} against the second (images "
             "x{:.2f})".format(
                 small["images"],
                 large["images"],
                 t2 / t1,
+                t2 / t1_again,
                 large["images"] / small["images"],
             )
         )

@@ -8,7 +8,8 @@ alike.
 
 - :func:`load_json`, :func:`read_json`, :func:`check_structure`: reading
 - :func:`measure`: validating the records and measuring the eligible
-  instances, as a :class:`CocoShapes`
+  instances, as a :class:`CocoShapes`; :func:`validate`: the same checks
+  without drawing polygons
 - :func:`image_size`, :func:`annotation_instance`,
   :func:`is_category_record`: reading one record
 - :func:`prune`: the document restricted to some images
@@ -19,7 +20,7 @@ import math
 
 import numpy as np
 
-from tfdp import geometry, jsonio
+from tfdp import geometry, jsonio, packed
 from tfdp.eligibility import Instance, ineligible_reason
 from tfdp.errors import InvalidDataError, Problem, TFDPError, describe_problem
 from tfdp.names import (
@@ -174,6 +175,53 @@ def check_structure(data, source):
 
 # ---------------------------------------------------------------------------
 # Validation and measuring
+
+
+def validate(data, source="<data>", skip_invalid=False):
+    """Validates a COCO-format dict as :func:`measure` does, without
+    drawing its polygons: what a loader needs, at a fraction of the cost.
+
+    It accepts and refuses the same records with the same messages, but
+    for one case that depends on the machine rather than the data:
+    :func:`measure` stops on a polygon whose crop does not fit in the
+    memory free at the time, and nothing is drawn here. See
+    ``docs/method.md``, "Validation".
+
+    Args:
+        data: the dict (see :func:`load_json`)
+        source ("<data>"): the name of the data in messages (its path)
+        skip_invalid (False): skip malformed images and annotations (and
+            list them in :attr:`CocoShapes.invalid`) rather than raise
+
+    Returns:
+        a :class:`CocoShapes` whose polygons' perimeters and areas are NaN
+        and pixel counts -1
+
+    Raises:
+        TFDPError: if the dict is not COCO-shaped
+        InvalidDataError: if records are malformed and ``skip_invalid`` is
+            False
+    """
+    return measure(data, source, skip_invalid, measure_jobs=_check_jobs)
+
+
+#: Annotations checked at once by :func:`validate`: bounds the memory of
+#: their packed coordinates
+CHECK_JOBS = 10000
+
+
+def _check_jobs(jobs, progress=None):
+    return packed.MeasuredChunk.concatenate(
+        packed.chunk_shapes(
+            packed.pack(
+                [job[6] for job in jobs[start : start + CHECK_JOBS]],
+                [job[4] for job in jobs[start : start + CHECK_JOBS]],
+                [job[5] for job in jobs[start : start + CHECK_JOBS]],
+            ),
+            draw_polygons=False,
+        )
+        for start in range(0, len(jobs), CHECK_JOBS)
+    )
 
 
 def measure(

@@ -147,11 +147,15 @@ OUT_OF_MEMORY = "out of memory"
 
 def _crop(height, width):
     if height * width > MAX_CROP_PIXELS:
-        raise GeometryError(
-            "mask spans %d x %d pixels, more than can be rasterised"
-            % (width, height)
-        )
+        raise GeometryError(_too_large(width, height))
     return np.zeros((height, width), dtype=np.uint8)
+
+
+def _too_large(width, height):
+    return "mask spans %d x %d pixels, more than can be rasterised" % (
+        width,
+        height,
+    )
 
 
 def polygon_shape(parts, width, height):
@@ -237,49 +241,24 @@ def polygon_array_shapes(
     n = len(part_count)
     shapes = [EMPTY_SHAPE] * n
     points = coords.astype(np.int32, copy=False).reshape(-1, 2)
-    owner = np.repeat(np.arange(n), part_count)
-    counts = np.asarray(part_length, dtype=np.int64) // 2
-    filled = counts > 0  # an empty part draws nothing
-    part_start = np.cumsum(counts) - counts
-    part_owner = owner[filled]
-    part_start, part_end = part_start[filled], (part_start + counts)[filled]
-    if not part_start.size:
+    groups = _polygon_groups(points, part_count, part_length, widths, heights)
+    if groups is None:
         return shapes
-    # The points of an instance's filled parts are consecutive: its bounds
-    # are reductions over one range per instance
-    first = np.flatnonzero(np.r_[True, part_owner[1:] != part_owner[:-1]])
-    group_start = part_start[first]
-    xs, ys = points[:, 0], points[:, 1]
-    x_min = np.minimum.reduceat(xs, group_start).tolist()
-    x_max = np.maximum.reduceat(xs, group_start).tolist()
-    y_min = np.minimum.reduceat(ys, group_start).tolist()
-    y_max = np.maximum.reduceat(ys, group_start).tolist()
-    owners = part_owner[first].tolist()
-    group_end = np.r_[first[1:], part_owner.size].tolist()
+    owners, first, part_start, part_end, bounds, crops = groups
+    group_end = np.r_[first[1:], part_start.size].tolist()
     part_bounds = list(zip(part_start.tolist(), part_end.tolist()))
 
-    crops = []
-    outline = []
-    for index, x_lo, x_hi, y_lo, y_hi in zip(
-        owners, x_min, x_max, y_min, y_max
-    ):
-        width, height = widths[index], heights[index]
-        # the crop is clipped to the image, as polygon_shape does
-        x0 = x_lo if x_lo > 0 else 0
-        y0 = y_lo if y_lo > 0 else 0
-        x1 = x_hi if x_hi < width - 1 else width - 1
-        y1 = y_hi if y_hi < height - 1 else height - 1
-        crops.append((x0, y0, x1 - x0 + 1, y1 - y0 + 1))
-        # outlines only where the image does not clip them (a clipped
-        # outline is open), on crops of fewer rows than OUTLINE_MAX_ROWS
-        outline.append(
-            not count_pixels
-            and x_lo >= 0
-            and y_lo >= 0
-            and x_hi < width
-            and y_hi < height
-            and y_hi - y_lo < OUTLINE_MAX_ROWS
-        )
+    # outlines only where the image does not clip them (a clipped outline
+    # is open), on crops of fewer rows than OUTLINE_MAX_ROWS
+    outline = [
+        not count_pixels
+        and x_lo >= 0
+        and y_lo >= 0
+        and x_hi < widths[index]
+        and y_hi < heights[index]
+        and y_hi - y_lo < OUTLINE_MAX_ROWS
+        for index, (x_lo, x_hi, y_lo, y_hi) in zip(owners, bounds)
+    ]
     if any(outline):
         # Lines take no offset: the points of an outline are moved into
         # its crop (the others stay, unused)
@@ -339,6 +318,76 @@ def polygon_array_shapes(
             cv2.fillPoly(crop, [points[start:end]], 1, cv2.LINE_8, 0, offset)
         shapes[index] = contour_shape(crop, None if count_pixels else -1)
     return shapes
+
+
+def polygon_array_errors(coords, part_count, part_length, widths, heights):
+    """What :func:`polygon_array_shapes` would refuse, without drawing.
+
+    Measuring a polygon fails only when its crop is larger than
+    :data:`MAX_CROP_PIXELS` or does not fit in the memory free at the time;
+    this finds the first, from the crops' bounds alone.
+
+    Args:
+        coords: as for :func:`polygon_array_shapes`
+        part_count: as for :func:`polygon_array_shapes`
+        part_length: as for :func:`polygon_array_shapes`
+        widths: as for :func:`polygon_array_shapes`
+        heights: as for :func:`polygon_array_shapes`
+
+    Returns:
+        a list with, per instance, None or the :class:`GeometryError` that
+        :func:`polygon_array_shapes` would give it
+    """
+    errors = [None] * len(part_count)
+    points = coords.astype(np.int32, copy=False).reshape(-1, 2)
+    groups = _polygon_groups(points, part_count, part_length, widths, heights)
+    if groups is None:
+        return errors
+    owners, crops = groups[0], groups[5]
+    for index, (_, _, w, h) in zip(owners, crops):
+        if w > 0 and h > 0 and w * h > MAX_CROP_PIXELS:
+            errors[index] = GeometryError(_too_large(w, h))
+    return errors
+
+
+def _polygon_groups(points, part_count, part_length, widths, heights):
+    # (owners, first, part_start, part_end, bounds, crops): per instance
+    # with a filled part, its index, its first filled part, its bounds
+    # (x_min, x_max, y_min, y_max) and its crop (x0, y0, width, height),
+    # clipped to the image as polygon_shape clips it; per filled part, its
+    # first and end points. None if no part is filled
+    n = len(part_count)
+    owner = np.repeat(np.arange(n), part_count)
+    counts = np.asarray(part_length, dtype=np.int64) // 2
+    filled = counts > 0  # an empty part draws nothing
+    part_start = np.cumsum(counts) - counts
+    part_owner = owner[filled]
+    part_start, part_end = part_start[filled], (part_start + counts)[filled]
+    if not part_start.size:
+        return None
+    # The points of an instance's filled parts are consecutive: its bounds
+    # are reductions over one range per instance
+    first = np.flatnonzero(np.r_[True, part_owner[1:] != part_owner[:-1]])
+    group_start = part_start[first]
+    xs, ys = points[:, 0], points[:, 1]
+    bounds = list(
+        zip(
+            np.minimum.reduceat(xs, group_start).tolist(),
+            np.maximum.reduceat(xs, group_start).tolist(),
+            np.minimum.reduceat(ys, group_start).tolist(),
+            np.maximum.reduceat(ys, group_start).tolist(),
+        )
+    )
+    owners = part_owner[first].tolist()
+    crops = []
+    for index, (x_lo, x_hi, y_lo, y_hi) in zip(owners, bounds):
+        width, height = widths[index], heights[index]
+        x0 = x_lo if x_lo > 0 else 0
+        y0 = y_lo if y_lo > 0 else 0
+        x1 = x_hi if x_hi < width - 1 else width - 1
+        y1 = y_hi if y_hi < height - 1 else height - 1
+        crops.append((x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+    return owners, first, part_start, part_end, bounds, crops
 
 
 def polygon_arrays(segmentations):

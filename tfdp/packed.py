@@ -18,6 +18,8 @@ message and every shape is the one the serial code gives.
   that engines run)
 """
 
+import math
+
 import numpy as np
 
 from tfdp import geometry, jsonio
@@ -356,11 +358,16 @@ def _repack_polygons(
     )
 
 
-def chunk_shapes(packed):
+def chunk_shapes(packed, draw_polygons=True):
     """Measures a packed chunk (the task that engines run on workers).
 
     Args:
         packed: a :class:`PackedSegmentations`
+        draw_polygons (True): whether to measure polygons. When False, they
+            are only checked, which is all a file's validation needs: a
+            polygon's perimeter and area are NaN and its pixel count -1, and
+            its only error is a crop too large to rasterise (see
+            :func:`tfdp.geometry.polygon_array_errors`)
 
     Returns:
         a :class:`MeasuredChunk`; its pixel counts are -1 when
@@ -380,13 +387,23 @@ def chunk_shapes(packed):
     heights = packed.height.tolist()
     # every instance but the polygons has no part: measured as empty here,
     # then below as what it is
-    polygon_shapes = geometry.polygon_array_shapes(
-        packed.coords,
-        packed.part_count,
-        packed.part_length,
-        widths,
-        heights,
-        count_pixels=packed.count_pixels,
+    polygon_shapes = (
+        geometry.polygon_array_shapes(
+            packed.coords,
+            packed.part_count,
+            packed.part_length,
+            widths,
+            heights,
+            count_pixels=packed.count_pixels,
+        )
+        if draw_polygons
+        else geometry.polygon_array_errors(
+            packed.coords,
+            packed.part_count,
+            packed.part_length,
+            widths,
+            heights,
+        )
     )
     rle_ends = np.cumsum(packed.rle_length)
     rle_end = 0
@@ -397,6 +414,8 @@ def chunk_shapes(packed):
             if isinstance(shape, geometry.GeometryError):
                 errors[i] = str(shape)
                 continue
+            if shape is None:  # checked, not drawn
+                shape = (math.nan, math.nan, -1)
         elif kind == RLE:
             rle_start, rle_end = rle_end, int(rle_ends[i])
             counts = packed.rle_bytes[rle_start:rle_end].tobytes()

@@ -33,7 +33,10 @@ def is_empty_segmentation(segmentation):
     """
     kind = type(segmentation)
     if kind is list:
-        return all(type(part) is list and not part for part in segmentation)
+        for part in segmentation:
+            if type(part) is not list or part:
+                return False
+        return True
     if kind is dict:
         return not segmentation
     if segmentation is None:

@@ -916,6 +916,16 @@ def test_an_instance_that_fails_where_it_is_measured_is_named_and_skipped():
             assert "annotation 11" in str(raised.value)
             assert "more than can be rasterised" in str(raised.value)
 
+    # the loaders' validation finds it from the bounds alone, in the same
+    # words, and measures nothing
+    checked = coco.validate(data, skip_invalid=True)
+    assert checked.invalid == shapes.invalid
+    assert checked.table.instance_ids == [10, 12]
+    assert np.isnan(checked.table.perimeter).all()
+    with pytest.raises(coco.InvalidDataError) as validated:
+        coco.validate(data)
+    assert str(validated.value) == str(raised.value)
+
 
 def test_clusters_listen_on_loopback_only(loopback_scheduler):
     """The local cluster, and the tests' loopback cluster, accept no

@@ -10,6 +10,7 @@ The default run is short, for CI; set ``TFDP_FUZZ_EXAMPLES`` for a longer
 one. Failures found are kept below as regular tests (:data:`FOUND`).
 """
 
+import copy
 import csv
 import json
 import os
@@ -26,6 +27,9 @@ from fuzz_documents import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tfdp import coco
+from tfdp.errors import TFDPError
 
 # ---------------------------------------------------------------------------
 # Running the command
@@ -153,6 +157,37 @@ def test_corrupted_documents_go_through_or_are_refused_cleanly(doc, skip):
 @given(text=corrupted_texts(), skip=st.booleans())
 def test_corrupted_texts_are_refused_cleanly(text, skip):
     check_document(text, skip)
+
+
+def validation_outcome(check, doc, skip):
+    """What a check makes of a document: its error, or every record it
+    keeps, skips or warns about, with the instances it would score."""
+    try:
+        shapes = check(copy.deepcopy(doc), "in.json", skip)
+    except TFDPError as e:
+        return type(e).__name__, str(e)
+    table = shapes.table
+    return (
+        shapes.image_ids,
+        shapes.categories,
+        dict(shapes.ineligible),
+        [tuple(problem) for problem in shapes.invalid],
+        shapes.skipped_annotations,
+        shapes.warnings,
+        table.instance_ids,
+        table.image_index.tolist(),
+        table.category.tolist(),
+    )
+
+
+@FUZZ
+@given(doc=corrupted_documents(), skip=st.booleans())
+def test_validation_without_drawing_decides_as_measuring(doc, skip):
+    """coco.validate (the loaders' check) accepts, skips and refuses the
+    same records as coco.measure (the command's), with the same words."""
+    assert validation_outcome(coco.validate, doc, skip) == (
+        validation_outcome(coco.measure, doc, skip)
+    )
 
 
 def _images(n):

@@ -1,8 +1,9 @@
 """Loading COCO files into FiftyOne, and exporting a run's kept samples.
 
 A COCO file is validated with the same checks as the ``tfdp`` command
-before anything is created, so the command, the loader and the export
-accept and refuse the same files with the same messages. Samples are made
+(:func:`tfdp.coco.validate`, which draws no polygon) before anything is
+created, so the command, the loader and the export accept and refuse the
+same files with the same messages. Samples are made
 from the validated records with FiftyOne's own COCO objects, under a
 temporary dataset name that is renamed only once complete: a failed load
 leaves no dataset behind.
@@ -73,7 +74,7 @@ def _read(labels_path):
 def _validate(data, labels_path, skip_invalid):
     with jsonio.gc_paused():
         try:
-            shapes = coco.measure(
+            shapes = coco.validate(
                 data, source=labels_path, skip_invalid=skip_invalid
             )
         except InvalidDataError as e:
