@@ -371,6 +371,32 @@ def test_a_mask_that_cannot_be_made_is_named(monkeypatch, fork):
     assert set(fo.list_datasets()) == before
 
 
+def _killed(*args):
+    os._exit(1)
+
+
+@pytest.mark.parametrize("use_polylines", [False, True])
+def test_a_process_that_dies_is_said_and_leaves_no_dataset(
+    monkeypatch, use_polylines
+):
+    # a forked process that makes masks (or traces crowds into polylines)
+    # is killed, as by the kernel when memory runs out
+    if use_polylines:
+        monkeypatch.setattr(coco_documents, "_polygons", _killed)
+    else:
+        monkeypatch.setattr(coco_documents, "box_masks", _killed)
+    before = set(fo.list_datasets())
+    with pytest.raises(tfdp.TFDPError) as e:
+        tfdp.load_coco_dataset(
+            COCO_SAMPLE, progress=False, use_polylines=use_polylines
+        )
+    assert str(e.value) == (
+        "%s: a process making masks or polylines stopped before it finished "
+        "(killed, for example for lack of memory)" % COCO_SAMPLE
+    )
+    assert set(fo.list_datasets()) == before
+
+
 def test_a_failed_insert_leaves_no_dataset(tmp_path, monkeypatch):
     before = set(fo.list_datasets())
     monkeypatch.setattr(coco_documents, "BATCH_SAMPLES", 10)

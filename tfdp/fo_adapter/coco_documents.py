@@ -26,6 +26,7 @@ import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import fiftyone as fo
 import fiftyone.core.labels as fol
@@ -145,7 +146,8 @@ def add_coco_samples(
             :class:`fiftyone.core.utils.ProgressBar`
 
     Raises:
-        TFDPError: if FiftyOne cannot convert an annotation
+        TFDPError: if FiftyOne cannot convert an annotation, or a process
+            making masks or polylines dies
     """
     images = data["images"]
     by_image = {}
@@ -162,6 +164,18 @@ def add_coco_samples(
     )
     update = progress_updates(progress, "Loading")
     update(0, len(images))
+    try:
+        _add_samples(writer, images, paths, by_image, update, source)
+    except BrokenProcessPool:
+        raise TFDPError(
+            "%s: a process making masks or polylines stopped before it "
+            "finished (killed, for example for lack of memory)" % source
+        ) from None
+    dataset.reload()
+
+
+def _add_samples(writer, images, paths, by_image, update, source):
+    use_polylines = writer.use_polylines
     batch, num_labels, num_pixels, done = [], 0, 0, 0
     with (
         _rle_polygons(images, by_image, use_polylines) as polygons,
@@ -203,7 +217,6 @@ def add_coco_samples(
         if batch:
             writer.insert(batch, masks, source)
             update(done + len(batch), len(images))
-    dataset.reload()
 
 
 def _conversion_error(source, e):
@@ -488,6 +501,8 @@ class _Writer:
                 continue
             try:
                 label = self.label(ann, (width, height))
+            except BrokenProcessPool:
+                raise  # not this annotation's fault
             except Exception as e:
                 raise _ConversionError(ann, e) from None
             if label is not None:
