@@ -402,6 +402,14 @@ def report(rows, again=None):
             )
         )
         print(
+            "- each step, against the second small run: {}".format(
+                ", ".join(
+                    "{} x{:.2f}".format(a["step"], b["seconds"] / a["seconds"])
+                    for a, b in zip(again["steps"], large["steps"])
+                )
+            )
+        )
+        print(
             "- goal: the workflow at COCO train2017 size within {} s: "
             "{:.0f} s".format(TIME_GOAL, t2)
         )

@@ -731,11 +731,18 @@ def _summary_line(preview):
     )
     lost = _lost(preview)
     if lost:
+        # as many as the chart shows: a long-tailed dataset (LVIS) can lose
+        # hundreds of classes
+        named = ", ".join(
+            "%s (%d)" % (c["name"], c["before"]) for c in lost[:MAX_CLASSES]
+        )
+        if len(lost) > MAX_CLASSES:
+            named += " and %d more" % (len(lost) - MAX_CLASSES)
         text += " · **%d class%s lose%s every instance**: %s" % (
             len(lost),
             "" if len(lost) == 1 else "es",
             "s" if len(lost) == 1 else "",
-            ", ".join("%s (%d)" % (c["name"], c["before"]) for c in lost),
+            named,
         )
     elif preview["classes"]:
         worst = preview["classes"][0]

@@ -158,7 +158,7 @@ def _lost_classes_and_curve(page, dataset):
     summary = page.locator("p", has_text=line).first
     summary.wait_for()
     text = summary.inner_text()
-    assert all("%s (%d)" % (c["name"], c["before"]) in text for c in lost)
+    assert all("%s (%d)" % (c["name"], c["before"]) in text for c in lost[:20])
 
     # bars read "kept of total", and a red cross marks each lost class
     plots = _plots(page)
