@@ -359,16 +359,19 @@ def test_a_mask_that_cannot_be_made_is_named(monkeypatch, fork):
             "get_all_start_methods",
             lambda: ["spawn"],
         )
-    before = set(fo.list_datasets())
-    with pytest.raises(tfdp.TFDPError) as e:
-        tfdp.load_coco_dataset(
-            COCO_SAMPLE, progress=False, use_polylines=False
-        )
-    assert str(e.value) == (
+    assert _failed_load(use_polylines=False) == (
         "%s: FiftyOne cannot convert annotation %s (image %s): no mask"
         % (COCO_SAMPLE, bad["id"], bad["image_id"])
     )
+
+
+def _failed_load(**kwargs):
+    # the message of a load of the sample that fails, leaving no dataset
+    before = set(fo.list_datasets())
+    with pytest.raises(tfdp.TFDPError) as e:
+        tfdp.load_coco_dataset(COCO_SAMPLE, progress=False, **kwargs)
     assert set(fo.list_datasets()) == before
+    return str(e.value)
 
 
 def _killed(*args):
@@ -385,16 +388,10 @@ def test_a_process_that_dies_is_said_and_leaves_no_dataset(
         monkeypatch.setattr(coco_documents, "_polygons", _killed)
     else:
         monkeypatch.setattr(coco_documents, "box_masks", _killed)
-    before = set(fo.list_datasets())
-    with pytest.raises(tfdp.TFDPError) as e:
-        tfdp.load_coco_dataset(
-            COCO_SAMPLE, progress=False, use_polylines=use_polylines
-        )
-    assert str(e.value) == (
+    assert _failed_load(use_polylines=use_polylines) == (
         "%s: a process making masks or polylines stopped before it finished "
         "(killed, for example for lack of memory)" % COCO_SAMPLE
     )
-    assert set(fo.list_datasets()) == before
 
 
 def test_a_failed_insert_leaves_no_dataset(tmp_path, monkeypatch):
