@@ -14,11 +14,13 @@ panel are saved in out/e2e/. Timings are printed, never asserted.
 import json
 import os
 import re
+import shutil
 import sys
 import time
 import uuid
 
 import app_browser
+import fiftyone as fo
 import pytest
 from shared_data import COCO_SAMPLE, DATA, ROOT, requires_shared_data
 
@@ -177,6 +179,45 @@ def test_a_newcomer_in_the_app(dataset, app_url):
             raise
         finally:
             browser.close()
+
+
+def test_loading_a_file_from_the_app(dataset, app_url, tmp_path):
+    """The load form checks its paths in its own words; scheduled, as it is
+    by default, the load runs in the worker and makes the named dataset."""
+    source = tmp_path / "instances.json"
+    shutil.copyfile(COCO_SAMPLE, source)
+    name = "tfdp-e2e-load-%s" % uuid.uuid4().hex[:8]
+    with playwright.sync_playwright() as p:
+        browser = app_browser.launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 2000})
+            page.set_default_timeout(TIMEOUT_MS)
+            app_browser.open_dataset(page, app_url, dataset.name, 128)
+            app_browser.open_operator(page, "TFDP: load COCO dataset")
+            path = _field(page, "COCO file")
+            for value, message in (
+                ("instances.json", "give an absolute path"),
+                (str(tmp_path / "missing.json"), "no such file"),
+            ):
+                path.fill(value)
+                page.get_by_text(message, exact=True).wait_for()
+            path.fill(str(source))
+            _field(page, "Dataset name").fill(name)
+            page.wait_for_timeout(500)  # the form validates the new values
+            page.get_by_role("button", name="Schedule", exact=True).click()
+            app_browser.wait_until(
+                lambda: fo.dataset_exists(name), "the scheduled load", 180
+            )
+            loaded = fo.load_dataset(name)
+            assert len(loaded) == 128 and loaded.persistent
+            assert loaded.info["tfdp_source"]["labels_path"] == str(source)
+        except BaseException:
+            page.screenshot(path=os.path.join(ARTIFACTS, "load-failure.png"))
+            raise
+        finally:
+            browser.close()
+            if fo.dataset_exists(name):
+                fo.delete_dataset(name)
 
 
 def _walk_through(page, dataset):
