@@ -166,24 +166,11 @@ def _no_traceback(page):
         assert page.get_by_text(text).count() == 0, text
 
 
-def test_a_newcomer_in_the_app(dataset, app_url):
-    with playwright.sync_playwright() as p:
-        browser = app_browser.launch_chromium(p)
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 2000})
-            page.set_default_timeout(TIMEOUT_MS)
-            app_browser.open_dataset(page, app_url, dataset.name, 128)
-            _walk_through(page, dataset)
-        except BaseException:
-            page.screenshot(path=os.path.join(ARTIFACTS, "failure.png"))
-            raise
-        finally:
-            browser.close()
-
-
 def test_loading_a_file_from_the_app(dataset, app_url, tmp_path):
     """The load form checks its paths in its own words; scheduled, as it is
-    by default, the load runs in the worker and makes the named dataset."""
+    by default, the load runs in the worker and makes the named dataset.
+    First: the App keeps a dataset's view between pages, and the
+    newcomer's leaves fewer than 128 samples on screen."""
     source = tmp_path / "instances.json"
     shutil.copyfile(COCO_SAMPLE, source)
     name = "tfdp-e2e-load-%s" % uuid.uuid4().hex[:8]
@@ -218,6 +205,21 @@ def test_loading_a_file_from_the_app(dataset, app_url, tmp_path):
             browser.close()
             if fo.dataset_exists(name):
                 fo.delete_dataset(name)
+
+
+def test_a_newcomer_in_the_app(dataset, app_url):
+    with playwright.sync_playwright() as p:
+        browser = app_browser.launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 2000})
+            page.set_default_timeout(TIMEOUT_MS)
+            app_browser.open_dataset(page, app_url, dataset.name, 128)
+            _walk_through(page, dataset)
+        except BaseException:
+            page.screenshot(path=os.path.join(ARTIFACTS, "failure.png"))
+            raise
+        finally:
+            browser.close()
 
 
 def _walk_through(page, dataset):
