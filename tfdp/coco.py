@@ -29,7 +29,7 @@ from tfdp.names import (
     describe_name,
     name_phrase,
 )
-from tfdp.runner import Runner
+from tfdp.runner import Runner, pack_jobs
 from tfdp.scoring import ShapeTable
 from tfdp.segmentation import (
     MalformedError,
@@ -194,8 +194,8 @@ def validate(data, source="<data>", skip_invalid=False):
             list them in :attr:`CocoShapes.invalid`) rather than raise
 
     Returns:
-        a :class:`CocoShapes` whose polygons' perimeters and areas are NaN
-        and pixel counts -1
+        a :class:`CocoShapes` whose polygons' perimeters and areas are NaN,
+        and whose pixel counts are -1
 
     Raises:
         TFDPError: if the dict is not COCO-shaped
@@ -213,11 +213,7 @@ CHECK_JOBS = 10000
 def _check_jobs(jobs, progress=None):
     return packed.MeasuredChunk.concatenate(
         packed.chunk_shapes(
-            packed.pack(
-                [job[6] for job in jobs[start : start + CHECK_JOBS]],
-                [job[4] for job in jobs[start : start + CHECK_JOBS]],
-                [job[5] for job in jobs[start : start + CHECK_JOBS]],
-            ),
+            pack_jobs(jobs[start : start + CHECK_JOBS], count_pixels=False),
             draw_polygons=False,
         )
         for start in range(0, len(jobs), CHECK_JOBS)

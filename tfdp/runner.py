@@ -179,7 +179,7 @@ class Runner(object):
         bounds = chunk_bounds(areas, engine.workers)
         handles = engine.map(
             packed.chunk_shapes,
-            (_pack_jobs(jobs[a:b], self.count_pixels) for a, b in bounds),
+            (pack_jobs(jobs[a:b], self.count_pixels) for a, b in bounds),
             weights=[b - a for a, b in bounds],
             progress=progress or self.progress,
         )
@@ -188,7 +188,10 @@ class Runner(object):
         )
 
 
-def _pack_jobs(jobs, count_pixels):
+def pack_jobs(jobs, count_pixels):
+    """Packs jobs of :func:`tfdp.coco.measure` (see
+    :meth:`Runner.measure_coco_jobs`) as one
+    :class:`tfdp.packed.PackedSegmentations`."""
     return packed.pack(
         [job[6] for job in jobs],
         [job[4] for job in jobs],
