@@ -127,7 +127,12 @@ def _compare_then_switch(page, dataset):
         app_browser.wait_until(only_si, "the si run's rows and legends", 30)
     except AssertionError:
         raise AssertionError("expected rows %s, got %s" % (expected, seen))
-    assert page.get_by_text("Orange: kept by", exact=False).count() == 0
+    # the comparison's line goes with the run's redraw, which may come last
+    app_browser.wait_until(
+        lambda: page.get_by_text("Orange: kept by", exact=False).count() == 0,
+        "no comparison after choosing the si run",
+        30,
+    )
     # offered: every method but si-scs, the run's
     listed = _choose_compare(page, "no comparison", "scs")
     assert "si-scs" not in listed and "cb-scs" in listed
